@@ -1,0 +1,239 @@
+"""Render one resource module per top-level namespace, and the root `Resources` class."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import attrs
+import jinja2
+
+from .spec import Method, Param, Schema, iter_operations, python_name, ref_name, resolve
+
+# Hand-written bases for generated namespaces that need more than the API's own calls.
+NAMESPACE_BASES = {
+    ("bulk_operations",): (".._bulk", "BulkOperationsBase", "BulkOperationsBase[models.BulkOperation]"),
+}
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("codegen", "templates/resources"),
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+@attrs.frozen
+class Namespace:
+    path: tuple[str, ...]
+    methods: list[Method]
+    children: list[str]
+
+    @property
+    def class_name(self) -> str:
+        return _class_name(self.path)
+
+    @property
+    def base(self) -> tuple[str, str, str] | None:
+        return NAMESPACE_BASES.get(self.path)
+
+
+def render_resources(spec: Schema, model_names: set[str], header: str) -> dict[str, str]:
+    """Map of file name (relative to resources/) to its text."""
+    types = _TypeNamer(spec, model_names)
+    methods = [
+        _method(spec, types, path, http_method, operation, shared)
+        for path, http_method, operation, shared in iter_operations(spec)
+    ]
+    namespaces = _namespaces(methods)
+    top_level = sorted({path[0] for path in namespaces})
+    files = {}
+    for top in top_level:
+        members = [ns for path, ns in sorted(namespaces.items()) if path[0] == top]
+        # children before parents, so a parent can name its children's classes
+        members.sort(key=lambda ns: -len(ns.path))
+        files[f"{top}.py"] = _env.get_template("module.py.jinja2").render(
+            header=header, namespaces=members, top=top
+        )
+    roots = [namespaces[(top,)] for top in top_level]
+    files["__init__.py"] = _env.get_template("root.py.jinja2").render(header=header, roots=roots)
+    return files
+
+
+def _namespaces(methods: list[Method]) -> dict[tuple[str, ...], Namespace]:
+    by_path: dict[tuple[str, ...], list[Method]] = defaultdict(list)
+    for method in methods:
+        for depth in range(1, len(method.namespace)):
+            by_path.setdefault(method.namespace[:depth], [])
+        by_path[method.namespace].append(method)
+    namespaces = {}
+    for path, members in by_path.items():
+        children = sorted(other[-1] for other in by_path if other[:-1] == path and len(other) == len(path) + 1)
+        names = [m.name for m in members]
+        if len(names) != len(set(names)) or set(names) & set(children):
+            raise SystemExit(f"namespace {'.'.join(path)}: duplicate method names {sorted(names)}")
+        namespaces[path] = Namespace(path, sorted(members, key=lambda m: m.name), children)
+    return namespaces
+
+
+def _method(spec: Schema, types: _TypeNamer, path: str, http_method: str, op: Schema, shared: list[Schema]) -> Method:
+    operation_id: str = op["operationId"]
+    *namespace, name = operation_id.split(".")
+    if not namespace:
+        raise SystemExit(f"operationId {operation_id!r} must be <namespace>.<method>")
+    params = [resolve(spec, p) for p in [*shared, *op.get("parameters", [])]]
+    path_params = [_param(types, p) for p in params if p["in"] == "path"]
+    ordered = sorted(path_params, key=lambda p: path.index("{" + p.wire + "}"))
+    query_params = [_param(types, p) for p in params if p["in"] == "query"]
+    body_params, custom = _body(spec, types, op)
+    response_hint, response_runtime, item_hint = _response(spec, types, op)
+    method = Method(
+        operation_id=operation_id,
+        namespace=tuple(namespace),
+        name=name,
+        http_method=http_method.upper(),
+        path=path,
+        summary=_text(op.get("summary", "")),
+        description=_text(op.get("description", "")),
+        extensions={k: v for k, v in op.items() if k.startswith("x-knock-")},
+        path_params=ordered,
+        query_params=query_params,
+        body_params=body_params,
+        custom_properties=custom,
+        response_hint=response_hint,
+        response_runtime=response_runtime,
+        page_item_hint=item_hint,
+    )
+    taken = [p.name for p in [*ordered, *query_params, *body_params]] + ["options", "limit", "custom_properties"]
+    if len(taken) != len(set(taken)):
+        raise SystemExit(f"{operation_id}: two parameters share a Python name: {sorted(taken)}")
+    return method
+
+
+def _param(types: _TypeNamer, p: Schema) -> Param:
+    return Param(
+        wire=p["name"],
+        name=python_name(p["name"]),
+        hint=types.hint(p.get("schema", {}), accept_dict=True),
+        required=bool(p.get("required")),
+        description=_text(p.get("description", "")),
+    )
+
+
+def _body(spec: Schema, types: _TypeNamer, op: Schema) -> tuple[list[Param], bool]:
+    content = op.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is None:
+        return [], False
+    schema = resolve(spec, content["schema"])
+    if "properties" not in schema:
+        raise SystemExit(f"{op['operationId']}: the request body must be an object schema with properties")
+    required = set(schema.get("required", []))
+    params = [
+        Param(
+            wire=wire,
+            name=python_name(wire),
+            hint=types.hint(prop, accept_dict=True),
+            required=wire in required,
+            description=_text(prop.get("description", "")),
+        )
+        for wire, prop in schema["properties"].items()
+    ]
+    return params, schema.get("additionalProperties") not in (None, False)
+
+
+def _response(spec: Schema, types: _TypeNamer, op: Schema) -> tuple[str, str, str | None]:
+    success = [code for code in op["responses"] if str(code).startswith("2")]
+    content = None
+    for code in success:
+        content = (op["responses"][code].get("content") or {}).get("application/json") or content
+    if content is None:
+        return "None", "None", None
+    schema = content["schema"]
+    hint = types.hint(schema, accept_dict=False)
+    pagination = op.get("x-knock-pagination")
+    if not pagination:
+        return hint, hint, None
+    page = resolve(spec, schema)
+    items = page["properties"][pagination["items"]]
+    return hint, hint, types.hint(items["items"], accept_dict=False)
+
+
+def _text(text: str) -> str:
+    return " ".join(text.split()).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
+class _TypeNamer:
+    """Python type hints for schemas, naming generated models as `models.X`."""
+
+    def __init__(self, spec: Schema, model_names: set[str]) -> None:
+        self.spec = spec
+        self.model_names = model_names
+
+    def hint(self, node: Schema, *, accept_dict: bool) -> str:
+        parts = self._parts(node, accept_dict)
+        return " | ".join(dict.fromkeys(parts))
+
+    def _parts(self, node: Schema, accept_dict: bool) -> list[str]:
+        name = ref_name(node)
+        if name is not None:
+            if name not in self.model_names:
+                raise SystemExit(f"schema {name} has no generated model")
+            target = resolve(self.spec, node)
+            if "enum" in target:
+                return [f"models.{name}", _literal(target["enum"])] if accept_dict else [f"models.{name}"]
+            takes_dict = accept_dict and (target.get("type") == "object" or _is_union(target))
+            return [f"models.{name}", "Mapping[str, Any]"] if takes_dict else [f"models.{name}"]
+        for key in ("oneOf", "anyOf"):
+            if key in node:
+                return [part for member in node[key] for part in self._parts(member, accept_dict)]
+        kind = node.get("type", "object" if "properties" in node else None)
+        if isinstance(kind, list):
+            return [part for each in kind for part in self._parts({**node, "type": each}, accept_dict)]
+        if kind == "null":
+            return ["None"]
+        if kind == "array":
+            inner = self.hint(node.get("items", {}), accept_dict=accept_dict)
+            return [f"Sequence[{inner}]" if accept_dict else f"list[{inner}]"]
+        if kind == "string" and "enum" in node:
+            return [_literal(node["enum"])]
+        scalar = _SCALARS.get((kind, node.get("format")), _SCALARS.get((kind, None)))
+        if scalar:
+            return [scalar]
+        return ["Mapping[str, Any]" if accept_dict else "dict[str, Any]"] if kind == "object" else ["Any"]
+
+
+_SCALARS = {
+    ("string", None): "str",
+    ("string", "date-time"): "datetime.datetime",
+    ("string", "date"): "datetime.date",
+    ("integer", None): "int",
+    ("number", None): "float",
+    ("boolean", None): "bool",
+}
+
+
+def _literal(values: list[Any]) -> str:
+    return "Literal[" + ", ".join(repr(v) for v in values) + "]"
+
+
+def _is_union(node: Schema) -> bool:
+    return "oneOf" in node or "anyOf" in node
+
+
+def extension(method: Method, key: str, default: Any = None) -> Any:
+    return method.extensions.get(f"x-knock-{key}", default)
+
+
+def _class_name(path: tuple[str, ...]) -> str:
+    return "".join(part.title().replace("_", "") for part in path)
+
+
+_env.globals["extension"] = extension
+_env.filters.update(
+    constant=lambda operation_id: "_" + operation_id.upper().replace(".", "_"),
+    python_name=python_name,
+    python_path=lambda dotted: ".".join(python_name(part) for part in dotted.split(".")),
+    class_name=_class_name,
+    qualify=lambda child, path: "`" + ".".join((*path, child)) + "`",
+)

@@ -1,0 +1,190 @@
+"""The one cattrs converter: JSON values <-> attrs models.
+
+Every hook is made here, once per class, the first time a class is seen:
+- wire names: a field whose wire name is not a Python name carries it in
+  `metadata={"wire": "__typename"}`;
+- nothing is lost: keys a model does not declare are kept in its `additional_properties`
+  and written back on unstructure; optional fields left `UNSET` are not written;
+- date-times are timezone-aware `datetime`s, written back in UTC with a `Z`;
+- unions of models pick the variant that fits the payload best.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from ._types import UNSET, Unset
+
+EXTRAS = "additional_properties"
+
+converter = cattrs.Converter()
+
+
+# --- date-times -------------------------------------------------------------------------
+
+
+def parse_datetime(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def format_datetime(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: give it a timezone (Knock times are UTC)")
+    text = value.astimezone(dt.timezone.utc).isoformat()
+    return text[:-6] + "Z"
+
+
+converter.register_structure_hook(dt.datetime, lambda v, _: v if isinstance(v, dt.datetime) else parse_datetime(v))
+converter.register_unstructure_hook(dt.datetime, format_datetime)
+converter.register_structure_hook(dt.date, lambda v, _: v if isinstance(v, dt.date) else dt.date.fromisoformat(v))
+converter.register_unstructure_hook(dt.date, dt.date.isoformat)
+converter.register_structure_hook(Any, lambda v, _: v)  # free-form JSON stays as it is
+
+
+# --- attrs models -----------------------------------------------------------------------
+
+
+def wire_name(field: attrs.Attribute[Any]) -> str:
+    return str(field.metadata.get("wire", field.name))
+
+
+def _model_fields(cls: type) -> list[attrs.Attribute[Any]]:
+    return [f for f in attrs.fields(cls) if f.name != EXTRAS]
+
+
+def _has_extras(cls: type) -> bool:
+    return any(f.name == EXTRAS for f in attrs.fields(cls))
+
+
+def _structure_model_factory(cls: type) -> Callable[[Any, Any], Any]:
+    fields = _model_fields(cls)
+    overrides: dict[str, Any] = {f.name: override(rename=wire_name(f)) for f in fields if wire_name(f) != f.name}
+    keeps_extras = _has_extras(cls)
+    if keeps_extras:
+        overrides[EXTRAS] = override(omit=True)
+    base = make_dict_structure_fn(cls, converter, **overrides)
+    if not keeps_extras:
+        return base
+    known = frozenset(wire_name(f) for f in fields)
+
+    def structure(value: Mapping[str, Any], _: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{cls.__name__} expects a JSON object, got {type(value).__name__}")
+        obj = base(value, cls)
+        extras = {k: v for k, v in value.items() if k not in known}
+        if extras:
+            setattr(obj, EXTRAS, extras)
+        return obj
+
+    return structure
+
+
+def _unstructure_model_factory(cls: type) -> Callable[[Any], Any]:
+    fields = _model_fields(cls)
+    overrides: dict[str, Any] = {f.name: override(rename=wire_name(f)) for f in fields if wire_name(f) != f.name}
+    keeps_extras = _has_extras(cls)
+    if keeps_extras:
+        overrides[EXTRAS] = override(omit=True)
+    # Optional fields default to UNSET: omitting defaults writes exactly what was given.
+    base = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True, **overrides)
+    if not keeps_extras:
+        return base
+
+    def unstructure(obj: Any) -> dict[str, Any]:
+        extras: dict[str, Any] = getattr(obj, EXTRAS)
+        if not extras:
+            return base(obj)
+        return {**converter.unstructure(extras), **base(obj)}
+
+    return unstructure
+
+
+converter.register_structure_hook_factory(attrs.has, _structure_model_factory)
+converter.register_unstructure_hook_factory(attrs.has, _unstructure_model_factory)
+
+
+# --- UNSET and unions -------------------------------------------------------------------
+
+
+def _is_union(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
+    members = [m for m in typing.get_args(tp) if m is not Unset]
+    models = [m for m in members if attrs.has(m)]
+    others = [m for m in members if not attrs.has(m)]
+    nullable = type(None) in others
+
+    def structure(value: Any, _: Any) -> Any:
+        if value is UNSET:
+            return value
+        if value is None and nullable:
+            return None
+        if isinstance(value, Mapping) and models:
+            return converter.structure(value, best_model(models, value))
+        for member in others:
+            if member is type(None):
+                continue
+            if _fits(member, value):
+                return converter.structure(value, member)
+        if models:
+            return converter.structure(value, models[0])
+        raise TypeError(f"{value!r} does not fit {tp}")
+
+    return structure
+
+
+def _fits(tp: Any, value: Any) -> bool:
+    origin = typing.get_origin(tp) or tp
+    if origin is Any:
+        return True
+    if origin in (dt.datetime, dt.date):
+        return isinstance(value, (str, origin))
+    if origin in (list, tuple):
+        return isinstance(value, list)
+    if origin in (dict, Mapping):
+        return isinstance(value, Mapping)
+    if origin is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(origin, type):
+        if issubclass(origin, str):  # str and string enums
+            return isinstance(value, str)
+        return isinstance(value, origin)
+    return False
+
+
+def best_model(models: list[type], value: Mapping[str, Any]) -> type:
+    """The model whose required fields are all present and that knows most of the keys.
+
+    A field whose default is a single-valued discriminator (e.g. `__typename`) must match.
+    """
+
+    def score(cls: type) -> tuple[int, int]:
+        fields = _model_fields(cls)
+        required = [wire_name(f) for f in fields if f.default is attrs.NOTHING]
+        has_required = all(name in value for name in required)
+        known = sum(1 for f in fields if wire_name(f) in value)
+        return (1 if has_required else 0, known)
+
+    return max(models, key=score)
+
+
+converter.register_structure_hook_factory(_is_union, _structure_union_factory)
+converter.register_unstructure_hook(Unset, lambda v: v)
+
+
+def unstructure_value(value: Any) -> Any:
+    """Unstructure anything a caller passes (models, dicts of models, enums, datetimes)."""
+    return converter.unstructure(value)

@@ -1,0 +1,270 @@
+"""The exception hierarchy: every error the SDK raises on purpose is a `KnockError`.
+
+KnockError
+├── APIConnectionError          Knock could not be reached (DNS, refused, reset, ...)
+│   └── APITimeoutError         no complete answer in time
+├── APIStatusError              Knock answered with a non-2xx status
+│   ├── BadRequestError             400
+│   ├── AuthenticationError         401
+│   ├── PermissionDeniedError       403
+│   ├── NotFoundError               404
+│   ├── ConflictError               409
+│   ├── UnprocessableEntityError    422
+│   ├── RateLimitError              429
+│   ├── ClientRequestError          any other 4xx
+│   └── InternalServerError         5xx
+├── APIResponseValidationError  a 2xx body the operation's response type cannot hold
+├── PayloadLimitError           (also ValueError) a body over a Knock limit, caught before sending
+└── ClientClosedError           (also RuntimeError) a request after close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import email.utils
+import json
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal
+
+MESSAGE_TEXT_LIMIT: Final = 300  # characters of a non-JSON error body kept in the message
+REDACTED: Final = "[REDACTED]"
+_MIN_SECRET_LENGTH: Final = 6  # shorter "secrets" would mangle ordinary words when redacted
+
+
+class ErrorCode:
+    """Knock's documented error `code` strings: compare with `err.code == ErrorCode.X`.
+
+    Knock says to branch on `code` (stable) and not on `message` (may be reworded). Codes not
+    listed here still arrive unchanged in `err.code`.
+    """
+
+    ACTOR_MISSING: Final = "actor_missing"
+    API_KEY_EXPIRED: Final = "api_key_expired"
+    API_KEY_MISSING: Final = "api_key_missing"
+    AUTHENTICATION_REQUIRED: Final = "authentication_required"
+    CHANNEL_INVALID: Final = "channel_invalid"
+    INCORRECT_TOKEN_TYPE: Final = "incorrect_token_type"
+    INVALID_PARAMS: Final = "invalid_params"
+    INVALID_USER_TOKEN: Final = "invalid_user_token"
+    MISSING_JWT_SIGNING_KEY: Final = "missing_jwt_signing_key"
+    MISSING_USER_TOKEN: Final = "missing_user_token"
+    WORKFLOW_INACTIVE: Final = "workflow_inactive"
+    WORKFLOW_MISSING: Final = "workflow_missing"
+
+
+class KnockError(Exception):
+    """Base class of every error this SDK raises on purpose."""
+
+
+class APIConnectionError(KnockError):
+    """The request did not get a complete response: Knock was not reached or hung up."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request's time budget ran out before a response arrived."""
+
+
+class ClientClosedError(KnockError, RuntimeError):
+    """A request was made on a client (transport) that was already closed."""
+
+
+class APIResponseValidationError(KnockError):
+    """A 2xx response whose body is not valid JSON or does not fit the operation's type."""
+
+    def __init__(self, message: str, *, status: int, headers: Mapping[str, str]) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers
+
+
+class PayloadLimitError(KnockError, ValueError):
+    """A request body over one of Knock's documented limits; raised before anything is sent."""
+
+    def __init__(self, field: str, kind: Literal["max_items", "max_bytes"], limit: int, actual: int) -> None:
+        unit = "items" if kind == "max_items" else "bytes of JSON"
+        super().__init__(f"{field} has {actual} {unit}; Knock accepts at most {limit}")
+        self.field = field
+        self.kind = kind
+        self.limit = limit
+        self.actual = actual
+
+
+class APIStatusError(KnockError):
+    """Knock answered with a non-2xx status.
+
+    `code`, `message`, `type` and `errors` come from Knock's JSON error body
+    `{code, message, status, type, errors?}`; `body` is that parsed body, or the raw text when
+    the body was not JSON (a proxy's HTML page, say).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str | None = None,
+        type: str | None = None,  # Knock's own field name, shadowing the builtin on purpose
+        errors: list[Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.type = type
+        self.errors: list[Any] = errors if errors is not None else []
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
+        self.body = body
+        self.request_id: str | None = header(self.headers, "x-request-id")
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        text = f"{self.status} {self.code}: {self.message}" if self.code else f"{self.status}: {self.message}"
+        return f"{text} (request id {self.request_id})" if self.request_id else text
+
+
+class BadRequestError(APIStatusError):
+    """400: the request is malformed or its parameters are invalid."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key (or user token) is missing, invalid or expired."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the credentials are valid but may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the resource (or the route) does not exist."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's current state."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request is well-formed but its content was rejected; see `errors`."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; `retry_after` is Knock's requested wait in seconds, if given."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class ClientRequestError(APIStatusError):
+    """A 4xx status without a more specific class (405, 408, 410, 413, ...)."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx: Knock failed to handle the request."""
+
+
+_STATUS_ERRORS: Final[dict[int, type[APIStatusError]]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def error_class_for(status: int) -> type[APIStatusError]:
+    specific = _STATUS_ERRORS.get(status)
+    if specific is not None:
+        return specific
+    if 400 <= status < 500:
+        return ClientRequestError
+    if status >= 500:
+        return InternalServerError
+    return APIStatusError
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date; None if absent/unparsable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # HTTP dates are GMT by definition
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by case-insensitive name, from a multidict or from a plain dict."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == lowered), None)
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= _MIN_SECRET_LENGTH and secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    raw: bytes,
+    *,
+    secrets: Iterable[str | None] = (),
+) -> APIStatusError:
+    """The exception for a non-2xx response; secrets echoed back in the body are redacted."""
+    text = redact(raw.decode("utf-8", errors="replace"), secrets)
+    body: Any = text
+    code: str | None = None
+    kind: str | None = None
+    errors: list[Any] = []
+    message: str | None = None
+    with contextlib.suppress(ValueError):  # not JSON: keep the text
+        body = json.loads(text) if text else None
+    if isinstance(body, dict):
+        code = _str_or_none(body.get("code"))
+        kind = _str_or_none(body.get("type"))
+        message = _str_or_none(body.get("message"))
+        listed = body.get("errors")
+        if isinstance(listed, list):
+            errors = listed
+        elif isinstance(listed, dict) and message is None:
+            # An unrouted path answers {"errors": {"detail": "404 Not Found"}} instead.
+            message = _str_or_none(listed.get("detail"))
+    elif isinstance(body, str) and body.strip():
+        message = " ".join(body.split())[:MESSAGE_TEXT_LIMIT]
+    if not message:
+        message = "Knock returned an error without a message"
+    cls = error_class_for(status)
+    if cls is RateLimitError:
+        return RateLimitError(
+            message,
+            retry_after=parse_retry_after(header(headers, "Retry-After")),
+            status=status,
+            code=code,
+            type=kind,
+            errors=errors,
+            headers=headers,
+            body=body,
+        )
+    return cls(message, status=status, code=code, type=kind, errors=errors, headers=headers, body=body)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

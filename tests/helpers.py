@@ -1,0 +1,63 @@
+"""What several test modules need: the document, its operations, and the generated constants."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from knock_async._types import Operation
+
+SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "knock.yaml"
+HTTP_METHODS = ("get", "put", "post", "patch", "delete")
+
+
+@cache
+def spec() -> dict[str, Any]:
+    with SPEC_PATH.open() as handle:
+        loaded: dict[str, Any] = yaml.safe_load(handle)
+    return loaded
+
+
+def spec_operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in spec()["paths"].items():
+        for method in HTTP_METHODS:
+            if method in item:
+                yield path, method, item[method]
+
+
+def resolve(node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target: Any = spec()
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def success_content(operation: dict[str, Any]) -> dict[str, Any] | None:
+    for code, response in operation["responses"].items():
+        if str(code).startswith("2"):
+            content = (resolve(response).get("content") or {}).get("application/json")
+            if content:
+                return dict(content)
+    return None
+
+
+@cache
+def generated_operations() -> dict[str, Operation[Any]]:
+    """Every Operation constant of the generated resources, by operationId."""
+    import knock_async.resources
+
+    found: dict[str, Operation[Any]] = {}
+    for info in pkgutil.iter_modules(knock_async.resources.__path__):
+        module = importlib.import_module(f"knock_async.resources.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, Operation):
+                found[value.id] = value
+    return found
