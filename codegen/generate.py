@@ -34,7 +34,8 @@ DATAMODEL_OPTIONS = [
     "--field-extra-keys-without-x-prefix", "x-knock-secret",
     "--disable-timestamp",
     "--no-formatters",  # ruff formats everything we generate, in one place
-    "--additional-imports", "attrs,typing.Any,knock_async._types.OpenEnum,knock_async._types.UNSET,knock_async._types.Unset",
+    "--additional-imports",
+    "attrs,typing.Any,knock_async._types.OpenEnum,knock_async._types.UNSET,knock_async._types.Unset",
     "--custom-file-header", HEADER,
 ]  # fmt: skip
 
@@ -57,7 +58,20 @@ def generate(package: Path) -> None:
             target.write_text(text)
         ruff = [sys.executable, "-m", "ruff", "--quiet"]
         # Imports the templates did not use (e.g. dataclasses) are removed, the rest sorted.
-        _run([*ruff, "check", "--fix", "--unsafe-fixes", "--select", "F401,I", "--isolated", "--line-length", "110", str(staging)])
+        _run(
+            [
+                *ruff,
+                "check",
+                "--fix",
+                "--unsafe-fixes",
+                "--select",
+                "F401,I",
+                "--isolated",
+                "--line-length",
+                "110",
+                str(staging),
+            ]
+        )
         _run([*ruff, "format", "--isolated", "--line-length", "110", str(staging)])
         models.rename(models.with_name("__init__.py"))
         for name in GENERATED_DIRS:

@@ -11,7 +11,7 @@ import jinja2
 from .spec import Method, Param, Schema, iter_operations, python_name, ref_name, resolve
 
 # Hand-written bases for generated namespaces that need more than the API's own calls.
-NAMESPACE_BASES = {
+NAMESPACE_BASES: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("bulk_operations",): (".._bulk", "BulkOperationsBase", "BulkOperationsBase[models.BulkOperation]"),
 }
 
@@ -69,7 +69,9 @@ def _namespaces(methods: list[Method]) -> dict[tuple[str, ...], Namespace]:
         by_path[method.namespace].append(method)
     namespaces = {}
     for path, members in by_path.items():
-        children = sorted(other[-1] for other in by_path if other[:-1] == path and len(other) == len(path) + 1)
+        children = sorted(
+            other[-1] for other in by_path if other[:-1] == path and len(other) == len(path) + 1
+        )
         names = [m.name for m in members]
         if len(names) != len(set(names)) or set(names) & set(children):
             raise SystemExit(f"namespace {'.'.join(path)}: duplicate method names {sorted(names)}")
@@ -77,7 +79,9 @@ def _namespaces(methods: list[Method]) -> dict[tuple[str, ...], Namespace]:
     return namespaces
 
 
-def _method(spec: Schema, types: _TypeNamer, path: str, http_method: str, op: Schema, shared: list[Schema]) -> Method:
+def _method(
+    spec: Schema, types: _TypeNamer, path: str, http_method: str, op: Schema, shared: list[Schema]
+) -> Method:
     operation_id: str = op["operationId"]
     *namespace, name = operation_id.split(".")
     if not namespace:
@@ -105,7 +109,11 @@ def _method(spec: Schema, types: _TypeNamer, path: str, http_method: str, op: Sc
         response_runtime=response_runtime,
         page_item_hint=item_hint,
     )
-    taken = [p.name for p in [*ordered, *query_params, *body_params]] + ["options", "limit", "custom_properties"]
+    taken = [p.name for p in [*ordered, *query_params, *body_params]] + [
+        "options",
+        "limit",
+        "custom_properties",
+    ]
     if len(taken) != len(set(taken)):
         raise SystemExit(f"{operation_id}: two parameters share a Python name: {sorted(taken)}")
     return method
@@ -194,7 +202,8 @@ class _TypeNamer:
             return ["None"]
         if kind == "array":
             inner = self.hint(node.get("items", {}), accept_dict=accept_dict)
-            return [f"Sequence[{inner}]" if accept_dict else f"list[{inner}]"]
+            # builtins.list: a namespace's own `list` method would shadow the builtin
+            return [f"Sequence[{inner}]" if accept_dict else f"builtins.list[{inner}]"]
         if kind == "string" and "enum" in node:
             return [_literal(node["enum"])]
         scalar = _SCALARS.get((kind, node.get("format")), _SCALARS.get((kind, None)))
@@ -203,7 +212,7 @@ class _TypeNamer:
         return ["Mapping[str, Any]" if accept_dict else "dict[str, Any]"] if kind == "object" else ["Any"]
 
 
-_SCALARS = {
+_SCALARS: dict[tuple[str | None, str | None], str] = {
     ("string", None): "str",
     ("string", "date-time"): "datetime.datetime",
     ("string", "date"): "datetime.date",

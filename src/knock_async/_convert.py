@@ -43,9 +43,13 @@ def format_datetime(value: dt.datetime) -> str:
     return text[:-6] + "Z"
 
 
-converter.register_structure_hook(dt.datetime, lambda v, _: v if isinstance(v, dt.datetime) else parse_datetime(v))
+converter.register_structure_hook(
+    dt.datetime, lambda v, _: v if isinstance(v, dt.datetime) else parse_datetime(v)
+)
 converter.register_unstructure_hook(dt.datetime, format_datetime)
-converter.register_structure_hook(dt.date, lambda v, _: v if isinstance(v, dt.date) else dt.date.fromisoformat(v))
+converter.register_structure_hook(
+    dt.date, lambda v, _: v if isinstance(v, dt.date) else dt.date.fromisoformat(v)
+)
 converter.register_unstructure_hook(dt.date, dt.date.isoformat)
 converter.register_structure_hook(Any, lambda v, _: v)  # free-form JSON stays as it is
 
@@ -67,11 +71,13 @@ def _has_extras(cls: type) -> bool:
 
 def _structure_model_factory(cls: type) -> Callable[[Any, Any], Any]:
     fields = _model_fields(cls)
-    overrides: dict[str, Any] = {f.name: override(rename=wire_name(f)) for f in fields if wire_name(f) != f.name}
+    overrides: dict[str, Any] = {
+        f.name: override(rename=wire_name(f)) for f in fields if wire_name(f) != f.name
+    }
     keeps_extras = _has_extras(cls)
     if keeps_extras:
         overrides[EXTRAS] = override(omit=True)
-    base = make_dict_structure_fn(cls, converter, **overrides)
+    base: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, converter, **overrides)
     if not keeps_extras:
         return base
     known = frozenset(wire_name(f) for f in fields)
@@ -90,12 +96,16 @@ def _structure_model_factory(cls: type) -> Callable[[Any, Any], Any]:
 
 def _unstructure_model_factory(cls: type) -> Callable[[Any], Any]:
     fields = _model_fields(cls)
-    overrides: dict[str, Any] = {f.name: override(rename=wire_name(f)) for f in fields if wire_name(f) != f.name}
+    overrides: dict[str, Any] = {
+        f.name: override(rename=wire_name(f)) for f in fields if wire_name(f) != f.name
+    }
     keeps_extras = _has_extras(cls)
     if keeps_extras:
         overrides[EXTRAS] = override(omit=True)
     # Optional fields default to UNSET: omitting defaults writes exactly what was given.
-    base = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True, **overrides)
+    base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
+        cls, converter, _cattrs_omit_if_default=True, **overrides
+    )
     if not keeps_extras:
         return base
 

@@ -110,7 +110,7 @@ class ApiResponse(Generic[T]):
     status: int
     headers: Mapping[str, str]  # read-only, case-insensitive
     data: T
-    rate_limited: Mapping[str, list[str]]  # from x-ratelimited-{param}: ids Knock did not update
+    rate_limited: dict[str, list[str]]  # from x-ratelimited-{param}: ids Knock did not update
     request_id: str | None = None
 
 
@@ -242,24 +242,27 @@ def _query_value(value: Any) -> str:
         return format_datetime(value)
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, Mapping) or attrs.has(kind):
-        return _encode_json(converter.unstructure(value))
     return str(value)
 
 
+def _query_pairs(key: str, value: Any) -> Iterator[tuple[str, str]]:
+    if value is None or value is UNSET:
+        return
+    if isinstance(value, (list, tuple, set, frozenset)):
+        # Repeated keys; the wire name already carries "[]" where Knock wants it.
+        for item in value:
+            yield from _query_pairs(key, item)
+    elif isinstance(value, Mapping) or attrs.has(type(value)):
+        # Objects travel as key[field]=value (deepObject), the way Knock parses them;
+        # in a list that gives key[][field]=value.
+        for field, item in converter.unstructure(value).items():
+            yield from _query_pairs(f"{key}[{field}]", item)
+    else:
+        yield key, _query_value(value)
+
+
 def _encode_query(query: Mapping[str, Any]) -> str:
-    pairs: list[tuple[str, str]] = []
-    for key, value in query.items():
-        if value is None or value is UNSET:
-            continue
-        if isinstance(value, (list, tuple, set, frozenset)):
-            # Repeated keys; the wire name already carries "[]" where Knock wants it.
-            pairs.extend(
-                (key, _query_value(item)) for item in value if item is not None and item is not UNSET
-            )
-        else:
-            pairs.append((key, _query_value(value)))
-    return urlencode(pairs)
+    return urlencode([pair for key, value in query.items() for pair in _query_pairs(key, value)])
 
 
 def _json_value(value: Any) -> Any:
@@ -492,7 +495,6 @@ class Transport:
             try:
                 if limiter is None:
                     started = time.perf_counter()
-                    headers = {**headers, 'Idempotency-Key': str(uuid.uuid4())} if plan.writes and not options else headers
                     status, response_headers, raw = await _exchange(
                         session, method, target, headers, data, timeout
                     )
@@ -631,7 +633,10 @@ async def _exchange(
     data: bytes | None,
     timeout: aiohttp.ClientTimeout,
 ) -> tuple[int, CIMultiDictProxy[str], bytes]:
-    async with session.request(method, url, headers=headers, data=data, timeout=timeout) as response:
+    # raise_for_status=False: a caller's session may set it, and our error mapping needs the body.
+    async with session.request(
+        method, url, headers=headers, data=data, timeout=timeout, raise_for_status=False
+    ) as response:
         raw = await response.read()  # fully, inside the context, so the connection goes back to the pool
         return response.status, response.headers, raw
 

@@ -48,7 +48,9 @@ def test_operation_ids_are_unique_namespaced_names() -> None:
 
 
 @pytest.mark.parametrize(("path", "method", "operation"), OPERATIONS, ids=IDS)
-def test_operation_carries_the_facts_the_runtime_needs(path: str, method: str, operation: dict[str, Any]) -> None:
+def test_operation_carries_the_facts_the_runtime_needs(
+    path: str, method: str, operation: dict[str, Any]
+) -> None:
     assert operation.get("tags"), "a tag"
     assert operation.get("summary"), "a summary"
     assert operation.get("x-knock-tier") in {1, 2, 3, 4, 5}
@@ -98,10 +100,14 @@ def test_schemas_use_known_keywords_only() -> None:
 
 
 def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
-    resource = referencing.Resource.from_contents(spec(), default_specification=referencing.jsonschema.DRAFT202012)
+    resource = referencing.Resource.from_contents(
+        spec(), default_specification=referencing.jsonschema.DRAFT202012
+    )
     registry: referencing.Registry[Any] = referencing.Registry().with_resource("urn:knock", resource)
     wrapped = {"$ref": "urn:knock#" + schema["$ref"][1:]} if "$ref" in schema else _rebase(schema)
-    return jsonschema.Draft202012Validator(wrapped, registry=registry, format_checker=jsonschema.FormatChecker())
+    return jsonschema.Draft202012Validator(
+        wrapped, registry=registry, format_checker=jsonschema.FormatChecker()
+    )
 
 
 def _rebase(node: Any) -> Any:
@@ -113,7 +119,9 @@ def _rebase(node: Any) -> Any:
 
 
 @pytest.mark.parametrize(("path", "method", "operation"), OPERATIONS, ids=IDS)
-def test_every_response_has_an_example_that_validates(path: str, method: str, operation: dict[str, Any]) -> None:
+def test_every_response_has_an_example_that_validates(
+    path: str, method: str, operation: dict[str, Any]
+) -> None:
     for code, response in operation["responses"].items():
         content = (resolve(response).get("content") or {}).get("application/json")
         if not content:

@@ -140,7 +140,9 @@ def test_request_id_found_in_a_plain_dict_whatever_its_case() -> None:
 
 
 def test_rate_limit_error_carries_retry_after() -> None:
-    error = error_from_response(429, headers(retry_after="3"), knock_body(code="rate_limited", message="slow down"))
+    error = error_from_response(
+        429, headers(retry_after="3"), knock_body(code="rate_limited", message="slow down")
+    )
     assert isinstance(error, RateLimitError)
     assert error.retry_after == 3.0
     no_header = error_from_response(429, headers(), b"")

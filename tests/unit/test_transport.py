@@ -46,8 +46,7 @@ from knock_async._transport import (
     with_raw_response,
 )
 from knock_async._types import UNSET, Limit, OpenEnum, Operation, RequestOptions, Unset
-
-from .conftest import KnockMock
+from tests.conftest import KnockMock
 
 API_KEY = "sk_test_0123456789abcdef"
 USER_TOKEN = "eyJhbGciOiJSUzI1NiJ9.user-token.signature"
@@ -69,7 +68,7 @@ class Priority(enum.Enum):
 @attrs.define
 class User:
     id: str
-    name: str | None | Unset = UNSET
+    name: str | Unset | None = UNSET
     updated_at: dt.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
 
@@ -108,7 +107,11 @@ BULK_IDENTIFY = Operation(
     path="/v1/users/bulk/identify",
     tier=2,
     response=dict,
-    limits=(Limit("users", max_items=5), Limit("users[].channels", max_items=2), Limit("users[].data", max_bytes=40)),
+    limits=(
+        Limit("users", max_items=5),
+        Limit("users[].channels", max_items=2),
+        Limit("users[].data", max_bytes=40),
+    ),
 )
 
 USER_URL = f"{BASE}/v1/users/u1"
@@ -188,7 +191,9 @@ def all_calls(api: KnockMock) -> list[Any]:
 # --- happy path, headers, response --------------------------------------------------------
 
 
-async def test_get_structures_the_response_and_keeps_unknown_fields(transport: Transport, api: KnockMock) -> None:
+async def test_get_structures_the_response_and_keeps_unknown_fields(
+    transport: Transport, api: KnockMock
+) -> None:
     api.get(USER_URL, payload={**USER_JSON, "plan": "pro"})
 
     user = await transport.request(GET_USER, path={"user_id": "u1"})
@@ -217,10 +222,14 @@ async def test_standard_headers(api: KnockMock, sleeps: list[float]) -> None:
     assert "Idempotency-Key" not in headers  # a GET needs none
 
 
-async def test_option_headers_replace_defaults_whatever_their_case(transport: Transport, api: KnockMock) -> None:
+async def test_option_headers_replace_defaults_whatever_their_case(
+    transport: Transport, api: KnockMock
+) -> None:
     api.get(USER_URL, payload=USER_JSON)
     await transport.request(
-        GET_USER, path={"user_id": "u1"}, options=RequestOptions(headers={"accept": "text/plain", "X-Extra": "1"})
+        GET_USER,
+        path={"user_id": "u1"},
+        options=RequestOptions(headers={"accept": "text/plain", "X-Extra": "1"}),
     )
     headers = sent(api)[0].kwargs["headers"]
     assert [name for name in headers if name.lower() == "accept"] == ["accept"]
@@ -242,7 +251,9 @@ async def test_invalid_json_on_2xx_is_a_validation_error(transport: Transport, a
     assert caught.value.status == 200
 
 
-async def test_body_that_does_not_fit_the_model_is_a_validation_error(transport: Transport, api: KnockMock) -> None:
+async def test_body_that_does_not_fit_the_model_is_a_validation_error(
+    transport: Transport, api: KnockMock
+) -> None:
     api.get(USER_URL, payload={"name": "no id"})
     with pytest.raises(APIResponseValidationError, match="does not fit User"):
         await transport.request(GET_USER, path={"user_id": "u1"})
@@ -277,6 +288,15 @@ async def test_caller_owned_session_is_used_and_left_open(api: KnockMock) -> Non
         assert not session.closed
         with pytest.raises(ClientClosedError):
             await t.request(GET_USER, path={"user_id": "u1"})
+
+
+async def test_callers_raise_for_status_does_not_hide_knock_errors(api: KnockMock) -> None:
+    api.get(USER_URL, status=404, payload={"code": "resource_missing", "message": "no such user"})
+    async with aiohttp.ClientSession(raise_for_status=True) as session:
+        t = Transport(API_KEY, session=session)
+        with pytest.raises(NotFoundError) as caught:
+            await t.request(GET_USER, path={"user_id": "u1"})
+    assert caught.value.code == "resource_missing"
 
 
 async def test_own_session_is_created_lazily_reused_and_closed(api: KnockMock) -> None:
@@ -365,14 +385,16 @@ def test_query_encoding_rules() -> None:
         "inserted_at.gte": when,
         "status": ChannelType.SMS,
         "priority": Priority.HIGH,
-        "trigger_data": {"order": 7},
+        "trigger_data": '{"order":7}',
         "recipient": Recipient(id="u1"),
+        "objects[]": ["u2", {"id": "o1", "collection": "projects"}],
         "q": "a b&c",
     }
     assert _encode_query(query) == (
         "channel_types%5B%5D=email&channel_types%5B%5D=sms&archived=true&seen=false&page_size=25"
         "&inserted_at.gte=2024-05-01T12%3A00%3A00Z&status=sms&priority=1"
-        "&trigger_data=%7B%22order%22%3A7%7D&recipient=%7B%22id%22%3A%22u1%22%7D&q=a+b%26c"
+        "&trigger_data=%7B%22order%22%3A7%7D&recipient%5Bid%5D=u1"
+        "&objects%5B%5D=u2&objects%5B%5D%5Bid%5D=o1&objects%5B%5D%5Bcollection%5D=projects&q=a+b%26c"
     )
 
 
@@ -392,7 +414,9 @@ async def test_query_is_sent(transport: Transport, api: KnockMock) -> None:
 # --- body ---------------------------------------------------------------------------------
 
 
-async def test_body_drops_unset_unstructures_and_merges_extra_body(transport: Transport, api: KnockMock) -> None:
+async def test_body_drops_unset_unstructures_and_merges_extra_body(
+    transport: Transport, api: KnockMock
+) -> None:
     api.put(USER_URL, payload=USER_JSON)
     await transport.request(
         IDENTIFY,
@@ -426,9 +450,13 @@ async def test_body_is_compact_utf8_json(transport: Transport, api: KnockMock) -
     assert sent(api, "PUT")[0].kwargs["data"] == '{"name":"Zoë","tags":[1,2]}'.encode()
 
 
-async def test_key_in_both_body_and_extra_body_raises_before_sending(transport: Transport, api: KnockMock) -> None:
+async def test_key_in_both_body_and_extra_body_raises_before_sending(
+    transport: Transport, api: KnockMock
+) -> None:
     with pytest.raises(ValueError, match="'name'"):
-        await transport.request(IDENTIFY, path={"user_id": "u1"}, body={"name": "Ada"}, extra_body={"name": "Bob"})
+        await transport.request(
+            IDENTIFY, path={"user_id": "u1"}, body={"name": "Ada"}, extra_body={"name": "Bob"}
+        )
     assert all_calls(api) == []
 
 
@@ -443,7 +471,9 @@ async def test_extra_body_alone(transport: Transport, api: KnockMock) -> None:
 
 async def test_max_items_on_a_top_level_list(transport: Transport, api: KnockMock) -> None:
     with pytest.raises(PayloadLimitError) as caught:
-        await transport.request(TRIGGER, path={"key": "new-comment"}, body={"recipients": ["a", "b", "c", "d"]})
+        await transport.request(
+            TRIGGER, path={"key": "new-comment"}, body={"recipients": ["a", "b", "c", "d"]}
+        )
     error = caught.value
     assert (error.field, error.kind, error.limit, error.actual) == ("recipients", "max_items", 3, 4)
     assert all_calls(api) == []
@@ -460,7 +490,9 @@ async def test_max_items_inside_every_list_element(transport: Transport, api: Kn
 async def test_max_bytes_counts_the_utf8_json_of_the_value(transport: Transport, api: KnockMock) -> None:
     data = {"text": "é" * 30}  # {"text":"ééé..."} is 11 + 60 bytes
     with pytest.raises(PayloadLimitError) as caught:
-        await transport.request(TRIGGER, path={"key": "new-comment"}, body={"recipients": ["a"], "data": data})
+        await transport.request(
+            TRIGGER, path={"key": "new-comment"}, body={"recipients": ["a"], "data": data}
+        )
     error = caught.value
     assert (error.field, error.kind, error.limit, error.actual) == ("data", "max_bytes", 64, 71)
     assert all_calls(api) == []
@@ -473,7 +505,9 @@ async def test_max_bytes_inside_list_elements(transport: Transport, api: KnockMo
     assert (caught.value.field, caught.value.kind) == ("users[1].data", "max_bytes")
 
 
-async def test_within_limits_is_sent_even_when_the_whole_body_is_larger(transport: Transport, api: KnockMock) -> None:
+async def test_within_limits_is_sent_even_when_the_whole_body_is_larger(
+    transport: Transport, api: KnockMock
+) -> None:
     api.post(TRIGGER_URL, payload={"workflow_run_id": "run-1"})
     body = {"recipients": ["a", "b", "c"], "data": {"small": True}, "actor": "x" * 200}
     result = await transport.request(TRIGGER, path={"key": "new-comment"}, body=body)
@@ -527,11 +561,15 @@ async def test_idempotency_key_given_as_a_header_is_kept(transport: Transport, a
     options = RequestOptions(headers={"idempotency-key": "mine"})
     await transport.request(TRIGGER, path={"key": "new-comment"}, body={"recipients": ["a"]}, options=options)
     headers = sent(api, "POST", TRIGGER_URL)[0].kwargs["headers"]
-    assert [(k, v) for k, v in headers.items() if k.lower() == "idempotency-key"] == [("Idempotency-Key", "mine")]
+    assert [(k, v) for k, v in headers.items() if k.lower() == "idempotency-key"] == [
+        ("Idempotency-Key", "mine")
+    ]
 
 
 @pytest.mark.parametrize("key", ["k" * 256, ""])
-async def test_bad_idempotency_key_raises_before_sending(transport: Transport, api: KnockMock, key: str) -> None:
+async def test_bad_idempotency_key_raises_before_sending(
+    transport: Transport, api: KnockMock, key: str
+) -> None:
     with pytest.raises(ValueError, match="idempotency key"):
         await transport.request(
             TRIGGER, path={"key": "new-comment"}, body={}, options=RequestOptions(idempotency_key=key)
@@ -563,7 +601,12 @@ async def test_idempotency_key_of_255_characters_is_fine(transport: Transport, a
 async def test_no_retry_on_other_4xx(
     transport: Transport, api: KnockMock, sleeps: list[float], status: int, cls: type[APIStatusError]
 ) -> None:
-    api.get(USER_URL, status=status, payload={"code": "c", "message": "m", "status": status, "type": "t"}, repeat=True)
+    api.get(
+        USER_URL,
+        status=status,
+        payload={"code": "c", "message": "m", "status": status, "type": "t"},
+        repeat=True,
+    )
     with pytest.raises(cls):
         await transport.request(GET_USER, path={"user_id": "u1"})
     assert len(sent(api)) == 1
@@ -616,7 +659,9 @@ async def test_backoff_grows_and_is_capped(api: KnockMock, sleeps: list[float]) 
     assert all(0.75 * ceiling <= slept <= ceiling for slept, ceiling in zip(sleeps, ceilings, strict=True))
 
 
-async def test_retry_after_seconds_is_honoured(transport: Transport, api: KnockMock, sleeps: list[float]) -> None:
+async def test_retry_after_seconds_is_honoured(
+    transport: Transport, api: KnockMock, sleeps: list[float]
+) -> None:
     api.get(USER_URL, status=429, headers={"Retry-After": "2"})
     api.get(USER_URL, status=503, headers={"Retry-After": "0.25"})
     api.get(USER_URL, payload=USER_JSON)
@@ -624,8 +669,12 @@ async def test_retry_after_seconds_is_honoured(transport: Transport, api: KnockM
     assert sleeps == [2.0, 0.25]
 
 
-async def test_retry_after_http_date_is_honoured(transport: Transport, api: KnockMock, sleeps: list[float]) -> None:
-    api.get(USER_URL, status=429, headers={"Retry-After": email.utils.formatdate(time.time() + 30, usegmt=True)})
+async def test_retry_after_http_date_is_honoured(
+    transport: Transport, api: KnockMock, sleeps: list[float]
+) -> None:
+    api.get(
+        USER_URL, status=429, headers={"Retry-After": email.utils.formatdate(time.time() + 30, usegmt=True)}
+    )
     api.get(USER_URL, payload=USER_JSON)
     await transport.request(GET_USER, path={"user_id": "u1"})
     assert len(sleeps) == 1
@@ -681,7 +730,9 @@ async def test_connection_errors_are_retried_then_raised(
     assert len(sleeps) == 2
 
 
-async def test_timeouts_are_retried_then_raised(transport: Transport, api: KnockMock, sleeps: list[float]) -> None:
+async def test_timeouts_are_retried_then_raised(
+    transport: Transport, api: KnockMock, sleeps: list[float]
+) -> None:
     api.get(USER_URL, exception=asyncio.TimeoutError(), repeat=True)
     with pytest.raises(APITimeoutError):
         await transport.request(GET_USER, path={"user_id": "u1"})
@@ -689,7 +740,9 @@ async def test_timeouts_are_retried_then_raised(transport: Transport, api: Knock
     assert len(sleeps) == 2
 
 
-async def test_connection_error_then_success(transport: Transport, api: KnockMock, sleeps: list[float]) -> None:
+async def test_connection_error_then_success(
+    transport: Transport, api: KnockMock, sleeps: list[float]
+) -> None:
     api.get(USER_URL, exception=aiohttp.ServerDisconnectedError())
     api.get(USER_URL, payload=USER_JSON)
     assert (await transport.request(GET_USER, path={"user_id": "u1"})).id == "u1"
@@ -715,7 +768,9 @@ async def test_limiter_slot_per_attempt_and_pause_on_429(api: KnockMock, sleeps:
     assert not limiter.inside  # the slot is released; backoff happens outside it
 
 
-async def test_429_pauses_the_limiter_even_when_retries_are_spent(api: KnockMock, sleeps: list[float]) -> None:
+async def test_429_pauses_the_limiter_even_when_retries_are_spent(
+    api: KnockMock, sleeps: list[float]
+) -> None:
     limiter = FakeLimiter()
     t = Transport(API_KEY, timeout=None, max_retries=0, rate_limiter=limiter)
     api.get(USER_URL, status=429)
@@ -830,8 +885,12 @@ async def test_debug_line_per_attempt_and_info_on_retry(
     debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert len(debug) == 2
-    assert re.fullmatch(r"knock GET /v1/users/\{user_id\} \[users\.get\] -> 502 in [\d.]+ ms \(attempt 1\)", debug[0])
-    assert re.fullmatch(r"knock GET /v1/users/\{user_id\} \[users\.get\] -> 200 in [\d.]+ ms \(attempt 2\)", debug[1])
+    assert re.fullmatch(
+        r"knock GET /v1/users/\{user_id\} \[users\.get\] -> 502 in [\d.]+ ms \(attempt 1\)", debug[0]
+    )
+    assert re.fullmatch(
+        r"knock GET /v1/users/\{user_id\} \[users\.get\] -> 200 in [\d.]+ ms \(attempt 2\)", debug[1]
+    )
     assert len(info) == 1
     assert "status 502" in info[0] and "retrying" in info[0]
 
@@ -865,7 +924,9 @@ async def test_rate_limited_ids_are_parsed_and_warned(
         payload=[],
         headers={"x-ratelimited-message_ids": "2, 4", "X-RateLimited-Channel_Ids": "c9"},
     )
-    batch = Operation(id="messages.batch_seen", method="POST", path="/v1/messages/batch/seen", tier=3, response=list)
+    batch = Operation(
+        id="messages.batch_seen", method="POST", path="/v1/messages/batch/seen", tier=3, response=list
+    )
     raw = await with_raw_response(transport.request(batch, body={"message_ids": ["1", "2", "3", "4"]}))
 
     assert raw.rate_limited == {"message_ids": ["2", "4"], "channel_ids": ["c9"]}

@@ -58,7 +58,7 @@ class ChannelDataProvider(OpenEnum):
 class PushDevice:
     """One device of a push channel (APNs, FCM, Expo), with optional per-device settings."""
 
-    token: str
+    token: str = attrs.field(repr=False)
     """The device's push token."""
     locale: str | None | Unset = UNSET
     """Locale used to translate messages for this device."""
@@ -72,7 +72,7 @@ class PushDevice:
 class PushChannelData:
     """Stored data of an APNs, FCM or Expo channel; Knock keeps both the token list and the device list."""
 
-    tokens: list[str]
+    tokens: list[str] = attrs.field(repr=False)
     """Every stored device token."""
     devices: list[PushDevice]
     """Every stored device, with its locale and time zone."""
@@ -84,7 +84,7 @@ class PushChannelData:
 class PushChannelDataTokensOnly:
     """Sets an APNs, FCM or Expo channel from bare tokens (not allowed together with devices)."""
 
-    tokens: list[str]
+    tokens: list[str] = attrs.field(repr=False)
     """The device tokens to store."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -160,7 +160,7 @@ class OneSignalChannelData:
 class ChatIncomingWebhook:
     """An incoming webhook of a chat app."""
 
-    url: str
+    url: str = attrs.field(repr=False)
     """The webhook's URL."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -170,7 +170,7 @@ class ChatIncomingWebhook:
 class SlackTokenConnection:
     """A Slack channel or user reached with an OAuth token (set channel_id or user_id)."""
 
-    access_token: str | None | Unset = UNSET
+    access_token: str | None | Unset = attrs.field(default=UNSET, repr=False)
     """Bot token for this connection, when not taken from the token field."""
     channel_id: str | None | Unset = UNSET
     """Slack channel to post in."""
@@ -199,7 +199,7 @@ class SlackIncomingWebhookConnection:
 class SlackChannelDataToken:
     """A Slack workspace token kept with the channel data."""
 
-    access_token: str | None | Unset = UNSET
+    access_token: str | None | Unset = attrs.field(default=UNSET, repr=False)
     """The Slack bot token."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -542,7 +542,7 @@ class MessagePushContent:
 
     typename: Literal["MessagePushContent"] = attrs.field(metadata={"wire": "__typename"})
     """Always "MessagePushContent"."""
-    token: str
+    token: str = attrs.field(repr=False)
     """Device token it was sent to."""
     title: str
     """The notification title."""
@@ -817,9 +817,9 @@ class PreferenceConditionOperator(OpenEnum):
 class PreferenceCenterSignedUrl:
     """A signed link into the hosted preference center for one user."""
 
-    token: str
+    token: str = attrs.field(repr=False)
     """The signed token that makes up the link's last path segment."""
-    url: str
+    url: str = attrs.field(repr=False)
     """The complete link to hand to the user."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""

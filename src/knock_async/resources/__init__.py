@@ -17,13 +17,13 @@ from .workflow_recipient_runs import WorkflowRecipientRuns
 from .workflows import Workflows
 
 __all__ = [
-    "Resources",
     "Audiences",
     "BulkOperations",
     "Channels",
     "Messages",
     "Objects",
     "Providers",
+    "Resources",
     "Schedules",
     "Tenants",
     "Users",

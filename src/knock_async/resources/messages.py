@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -12,80 +13,80 @@ from .._pagination import AsyncPager
 from .._transport import Transport
 from .._types import UNSET, Operation, Pagination, RequestOptions, Unset
 
-_MESSAGES_BATCH_ARCHIVE: Operation[list[models.Message]] = Operation(
+_MESSAGES_BATCH_ARCHIVE: Operation[builtins.list[models.Message]] = Operation(
     id="messages.batch.archive",
     method="POST",
     path="/v1/messages/batch/archived",
     tier=3,
-    response=list[models.Message],
+    response=builtins.list[models.Message],
     batch_tier=1,
     publishable=True,
 )
 
-_MESSAGES_BATCH_GET_CONTENT: Operation[list[models.MessageContent]] = Operation(
+_MESSAGES_BATCH_GET_CONTENT: Operation[builtins.list[models.MessageContent]] = Operation(
     id="messages.batch.get_content",
     method="GET",
     path="/v1/messages/batch/content",
     tier=4,
-    response=list[models.MessageContent],
+    response=builtins.list[models.MessageContent],
 )
 
-_MESSAGES_BATCH_MARK_AS_INTERACTED: Operation[list[models.Message]] = Operation(
+_MESSAGES_BATCH_MARK_AS_INTERACTED: Operation[builtins.list[models.Message]] = Operation(
     id="messages.batch.mark_as_interacted",
     method="POST",
     path="/v1/messages/batch/interacted",
     tier=3,
-    response=list[models.Message],
+    response=builtins.list[models.Message],
     batch_tier=1,
     publishable=True,
 )
 
-_MESSAGES_BATCH_MARK_AS_READ: Operation[list[models.Message]] = Operation(
+_MESSAGES_BATCH_MARK_AS_READ: Operation[builtins.list[models.Message]] = Operation(
     id="messages.batch.mark_as_read",
     method="POST",
     path="/v1/messages/batch/read",
     tier=3,
-    response=list[models.Message],
+    response=builtins.list[models.Message],
     batch_tier=1,
     publishable=True,
 )
 
-_MESSAGES_BATCH_MARK_AS_SEEN: Operation[list[models.Message]] = Operation(
+_MESSAGES_BATCH_MARK_AS_SEEN: Operation[builtins.list[models.Message]] = Operation(
     id="messages.batch.mark_as_seen",
     method="POST",
     path="/v1/messages/batch/seen",
     tier=3,
-    response=list[models.Message],
+    response=builtins.list[models.Message],
     batch_tier=1,
     publishable=True,
 )
 
-_MESSAGES_BATCH_MARK_AS_UNREAD: Operation[list[models.Message]] = Operation(
+_MESSAGES_BATCH_MARK_AS_UNREAD: Operation[builtins.list[models.Message]] = Operation(
     id="messages.batch.mark_as_unread",
     method="POST",
     path="/v1/messages/batch/unread",
     tier=3,
-    response=list[models.Message],
+    response=builtins.list[models.Message],
     batch_tier=1,
     publishable=True,
 )
 
-_MESSAGES_BATCH_MARK_AS_UNSEEN: Operation[list[models.Message]] = Operation(
+_MESSAGES_BATCH_MARK_AS_UNSEEN: Operation[builtins.list[models.Message]] = Operation(
     id="messages.batch.mark_as_unseen",
     method="POST",
     path="/v1/messages/batch/unseen",
     tier=3,
-    response=list[models.Message],
+    response=builtins.list[models.Message],
     batch_tier=1,
     publishable=True,
 )
 
-_MESSAGES_BATCH_UNARCHIVE: Operation[list[models.Message]] = Operation(
+_MESSAGES_BATCH_UNARCHIVE: Operation[builtins.list[models.Message]] = Operation(
     id="messages.batch.unarchive",
     method="POST",
     path="/v1/messages/batch/unarchived",
     tier=3,
-    response=list[models.Message],
+    response=builtins.list[models.Message],
     batch_tier=1,
     publishable=True,
 )
@@ -102,7 +103,7 @@ class MessagesBatch:
         *,
         message_ids: Sequence[str],
         options: RequestOptions | None = None,
-    ) -> list[models.Message]:
+    ) -> builtins.list[models.Message]:
         """Archive several messages
 
         Ids rate-limited by batch deduplication come back unchanged and are named in x-ratelimited-
@@ -124,7 +125,7 @@ class MessagesBatch:
         *,
         message_ids: Sequence[str],
         options: RequestOptions | None = None,
-    ) -> list[models.MessageContent]:
+    ) -> builtins.list[models.MessageContent]:
         """Get the rendered content of several messages
 
         `GET /v1/messages/batch/content`, rate limit tier 4.
@@ -142,9 +143,9 @@ class MessagesBatch:
         self,
         *,
         message_ids: Sequence[str],
-        metadata: Mapping[str, Any] | None | Unset = UNSET,
+        metadata: Mapping[str, Any] | Unset | None = UNSET,
         options: RequestOptions | None = None,
-    ) -> list[models.Message]:
+    ) -> builtins.list[models.Message]:
         """Mark several messages as interacted with
 
         Ids rate-limited by batch deduplication come back unchanged and are named in x-ratelimited-
@@ -167,7 +168,7 @@ class MessagesBatch:
         *,
         message_ids: Sequence[str],
         options: RequestOptions | None = None,
-    ) -> list[models.Message]:
+    ) -> builtins.list[models.Message]:
         """Mark several messages as read
 
         Ids rate-limited by batch deduplication come back unchanged and are named in x-ratelimited-
@@ -189,7 +190,7 @@ class MessagesBatch:
         *,
         message_ids: Sequence[str],
         options: RequestOptions | None = None,
-    ) -> list[models.Message]:
+    ) -> builtins.list[models.Message]:
         """Mark several messages as seen
 
         Ids rate-limited by batch deduplication come back unchanged and are named in x-ratelimited-
@@ -211,7 +212,7 @@ class MessagesBatch:
         *,
         message_ids: Sequence[str],
         options: RequestOptions | None = None,
-    ) -> list[models.Message]:
+    ) -> builtins.list[models.Message]:
         """Mark several messages as unread
 
         Ids rate-limited by batch deduplication come back unchanged and are named in x-ratelimited-
@@ -233,7 +234,7 @@ class MessagesBatch:
         *,
         message_ids: Sequence[str],
         options: RequestOptions | None = None,
-    ) -> list[models.Message]:
+    ) -> builtins.list[models.Message]:
         """Mark several messages as unseen
 
         Ids rate-limited by batch deduplication come back unchanged and are named in x-ratelimited-
@@ -255,7 +256,7 @@ class MessagesBatch:
         *,
         message_ids: Sequence[str],
         options: RequestOptions | None = None,
-    ) -> list[models.Message]:
+    ) -> builtins.list[models.Message]:
         """Unarchive several messages
 
         Ids rate-limited by batch deduplication come back unchanged and are named in x-ratelimited-

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -11,12 +12,12 @@ from .._pagination import AsyncPager
 from .._transport import Transport
 from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
 
-_OBJECTS_ADD_SUBSCRIPTIONS: Operation[list[models.Subscription]] = Operation(
+_OBJECTS_ADD_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = Operation(
     id="objects.add_subscriptions",
     method="POST",
     path="/v1/objects/{collection}/{object_id}/subscriptions",
     tier=3,
-    response=list[models.Subscription],
+    response=builtins.list[models.Subscription],
     limits=(Limit(field="recipients", max_items=100),),
 )
 
@@ -71,12 +72,12 @@ _OBJECTS_DELETE: Operation[None] = Operation(
     response=None,
 )
 
-_OBJECTS_DELETE_SUBSCRIPTIONS: Operation[list[models.Subscription]] = Operation(
+_OBJECTS_DELETE_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = Operation(
     id="objects.delete_subscriptions",
     method="DELETE",
     path="/v1/objects/{collection}/{object_id}/subscriptions",
     tier=3,
-    response=list[models.Subscription],
+    response=builtins.list[models.Subscription],
     limits=(Limit(field="recipients", max_items=100),),
 )
 
@@ -122,12 +123,12 @@ _OBJECTS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
 )
 
-_OBJECTS_LIST_PREFERENCES: Operation[list[models.PreferenceSet]] = Operation(
+_OBJECTS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Operation(
     id="objects.list_preferences",
     method="GET",
     path="/v1/objects/{collection}/{object_id}/preferences",
     tier=4,
-    response=list[models.PreferenceSet],
+    response=builtins.list[models.PreferenceSet],
 )
 
 _OBJECTS_LIST_SCHEDULES: Operation[models.ListSchedulesResponse] = Operation(
@@ -193,9 +194,9 @@ class Objects:
         object_id: str,
         *,
         recipients: Sequence[models.RecipientRequest | Mapping[str, Any]],
-        properties: Mapping[str, Any] | None | Unset = UNSET,
+        properties: Mapping[str, Any] | Unset | None = UNSET,
         options: RequestOptions | None = None,
-    ) -> list[models.Subscription]:
+    ) -> builtins.list[models.Subscription]:
         """Subscribe recipients to an object.
 
         Existing subscriptions are updated; recipients may be identified inline.
@@ -345,7 +346,7 @@ class Objects:
         *,
         recipients: Sequence[str | models.RecipientReference | Mapping[str, Any]],
         options: RequestOptions | None = None,
-    ) -> list[models.Subscription]:
+    ) -> builtins.list[models.Subscription]:
         """Unsubscribe recipients from an object.
 
         `DELETE /v1/objects/{collection}/{object_id}/subscriptions`, rate limit tier 3.
@@ -572,7 +573,7 @@ class Objects:
         object_id: str,
         *,
         options: RequestOptions | None = None,
-    ) -> list[models.PreferenceSet]:
+    ) -> builtins.list[models.PreferenceSet]:
         """List every preference set stored for an object.
 
         `GET /v1/objects/{collection}/{object_id}/preferences`, rate limit tier 4.
@@ -687,11 +688,11 @@ class Objects:
         collection: str,
         object_id: str,
         *,
-        name: str | None | Unset = UNSET,
-        locale: str | None | Unset = UNSET,
-        timezone: str | None | Unset = UNSET,
-        channel_data: models.InlineChannelDataRequest | Mapping[str, Any] | None | Unset = UNSET,
-        preferences: models.InlinePreferenceSetRequest | Mapping[str, Any] | None | Unset = UNSET,
+        name: str | Unset | None = UNSET,
+        locale: str | Unset | None = UNSET,
+        timezone: str | Unset | None = UNSET,
+        channel_data: models.InlineChannelDataRequest | Mapping[str, Any] | Unset | None = UNSET,
+        preferences: models.InlinePreferenceSetRequest | Mapping[str, Any] | Unset | None = UNSET,
         custom_properties: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
     ) -> models.Object:
@@ -770,15 +771,15 @@ class Objects:
         persistence_strategy: models.PreferencePersistenceStrategy
         | Literal["merge", "replace"]
         | Unset = UNSET,
-        categories: Mapping[str, Any] | None | Unset = UNSET,
-        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | None | Unset = UNSET,
-        channels: Mapping[str, Any] | None | Unset = UNSET,
+        categories: Mapping[str, Any] | Unset | None = UNSET,
+        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | Unset | None = UNSET,
+        channels: Mapping[str, Any] | Unset | None = UNSET,
         commercial_subscribed: bool
         | models.PreferenceSetCommercialSubscribedSetting
         | Mapping[str, Any]
-        | None
-        | Unset = UNSET,
-        workflows: Mapping[str, Any] | None | Unset = UNSET,
+        | Unset
+        | None = UNSET,
+        workflows: Mapping[str, Any] | Unset | None = UNSET,
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Write an object's preference set.

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,21 +23,21 @@ _SCHEDULES_BULK_CREATE: Operation[models.BulkOperation] = Operation(
     limits=(Limit(field="schedules", max_items=1000),),
 )
 
-_SCHEDULES_CREATE: Operation[list[models.Schedule]] = Operation(
+_SCHEDULES_CREATE: Operation[builtins.list[models.Schedule]] = Operation(
     id="schedules.create",
     method="POST",
     path="/v1/schedules",
     tier=3,
-    response=list[models.Schedule],
+    response=builtins.list[models.Schedule],
     limits=(Limit(field="recipients", max_items=100),),
 )
 
-_SCHEDULES_DELETE: Operation[list[models.Schedule]] = Operation(
+_SCHEDULES_DELETE: Operation[builtins.list[models.Schedule]] = Operation(
     id="schedules.delete",
     method="DELETE",
     path="/v1/schedules",
     tier=3,
-    response=list[models.Schedule],
+    response=builtins.list[models.Schedule],
     limits=(Limit(field="schedule_ids", max_items=100),),
 )
 
@@ -49,12 +50,12 @@ _SCHEDULES_LIST: Operation[models.ListSchedulesResponse] = Operation(
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
 )
 
-_SCHEDULES_UPDATE: Operation[list[models.Schedule]] = Operation(
+_SCHEDULES_UPDATE: Operation[builtins.list[models.Schedule]] = Operation(
     id="schedules.update",
     method="PUT",
     path="/v1/schedules",
     tier=3,
-    response=list[models.Schedule],
+    response=builtins.list[models.Schedule],
     limits=(Limit(field="schedule_ids", max_items=100),),
 )
 
@@ -91,13 +92,13 @@ class Schedules:
         workflow: str,
         recipients: Sequence[models.RecipientRequest | Mapping[str, Any]],
         repeats: Sequence[models.ScheduleRepeatRule | Mapping[str, Any]] | Unset = UNSET,
-        data: Mapping[str, Any] | None | Unset = UNSET,
-        tenant: models.InlineTenantRequest | Mapping[str, Any] | None | Unset = UNSET,
-        actor: models.RecipientRequest | Mapping[str, Any] | None | Unset = UNSET,
-        scheduled_at: datetime.datetime | None | Unset = UNSET,
-        ending_at: datetime.datetime | None | Unset = UNSET,
+        data: Mapping[str, Any] | Unset | None = UNSET,
+        tenant: models.InlineTenantRequest | Mapping[str, Any] | Unset | None = UNSET,
+        actor: models.RecipientRequest | Mapping[str, Any] | Unset | None = UNSET,
+        scheduled_at: datetime.datetime | Unset | None = UNSET,
+        ending_at: datetime.datetime | Unset | None = UNSET,
         options: RequestOptions | None = None,
-    ) -> list[models.Schedule]:
+    ) -> builtins.list[models.Schedule]:
         """Schedule a workflow, once or repeatedly, for some recipients.
 
         Creates one schedule per recipient; actor, recipients and tenant may be identified inline.
@@ -134,7 +135,7 @@ class Schedules:
         *,
         schedule_ids: Sequence[str],
         options: RequestOptions | None = None,
-    ) -> list[models.Schedule]:
+    ) -> builtins.list[models.Schedule]:
         """Delete schedules, cancelling their next runs.
 
         Workflow runs already started by these schedules carry on.
@@ -196,13 +197,13 @@ class Schedules:
         *,
         schedule_ids: Sequence[str],
         repeats: Sequence[models.ScheduleRepeatRule | Mapping[str, Any]] | Unset = UNSET,
-        data: Mapping[str, Any] | None | Unset = UNSET,
-        tenant: models.InlineTenantRequest | Mapping[str, Any] | None | Unset = UNSET,
-        actor: str | models.RecipientReference | Mapping[str, Any] | None | Unset = UNSET,
-        scheduled_at: datetime.datetime | None | Unset = UNSET,
-        ending_at: datetime.datetime | None | Unset = UNSET,
+        data: Mapping[str, Any] | Unset | None = UNSET,
+        tenant: models.InlineTenantRequest | Mapping[str, Any] | Unset | None = UNSET,
+        actor: str | models.RecipientReference | Mapping[str, Any] | Unset | None = UNSET,
+        scheduled_at: datetime.datetime | Unset | None = UNSET,
+        ending_at: datetime.datetime | Unset | None = UNSET,
         options: RequestOptions | None = None,
-    ) -> list[models.Schedule]:
+    ) -> builtins.list[models.Schedule]:
         """Change several schedules at once, all to the same values.
 
         `PUT /v1/schedules`, rate limit tier 3.

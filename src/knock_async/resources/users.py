@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -445,12 +446,12 @@ _USERS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
 )
 
-_USERS_LIST_PREFERENCES: Operation[list[models.PreferenceSet]] = Operation(
+_USERS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Operation(
     id="users.list_preferences",
     method="GET",
     path="/v1/users/{user_id}/preferences",
     tier=4,
-    response=list[models.PreferenceSet],
+    response=builtins.list[models.PreferenceSet],
     publishable=True,
 )
 
@@ -717,15 +718,15 @@ class Users:
         self,
         user_id: str,
         *,
-        name: str | None | Unset = UNSET,
-        email: str | None | Unset = UNSET,
-        avatar: str | None | Unset = UNSET,
-        phone_number: str | None | Unset = UNSET,
-        timezone: str | None | Unset = UNSET,
-        locale: str | None | Unset = UNSET,
-        created_at: datetime.datetime | None | Unset = UNSET,
-        channel_data: models.InlineChannelDataRequest | Mapping[str, Any] | None | Unset = UNSET,
-        preferences: models.InlinePreferenceSetRequest | Mapping[str, Any] | None | Unset = UNSET,
+        name: str | Unset | None = UNSET,
+        email: str | Unset | None = UNSET,
+        avatar: str | Unset | None = UNSET,
+        phone_number: str | Unset | None = UNSET,
+        timezone: str | Unset | None = UNSET,
+        locale: str | Unset | None = UNSET,
+        created_at: datetime.datetime | Unset | None = UNSET,
+        channel_data: models.InlineChannelDataRequest | Mapping[str, Any] | Unset | None = UNSET,
+        preferences: models.InlinePreferenceSetRequest | Mapping[str, Any] | Unset | None = UNSET,
         custom_properties: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
     ) -> models.User:
@@ -895,7 +896,7 @@ class Users:
         user_id: str,
         *,
         options: RequestOptions | None = None,
-    ) -> list[models.PreferenceSet]:
+    ) -> builtins.list[models.PreferenceSet]:
         """List every preference set stored for a user.
 
         `GET /v1/users/{user_id}/preferences`, rate limit tier 4.
@@ -1057,15 +1058,15 @@ class Users:
         persistence_strategy: models.PreferencePersistenceStrategy
         | Literal["merge", "replace"]
         | Unset = UNSET,
-        categories: Mapping[str, Any] | None | Unset = UNSET,
-        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | None | Unset = UNSET,
-        channels: Mapping[str, Any] | None | Unset = UNSET,
+        categories: Mapping[str, Any] | Unset | None = UNSET,
+        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | Unset | None = UNSET,
+        channels: Mapping[str, Any] | Unset | None = UNSET,
         commercial_subscribed: bool
         | models.PreferenceSetCommercialSubscribedSetting
         | Mapping[str, Any]
-        | None
-        | Unset = UNSET,
-        workflows: Mapping[str, Any] | None | Unset = UNSET,
+        | Unset
+        | None = UNSET,
+        workflows: Mapping[str, Any] | Unset | None = UNSET,
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Write a user's preference set.

@@ -90,7 +90,7 @@ class WorkflowRecipientRuns:
             status: Only runs in one of these states.
             tenant: Only runs made for this tenant id.
             has_errors: When true, only runs that hit at least one error.
-            recipient: Only runs for this recipient; a user id, or an object reference sent as recipient[id] and recipient[collection].
+            recipient: Only runs for this recipient; a user id, or an object reference (sent as recipient[id] and recipient[collection], which OpenAPI's query styles cannot express).
             starting_at: Only runs started after this time.
             ending_at: Only runs started before this time.
             limit: Stop after this many items (None: all of them).

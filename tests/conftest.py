@@ -1,4 +1,4 @@
-"""Fixtures for the unit tests of the runtime core.
+"""Fixtures shared by the test suites.
 
 aioresponses 0.7.9 builds its fake responses without the `stream_writer` argument that
 aiohttp 3.14's ClientResponse requires; `KnockMock` supplies a response class that fills it in.

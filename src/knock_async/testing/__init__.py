@@ -1,0 +1,37 @@
+"""An embedded, stateful, in-memory Knock server for tests and demos.
+
+    from knock_async.testing import KnockTestServer
+
+    async with KnockTestServer() as server:
+        server.add_workflow("new-comment", ["in_app_feed", "email"])
+        # point the SDK (or any HTTP client) at server.url with server.api_key
+
+It speaks the HTTP API of openapi/knock.yaml, keeps data the way Knock does, and enforces
+Knock's auth, rate tiers, payload limits and Idempotency-Key replay. Faults can be injected
+for resilience tests. In pytest, enable the `knock_server` fixture with
+`pytest_plugins = ["knock_async.testing.pytest_plugin"]`; from a shell, run
+`python -m knock_async.testing --port 4010`.
+"""
+
+from ._bulk import BulkProgress
+from ._clock import Clock, ManualClock, SystemClock
+from ._faults import Faults
+from ._ratelimit import KNOCK_TIER_RATES, RateLimits
+from ._server import DEFAULT_PUBLISHABLE_KEY, DEFAULT_SECRET_KEY, KnockTestServer, RecordedRequest
+from ._workflows import ChannelStep, Workflow
+
+__all__ = [
+    "DEFAULT_PUBLISHABLE_KEY",
+    "DEFAULT_SECRET_KEY",
+    "KNOCK_TIER_RATES",
+    "BulkProgress",
+    "ChannelStep",
+    "Clock",
+    "Faults",
+    "KnockTestServer",
+    "ManualClock",
+    "RateLimits",
+    "RecordedRequest",
+    "SystemClock",
+    "Workflow",
+]

@@ -1,0 +1,289 @@
+"""Messages, their engagement statuses (single, batch and channel bulk) and in-app feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .. import _views as views
+from .._bulk import Row
+from .._clock import parse_time
+from .._errors import field_error, not_found
+from .._idempotency import Reply
+from .._pagination import encode_cursor, paginate
+from .._routes import Call, handles, ok
+from .._state import EventRow, JSONDict, MessageRow, State
+from .common import (
+    engaged_as,
+    inserted_between,
+    matches_trigger_data,
+    message_filter,
+    newest_first,
+    parse_trigger_data,
+)
+
+# operationId suffix -> (engagement status, set or unset)
+_CHANGES: Mapping[str, tuple[str, bool]] = {
+    "mark_as_seen": ("seen", True),
+    "mark_as_unseen": ("seen", False),
+    "mark_as_read": ("read", True),
+    "mark_as_unread": ("read", False),
+    "mark_as_interacted": ("interacted", True),
+    "archive": ("archived", True),
+    "unarchive": ("archived", False),
+}
+# channels.bulk_update_message_status's {action} -> (engagement status, set or unset)
+_BULK_ACTIONS: Mapping[str, tuple[str, bool]] = {
+    "seen": ("seen", True),
+    "unseen": ("seen", False),
+    "read": ("read", True),
+    "unread": ("read", False),
+    "interacted": ("interacted", True),
+    "archived": ("archived", True),
+    "archive": ("archived", True),
+    "unarchived": ("archived", False),
+    "unarchive": ("archived", False),
+}
+_UNDO_EVENT = {"seen": "message.unseen", "read": "message.unread", "archived": "message.unarchived"}
+
+
+def change_engagement(
+    state: State, message: MessageRow, status: str, on: bool, now: str, metadata: JSONDict | None = None
+) -> None:
+    """Set or clear one engagement status, recording the event when something changed."""
+    if on and metadata is not None:
+        message.metadata = metadata
+    if on == (status in message.engaged):
+        return
+    if on:
+        message.engaged[status] = now
+        event = f"message.{status}"
+    else:
+        del message.engaged[status]
+        event = _UNDO_EVENT[status]
+    message.updated_at = now
+    message.events.append(EventRow(state.next_seq(), f"{message.id}-event-{state.next_seq()}", event, now))
+
+
+def _message(call: Call) -> MessageRow:
+    message = call.backend.state.messages.get(call.path["message_id"])
+    if message is None:
+        raise not_found("message")
+    return message
+
+
+def _metadata(call: Call) -> JSONDict | None:
+    metadata = call.json_body().get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise field_error("metadata", "must be an object")
+    return metadata
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+@handles("messages.list")
+def list_messages(call: Call) -> Reply:
+    keep = message_filter(call)
+    found = newest_first(m for m in call.backend.state.messages.values() if keep(m))
+    return ok(paginate(found, call.query, position=lambda m: m.seq, render=views.message, key="items"))
+
+
+@handles("messages.get")
+def get_message(call: Call) -> Reply:
+    return ok(views.message(_message(call)))
+
+
+@handles("messages.list_events")
+def list_message_events(call: Call) -> Reply:
+    message = _message(call)
+    events = sorted(message.events, key=lambda e: e.seq, reverse=True)
+    render: Callable[[EventRow], JSONDict] = lambda e: views.message_event(message, e)  # noqa: E731
+    return ok(paginate(events, call.query, position=lambda e: e.seq, render=render, key="items"))
+
+
+@handles("messages.list_activities")
+def list_message_activities(call: Call) -> Reply:
+    message = _message(call)
+    wanted = parse_trigger_data(call.text("trigger_data"))
+    activities = [message] if matches_trigger_data(message.data, wanted) else []
+    state = call.backend.state
+    return ok(
+        paginate(
+            activities,
+            call.query,
+            position=lambda m: m.seq,
+            render=lambda m: views.activity(state, m),
+            key="items",
+        )
+    )
+
+
+@handles("messages.get_content")
+def get_message_content(call: Call) -> Reply:
+    return ok(views.message_content(call.backend.state, _message(call)))
+
+
+@handles("messages.batch.get_content")
+def batch_get_message_content(call: Call) -> Reply:
+    state = call.backend.state
+    ids = call.texts("message_ids[]")
+    if not ids:
+        raise field_error("message_ids[]", "is required", "required")
+    missing = [message_id for message_id in ids if message_id not in state.messages]
+    if missing:
+        raise not_found("message")
+    return ok([views.message_content(state, state.messages[message_id]) for message_id in ids])
+
+
+@handles("messages.list_delivery_logs")
+def list_message_delivery_logs(call: Call) -> Reply:
+    logs = views.delivery_logs(_message(call))
+    positioned = list(enumerate(logs, start=1))
+    return ok(paginate(positioned, call.query, position=lambda p: p[0], render=lambda p: p[1], key="items"))
+
+
+# ---------------------------------------------------------------------------- status changes
+
+
+@handles(*(f"messages.{name}" for name in _CHANGES))
+def change_message(call: Call) -> Reply:
+    status, on = _CHANGES[call.operation.id.rsplit(".", 1)[1]]
+    message = _message(call)
+    metadata = _metadata(call) if status == "interacted" else None
+    change_engagement(call.backend.state, message, status, on, call.backend.now(), metadata)
+    return ok(views.message(message))
+
+
+@handles(*(f"messages.batch.{name}" for name in _CHANGES))
+def change_messages(call: Call) -> Reply:
+    status, on = _CHANGES[call.operation.id.rsplit(".", 1)[1]]
+    ids = call.field("message_ids", list)
+    metadata = _metadata(call) if status == "interacted" else None
+    state, now = call.backend.state, call.backend.now()
+    changed = []
+    for message_id in dict.fromkeys(ids):  # each message once, in the order given
+        message = state.messages.get(message_id) if isinstance(message_id, str) else None
+        if message is not None:  # Knock answers with the messages it found; unknown ids drop out
+            change_engagement(state, message, status, on, now, metadata)
+            changed.append(views.message(message))
+    return ok(changed)
+
+
+@handles("channels.bulk_update_message_status")
+def bulk_update_channel_messages(call: Call) -> Reply:
+    state = call.backend.state
+    channel = state.channel(call.path["channel_id"])
+    if channel is None:
+        raise not_found("channel")
+    action = call.path["action"]
+    if action != "delete" and action not in _BULK_ACTIONS:
+        raise field_error("action", f"{action!r} is not a bulk message action")
+    keep = _bulk_filter(call.json_body())
+    chosen = [m for m in state.messages.values() if m.channel.id == channel.id and keep(m)]
+    backend = call.backend
+
+    def row(message: MessageRow) -> Row:
+        def apply() -> JSONDict | None:
+            if action == "delete":
+                backend.state.messages.pop(message.id, None)
+            else:
+                status, on = _BULK_ACTIONS[action]
+                change_engagement(backend.state, message, status, on, backend.now())
+            return None
+
+        return apply
+
+    return ok(backend.bulk.start(call.operation.id, [row(m) for m in chosen]).view())
+
+
+def _bulk_filter(body: Mapping[str, Any]) -> Callable[[MessageRow], bool]:
+    archived = body.get("archived") or "include"
+    recipients = set(body.get("recipient_ids") or [])
+    tenants = set(body.get("tenants") or [])
+    workflows = set(body.get("workflows") or [])
+    trigger_data = parse_trigger_data(body.get("trigger_data")) if body.get("trigger_data") else None
+    newer = parse_time(body["newer_than"]) if body.get("newer_than") else None
+    older = parse_time(body["older_than"]) if body.get("older_than") else None
+
+    def keep(message: MessageRow) -> bool:
+        is_archived = "archived" in message.engaged
+        inserted = parse_time(message.inserted_at)
+        return (
+            (archived == "include" or (archived == "only") == is_archived)
+            and (not body.get("delivery_status") or message.status == body["delivery_status"])
+            and (not body.get("engagement_status") or engaged_as(message, body["engagement_status"]))
+            and (body.get("has_tenant") is None or bool(message.tenant) == body["has_tenant"])
+            and (not recipients or (message.recipient[0] is None and message.recipient[1] in recipients))
+            and (not tenants or message.tenant in tenants)
+            and (not workflows or message.workflow.key in workflows)
+            and matches_trigger_data(message.data, trigger_data)
+            and (newer is None or inserted > newer)
+            and (older is None or inserted < older)
+        )
+
+    return keep
+
+
+# ---------------------------------------------------------------------------- feeds
+
+
+@handles("users.feeds.list_items")
+def list_feed_items(call: Call) -> Reply:
+    state = call.backend.state
+    user_id = call.path["user_id"]
+    channel = state.channel(call.path["channel_id"])
+    if channel is None or channel.type != "in_app_feed":
+        raise not_found("feed channel")
+    feed = newest_first(
+        m for m in state.messages.values() if m.recipient == (None, user_id) and m.channel == channel
+    )
+    live = [m for m in feed if "archived" not in m.engaged]
+    keep = _feed_filter(call)
+    shown = [m for m in feed if keep(m)]
+    page = paginate(
+        shown,
+        call.query,
+        position=lambda m: m.seq,
+        render=lambda m: views.feed_item(state, m, encode_cursor(m.seq)),
+    )
+    page["meta"] = {
+        "__typename": "FeedMetadata",
+        "total_count": len(shown),
+        "unread_count": sum(1 for m in live if "read" not in m.engaged),
+        "unseen_count": sum(1 for m in live if "seen" not in m.engaged),
+    }
+    page["vars"] = {}
+    return ok(page)
+
+
+def _feed_filter(call: Call) -> Callable[[MessageRow], bool]:
+    status = call.text("status") or "all"
+    archived = call.text("archived") or "exclude"
+    source, tenant, has_tenant = call.text("source"), call.text("tenant"), call.flag("has_tenant")
+    categories = set(call.texts("workflow_categories[]"))
+    trigger_data = parse_trigger_data(call.text("trigger_data"))
+    in_window = inserted_between(call)
+
+    def keep(message: MessageRow) -> bool:
+        is_archived = "archived" in message.engaged
+        return (
+            (status == "all" or engaged_as(message, status))
+            and (archived == "include" or (archived == "only") == is_archived)
+            and (source is None or message.workflow.key == source)
+            and (tenant is None or message.tenant == tenant)
+            and (has_tenant is None or bool(message.tenant) == has_tenant)
+            and (not categories or bool(categories & set(message.workflow.categories)))
+            and matches_trigger_data(message.data, trigger_data)
+            and in_window(message.inserted_at)
+        )
+
+    return keep
+
+
+@handles("users.feeds.get_settings")
+def get_feed_settings(call: Call) -> Reply:
+    channel = call.backend.state.channel(call.path["channel_id"])
+    if channel is None or channel.type != "in_app_feed":
+        raise not_found("feed channel")
+    return ok({"features": {"branding_required": False}})

@@ -1,0 +1,93 @@
+"""Workflow triggers and cancellations, workflow recipient runs, and guides."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .. import _views as views
+from .._clock import parse_time
+from .._errors import field_error, not_found
+from .._idempotency import Reply
+from .._pagination import paginate
+from .._routes import NO_CONTENT, Call, handles, ok
+from .._state import ref_of
+
+
+@handles("workflows.trigger")
+def trigger_workflow(call: Call) -> Reply:
+    run_id = call.backend.engine.trigger(call.path["key"], call.json_body())
+    return ok({"workflow_run_id": run_id})
+
+
+@handles("workflows.cancel")
+def cancel_workflow(call: Call) -> Reply:
+    cancellation_key = call.field("cancellation_key", str)
+    recipients = call.field("recipients", list, required=False)
+    refs = (
+        [ref_of(value, f"recipients[{i}]") for i, value in enumerate(recipients)]
+        if recipients is not None
+        else None
+    )
+    call.backend.engine.cancel(call.path["key"], cancellation_key, refs)
+    return NO_CONTENT
+
+
+@handles("workflow_recipient_runs.list")
+def list_runs(call: Call) -> Reply:
+    workflow, tenant = call.text("workflow"), call.text("tenant")
+    statuses = set(call.texts("status[]"))
+    has_errors = call.flag("has_errors")
+    recipient = call.text("recipient")
+    starting, ending = _time(call, "starting_at"), _time(call, "ending_at")
+    runs = [
+        run
+        for run in call.backend.state.runs.values()
+        if (workflow is None or run.workflow == workflow)
+        and (tenant is None or run.tenant == tenant)
+        and (not statuses or run.status in statuses)
+        and not has_errors  # runs on this server never have errors
+        and (recipient is None or run.recipient[1] == recipient)
+        and (starting is None or parse_time(run.inserted_at) >= starting)
+        and (ending is None or parse_time(run.inserted_at) <= ending)
+    ]
+    runs.sort(key=lambda run: run.seq, reverse=True)
+    return ok(paginate(runs, call.query, position=lambda run: run.seq, render=views.run, key="items"))
+
+
+def _time(call: Call, name: str) -> dt.datetime | None:
+    raw = call.text(name)
+    if raw is None:
+        return None
+    try:
+        return parse_time(raw)
+    except ValueError:
+        raise field_error(name, "must be an RFC 3339 date-time") from None
+
+
+@handles("workflow_recipient_runs.get")
+def get_run(call: Call) -> Reply:
+    run = call.backend.state.runs.get(call.path["id"])
+    if run is None:
+        raise not_found("workflow recipient run")
+    return ok(views.run(run, detail=True))
+
+
+# ---------------------------------------------------------------------------- guides
+# Guides are authored in Knock's dashboard; this server has none, so every user is eligible
+# for nothing and engagement calls are acknowledged.
+
+
+@handles("users.guides.get_channel")
+def get_guides(call: Call) -> Reply:
+    return ok({"entries": [], "guide_groups": [], "guide_group_display_logs": {}, "ineligible_guides": []})
+
+
+@handles(
+    "users.guides.mark_message_as_seen",
+    "users.guides.mark_message_as_interacted",
+    "users.guides.mark_message_as_archived",
+)
+def guide_engagement(call: Call) -> Reply:
+    for name in ("channel_id", "guide_id", "guide_key", "guide_step_ref"):
+        call.field(name, str)
+    return ok({"status": "ok"})

@@ -1,0 +1,426 @@
+"""`KnockTestServer`: an in-process, in-memory Knock API on aiohttp.web.
+
+Each request runs one pipeline, in this order:
+  authenticate (401 / 403 for a publishable key) -> rate limit (429) -> Idempotency-Key
+  replay -> fault before acting -> payload limits (422) -> handler -> fault after acting.
+Handlers are synchronous functions over the in-memory state, so a request's change is atomic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal
+
+import attrs
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from knock_async._types import Operation
+
+from . import _handlers
+from ._bulk import BulkProgress, BulkRunner
+from ._clock import Clock, SystemClock, isoformat
+from ._engine import Engine
+from ._errors import (
+    KnockHTTPError,
+    injected_failure,
+    invalid_json,
+    not_implemented,
+    unauthenticated,
+    wrong_key_type,
+)
+from ._faults import Fault, FaultInjector, FaultKind, Faults, FaultTiming
+from ._idempotency import IdempotencyStore, Reply
+from ._limits import check_limits
+from ._ratelimit import RateLimiter, RateLimits
+from ._routes import HANDLERS, Call, discover_operations, route_order
+from ._state import State, ref_of
+from ._views import obj, tenant, user
+from ._workflows import ChannelStep, ChannelType, Workflow, channel_id_for
+
+logger = logging.getLogger("knock_async.testing")
+
+DEFAULT_SECRET_KEY = "sk_test_knock_async_embedded_server"
+DEFAULT_PUBLISHABLE_KEY = "pk_test_knock_async_embedded_server"
+OPERATION_KEY = "knock_async.testing.operation"  # request[...]: the Operation being served
+MAX_BODY_BYTES = 32 * 1024 * 1024  # above Knock's 10 MB data limit, so that limit answers 422, not 413
+
+KeyKind = Literal["secret", "publishable"]
+
+_handlers.load()  # registers every handler module
+
+
+@attrs.define
+class Backend:
+    """What handlers work with: the state, the clock, the workflow engine and the bulk runner."""
+
+    state: State
+    clock: Clock
+    engine: Engine
+    bulk: BulkRunner
+
+    def now(self) -> str:
+        return isoformat(self.clock.now())
+
+
+@attrs.frozen
+class RecordedRequest:
+    """One request the server answered, for assertions in tests (`server.requests`)."""
+
+    operation_id: str
+    method: str
+    path: str
+    path_params: Mapping[str, str]
+    query: Sequence[tuple[str, str]]
+    body: Any
+    status: int | None  # None when the connection was dropped on purpose
+    replayed: bool  # answered from the Idempotency-Key store
+    key_kind: KeyKind | None
+
+
+class KnockTestServer:
+    """An embedded Knock server for tests and demos.
+
+    `async with KnockTestServer() as server:` binds 127.0.0.1 on a free port; point the SDK (or
+    any HTTP client) at `server.url` with `server.api_key`. Declare workflows with
+    `add_workflow()`; every other piece of data is created through the API as on Knock.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        secret_key: str = DEFAULT_SECRET_KEY,
+        publishable_key: str = DEFAULT_PUBLISHABLE_KEY,
+        clock: Clock | None = None,
+        rate_limits: RateLimits | None = None,
+        faults: Faults | None = None,
+        bulk: BulkProgress | None = None,
+        operations: Iterable[Operation[Any]] | None = None,
+        middlewares: Sequence[Middleware] = (),
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.secret_key = secret_key
+        self.publishable_key = publishable_key
+        self._keys: dict[str, KeyKind] = {secret_key: "secret", publishable_key: "publishable"}
+        self.clock: Clock = clock or SystemClock()
+        self.state = State()
+        engine = Engine(self.state, self.clock)
+        bulk_runner = BulkRunner(self.state, self.clock, bulk or BulkProgress(), engine.new_id)
+        self.backend = Backend(self.state, self.clock, engine, bulk_runner)
+        self._limiter = RateLimiter(rate_limits or RateLimits())
+        self.faults = FaultInjector(faults or Faults())
+        self._idempotency = IdempotencyStore(self.clock)
+        self.operations: list[Operation[Any]] = list(
+            operations if operations is not None else discover_operations()
+        )
+        self.requests: list[RecordedRequest] = []
+        self.app = self._make_app(middlewares)
+        self._runner: web.AppRunner | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+
+    @property
+    def url(self) -> str:
+        """The base URL to give a client, e.g. "http://127.0.0.1:54321" (once started)."""
+        if self._runner is None:
+            raise RuntimeError("the server is not running: use `async with KnockTestServer() as server`")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_key(self) -> str:
+        """The secret key, which may call every operation."""
+        return self.secret_key
+
+    async def start(self) -> None:
+        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        await site.start()
+        self._runner = runner
+        if self.port == 0:
+            self.port = _bound_port(runner)
+
+    async def close(self) -> None:
+        self.backend.engine.close()
+        self.backend.bulk.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> KnockTestServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # ---------------------------------------------------------------- configuration and seeding
+
+    def add_workflow(
+        self,
+        key: str,
+        steps: Sequence[ChannelStep | str] = ("in_app_feed",),
+        *,
+        delay: float | None = None,
+        active: bool = True,
+        categories: Sequence[str] = (),
+        name: str | None = None,
+    ) -> Workflow:
+        """Declare (or replace) a workflow; steps are `ChannelStep`s or channel types such as "email"."""
+        workflow = Workflow(key, steps, delay, active, categories, name)  # type: ignore[arg-type]  # attrs converters
+        return self.backend.engine.declare(workflow)
+
+    def set_workflow_active(self, key: str, active: bool) -> None:
+        workflow = self.state.workflows[key]
+        self.state.workflows[key] = attrs.evolve(workflow, active=active)
+
+    def add_channel(self, key: str, channel_type: ChannelType) -> str:
+        """Declare a channel (workflows declare theirs); returns its id."""
+        return self.backend.engine.declare_channel(key, channel_type).id
+
+    @staticmethod
+    def channel_id(key: str) -> str:
+        """The id of the channel with this key (ids are derived from keys, so known in advance)."""
+        return channel_id_for(key)
+
+    def add_audience(self, key: str) -> None:
+        self.state.audiences.setdefault(key, {})
+
+    def add_api_key(self, key: str) -> None:
+        """Accept another key; its prefix (sk_ or pk_) says which kind it is."""
+        if not key.startswith(("sk_", "pk_")):
+            raise ValueError("API keys start with sk_ (secret) or pk_ (publishable)")
+        self._keys[key] = "secret" if key.startswith("sk_") else "publishable"
+
+    def identify_user(self, user_id: str, **properties: Any) -> dict[str, Any]:
+        """Seed a user directly, as `users.identify` would."""
+        return user(self.state.upsert((None, user_id), properties, self.backend.now()))
+
+    def set_object(self, collection: str, object_id: str, **properties: Any) -> dict[str, Any]:
+        return obj(
+            self.state.upsert(
+                ref_of({"id": object_id, "collection": collection}), properties, self.backend.now()
+            )
+        )
+
+    def set_tenant(self, tenant_id: str, **properties: Any) -> dict[str, Any]:
+        return tenant(self.state.set_tenant(tenant_id, properties, self.backend.now()))
+
+    @property
+    def rate_limits(self) -> RateLimits:
+        return self._limiter.limits
+
+    @rate_limits.setter
+    def rate_limits(self, limits: RateLimits) -> None:
+        self._limiter.limits = limits
+        self._limiter.reset()
+
+    def configure_faults(self, faults: Faults) -> None:
+        self.faults.configure(faults)
+
+    def inject_fault(
+        self,
+        kind: FaultKind = "error",
+        *,
+        when: FaultTiming = "after",
+        operation: str | None = None,
+        count: int = 1,
+        delay: float = 1.0,
+        status: int = 500,
+    ) -> None:
+        """Make the next `count` requests (to `operation`, an operationId, if given) fail this way."""
+        self.faults.inject(kind, when=when, operation=operation, count=count, delay=delay, status=status)
+
+    def calls(self, operation_id: str) -> list[RecordedRequest]:
+        """The recorded requests to one operation, e.g. `server.calls("workflows.trigger")`."""
+        return [request for request in self.requests if request.operation_id == operation_id]
+
+    def reset(self) -> None:
+        """Forget all data, idempotency keys, rate-limit counts, queued faults and the request log.
+
+        Declared workflows, channels and audiences stay.
+        """
+        self.backend.engine.close()
+        self.backend.bulk.close()
+        self.backend.bulk.operations.clear()
+        self.state.clear()
+        self._idempotency.clear()
+        self._limiter.reset()
+        self.faults.clear()
+        self.requests.clear()
+
+    # ---------------------------------------------------------------- the request pipeline
+
+    def _make_app(self, middlewares: Sequence[Middleware]) -> web.Application:
+        app = web.Application(middlewares=[*middlewares, _unrouted], client_max_size=MAX_BODY_BYTES)
+        for operation in route_order(self.operations):
+            app.router.add_route(operation.method, operation.path, self._endpoint_for(operation))
+        return app
+
+    def _endpoint_for(
+        self, operation: Operation[Any]
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def endpoint(request: web.Request) -> web.StreamResponse:
+            return await self._serve(operation, request)
+
+        return endpoint
+
+    async def _serve(self, operation: Operation[Any], request: web.Request) -> web.StreamResponse:
+        request[OPERATION_KEY] = operation
+        key_kind: KeyKind | None = None
+        try:
+            api_key, key_kind = self._authenticate(operation, request)
+            self._limiter.acquire(api_key, operation.tier)
+        except KnockHTTPError as error:
+            return await self._respond(operation, request, _reply(error), None, key_kind=key_kind)
+        faults: list[Fault | None] = [None]
+
+        async def act() -> Reply | None:
+            reply, faults[0] = await self._act(operation, request)
+            return reply
+
+        idempotency_key = request.headers.get("Idempotency-Key")
+        if idempotency_key and operation.method != "GET":
+            reply, replayed = await self._idempotency.run(api_key, idempotency_key, act)
+        else:
+            reply, replayed = await act(), False
+        if replayed:
+            # The retry itself can fail again, but it acts on nothing: treat it as "before".
+            drawn = self.faults.draw(operation.id)
+            faults[0] = attrs.evolve(drawn, when="before") if drawn else None
+        return await self._respond(operation, request, reply, faults[0], key_kind=key_kind, replayed=replayed)
+
+    def _authenticate(self, operation: Operation[Any], request: web.Request) -> tuple[str, KeyKind]:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        kind = self._keys.get(token.strip()) if scheme.lower() == "bearer" else None
+        if kind is None:
+            raise unauthenticated()
+        if kind == "publishable" and not operation.publishable:
+            raise wrong_key_type(operation.id)
+        return token.strip(), kind
+
+    async def _act(
+        self, operation: Operation[Any], request: web.Request
+    ) -> tuple[Reply | None, Fault | None]:
+        """Run the handler, unless a fault before acting stops it; returns the fault to apply after."""
+        fault = self.faults.draw(operation.id)
+        if fault is not None and fault.when == "before":
+            if fault.kind != "delay":
+                return None, fault
+            await asyncio.sleep(fault.delay)  # a slow start, then act as usual
+            fault = None
+        try:
+            body = await _read_json(request)
+            check_limits(operation.limits, body)
+            handler = HANDLERS.get(operation.id)
+            if handler is None:
+                raise not_implemented(operation.id)
+            reply = handler(Call(operation, request.match_info, request.query, body, self.backend))
+        except KnockHTTPError as error:
+            reply = _reply(error)
+        except Exception as exc:  # a bug in a handler: answer like Knock's 500, but say what broke
+            logger.exception("handler for %s failed", operation.id)
+            reply = _reply(
+                KnockHTTPError(500, "internal_server_error", f"test server bug: {exc!r}", "api_error")
+            )
+        return reply, fault
+
+    async def _respond(
+        self,
+        operation: Operation[Any],
+        request: web.Request,
+        reply: Reply | None,
+        fault: Fault | None,
+        *,
+        key_kind: KeyKind | None,
+        replayed: bool = False,
+    ) -> web.StreamResponse:
+        if fault is not None and fault.kind == "delay":
+            await asyncio.sleep(fault.delay)
+        elif fault is not None and fault.kind == "error":
+            reply = _reply(injected_failure(fault.status))
+        elif fault is not None and fault.kind == "drop":
+            self._record(operation, request, None, replayed, key_kind)
+            return _drop(request)
+        assert reply is not None  # only error and drop faults leave no reply, handled above
+        self._record(operation, request, reply.status, replayed, key_kind)
+        if reply.status == 204 or reply.body is None:
+            return web.Response(status=reply.status, headers=dict(reply.headers))
+        return web.json_response(reply.body, status=reply.status, headers=dict(reply.headers))
+
+    def _record(
+        self,
+        operation: Operation[Any],
+        request: web.Request,
+        status: int | None,
+        replayed: bool,
+        key_kind: KeyKind | None,
+    ) -> None:
+        self.requests.append(
+            RecordedRequest(
+                operation.id,
+                request.method,
+                request.path,
+                dict(request.match_info),
+                list(request.query.items()),
+                request.get(_BODY_KEY),
+                status,
+                replayed,
+                key_kind,
+            )
+        )
+
+
+_BODY_KEY = "knock_async.testing.body"
+
+
+async def _read_json(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw.strip():
+        return None
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise invalid_json() from None
+    request[_BODY_KEY] = body
+    return body
+
+
+def _reply(error: KnockHTTPError) -> Reply:
+    return Reply(error.status, error.body(), tuple(error.headers.items()))
+
+
+def _drop(request: web.Request) -> web.StreamResponse:
+    """Close the connection without answering, as a crashed server or a cut network would."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    # aiohttp still wants a response object; with the transport gone nothing is written.
+    return web.Response(status=500)
+
+
+def _bound_port(runner: web.AppRunner) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    raise RuntimeError("the server did not bind a TCP port")
+
+
+@web.middleware
+async def _unrouted(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A path the API does not route answers in Knock's own shape for that case."""
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+        return web.json_response({"errors": {"detail": "404 Not Found"}}, status=404)

@@ -1,0 +1,409 @@
+"""The in-memory data of one Knock environment, and the rules that change it.
+
+Records are plain attrs classes holding JSON-ready values; `_views` renders them in the
+document's shapes. Every record gets a sequence number when created: it orders lists and is
+what pagination cursors point at. Mutations are synchronous, so one request's change is never
+interleaved with another's.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from ._errors import field_error, not_found
+from ._workflows import Channel, Workflow
+
+# A recipient: (collection, id), with collection None for a user.
+Ref = tuple["str | None", str]
+JSONDict = dict[str, Any]
+
+# Keys of identify/set bodies that are not properties: they feed other stores.
+_INLINE_KEYS = ("channel_data", "preferences")
+_USER_FIELDS = ("name", "email", "avatar", "phone_number", "timezone", "locale")
+
+
+def ref_of(value: Any, field: str = "recipient") -> Ref:
+    """The recipient a request names: a user id string, or {id, collection?}."""
+    if isinstance(value, str) and value:
+        return (None, value)
+    if isinstance(value, Mapping):
+        ident, collection = value.get("id"), value.get("collection")
+        if isinstance(ident, str) and ident and (collection is None or isinstance(collection, str)):
+            return (collection or None, ident)
+    raise field_error(field, "must be a user id or an object with an id (and a collection for objects)")
+
+
+def normalize_channel_data(data: Mapping[str, Any]) -> JSONDict:
+    """Store push data as Knock does: both the token list and the device list, whichever was sent."""
+    stored = dict(data)
+    for key, item in (("tokens", "token"), ("target_arns", "target_arn")):
+        if key in stored and "devices" not in stored:
+            stored["devices"] = [{item: value} for value in stored[key] or []]
+        elif "devices" in stored and key not in stored and any(item in d for d in stored["devices"] or []):
+            stored[key] = [d[item] for d in stored["devices"] if isinstance(d, Mapping) and item in d]
+    return stored
+
+
+def wire_ref(ref: Ref) -> str | JSONDict:
+    """How messages and runs name a recipient: a user's id, or {id, collection}."""
+    collection, ident = ref
+    return ident if collection is None else {"id": ident, "collection": collection}
+
+
+@attrs.define
+class Entity:
+    """A user, object or tenant: custom properties plus timestamps."""
+
+    seq: int
+    id: str
+    collection: str | None
+    properties: JSONDict
+    created_at: str | None
+    updated_at: str
+
+    @property
+    def ref(self) -> Ref:
+        return (self.collection, self.id)
+
+
+@attrs.define
+class PreferenceRow:
+    seq: int
+    id: str
+    content: JSONDict  # categories / channel_types / channels / workflows / commercial_subscribed
+
+
+@attrs.define
+class ChannelDataRow:
+    seq: int
+    channel_id: str
+    data: JSONDict
+
+
+@attrs.define
+class SubscriptionRow:
+    seq: int
+    object: Ref
+    recipient: Ref
+    properties: JSONDict | None
+    inserted_at: str
+    updated_at: str
+
+
+@attrs.define
+class ScheduleRow:
+    seq: int
+    id: str
+    workflow: str
+    recipient: Ref
+    actor: Ref | None
+    data: JSONDict | None
+    repeats: list[JSONDict]
+    tenant: str | None
+    scheduled_at: str | None
+    ending_at: str | None
+    inserted_at: str
+    updated_at: str
+
+
+@attrs.define
+class MemberRow:
+    seq: int
+    user_id: str
+    tenant: str | None
+    added_at: str
+
+
+@attrs.define
+class EventRow:
+    seq: int
+    id: str
+    type: str
+    inserted_at: str
+    data: JSONDict | None = None
+
+
+@attrs.define
+class MessageRow:
+    seq: int
+    id: str
+    channel: Channel
+    recipient: Ref
+    actor: Ref | None
+    workflow: Workflow
+    step_ref: str
+    workflow_run_id: str
+    recipient_run_id: str
+    activity_id: str
+    tenant: str | None
+    data: JSONDict | None
+    text: str  # the rendered template
+    status: str  # delivery status
+    inserted_at: str
+    updated_at: str
+    engaged: dict[str, str] = attrs.field(factory=dict)  # engagement status -> when
+    metadata: JSONDict | None = None
+    events: list[EventRow] = attrs.field(factory=list)
+
+
+@attrs.define
+class RunRow:
+    seq: int
+    id: str
+    workflow_run_id: str
+    workflow: str
+    recipient: Ref
+    actor: Ref | None
+    tenant: str | None
+    data: JSONDict | None
+    cancellation_key: str | None
+    status: str
+    inserted_at: str
+    updated_at: str
+    events: list[EventRow] = attrs.field(factory=list)
+
+
+class State:
+    """Everything the environment stores."""
+
+    def __init__(self) -> None:
+        self._seq = itertools.count(1)
+        self.workflows: dict[str, Workflow] = {}
+        self.channels: dict[str, Channel] = {}  # by id
+        self.audiences: dict[
+            str, dict[tuple[str, str | None], MemberRow]
+        ] = {}  # key -> (user, tenant) -> row
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget all data; declared workflows, channels and audiences (emptied) stay."""
+        self.users: dict[str, Entity] = {}
+        self.objects: dict[Ref, Entity] = {}
+        self.tenants: dict[str, Entity] = {}
+        self.preferences: dict[Ref, dict[str, PreferenceRow]] = {}
+        self.channel_data: dict[Ref, dict[str, ChannelDataRow]] = {}
+        self.subscriptions: dict[Ref, dict[Ref, SubscriptionRow]] = {}  # object -> recipient -> row
+        self.schedules: dict[str, ScheduleRow] = {}
+        self.messages: dict[str, MessageRow] = {}
+        self.runs: dict[str, RunRow] = {}
+        for members in self.audiences.values():
+            members.clear()
+
+    def next_seq(self) -> int:
+        return next(self._seq)
+
+    # ---------------------------------------------------------------- declarations
+
+    def channel(self, id_or_key: str) -> Channel | None:
+        found = self.channels.get(id_or_key)
+        return found or next((c for c in self.channels.values() if c.key == id_or_key), None)
+
+    # ---------------------------------------------------------------- users, objects, tenants
+
+    def entity(self, ref: Ref) -> Entity | None:
+        collection, ident = ref
+        return self.users.get(ident) if collection is None else self.objects.get(ref)
+
+    def require_user(self, user_id: str) -> Entity:
+        user = self.users.get(user_id)
+        if user is None:
+            raise not_found("user")
+        return user
+
+    def require_object(self, collection: str, object_id: str) -> Entity:
+        found = self.objects.get((collection, object_id))
+        if found is None:
+            raise not_found("object")
+        return found
+
+    def upsert(self, ref: Ref, body: Mapping[str, Any], now: str) -> Entity:
+        """Identify a user or set an object: merge properties, apply inline channel data/preferences."""
+        properties = {
+            k: v for k, v in body.items() if k not in (*_INLINE_KEYS, "id", "collection", "__typename")
+        }
+        created_at = properties.pop("created_at", None)
+        properties.pop("updated_at", None)
+        entity = self.entity(ref)
+        if entity is None:
+            entity = Entity(self.next_seq(), ref[1], ref[0], {}, None, now)
+            if ref[0] is None:
+                self.users[ref[1]] = entity
+            else:
+                self.objects[ref] = entity
+        entity.properties.update(properties)
+        if created_at is not None:
+            entity.created_at = created_at
+        entity.updated_at = now
+        self._apply_inline(ref, body)
+        return entity
+
+    def _apply_inline(self, ref: Ref, body: Mapping[str, Any]) -> None:
+        channel_data = body.get("channel_data")
+        if isinstance(channel_data, Mapping):
+            for channel_id, entry in channel_data.items():
+                # The document sends the data itself per channel; accept a {"data": ...} wrapper too.
+                data = entry.get("data") if isinstance(entry, Mapping) and set(entry) == {"data"} else entry
+                if isinstance(data, Mapping):
+                    self.set_channel_data(ref, channel_id, normalize_channel_data(data))
+        preferences = body.get("preferences")
+        if isinstance(preferences, Mapping):
+            for set_id, content in preferences.items():
+                if isinstance(content, Mapping):
+                    self.set_preferences(ref, set_id, content, default_strategy="merge")
+
+    def inline_recipient(self, value: Any, now: str, field: str = "recipients") -> Ref:
+        """A recipient of a request: a plain id is only named; a map is identified/set first."""
+        ref = ref_of(value, field)
+        if isinstance(value, Mapping):
+            self.upsert(ref, value, now)
+        return ref
+
+    def set_tenant(self, tenant_id: str, body: Mapping[str, Any], now: str) -> Entity:
+        tenant = self.tenants.get(tenant_id)
+        if tenant is None:
+            tenant = self.tenants[tenant_id] = Entity(self.next_seq(), tenant_id, None, {}, None, now)
+        properties = {k: v for k, v in body.items() if k not in (*_INLINE_KEYS, "id", "__typename")}
+        settings = properties.pop("settings", None)
+        tenant.properties.update(properties)
+        if isinstance(settings, Mapping):
+            merged = dict(tenant.properties.get("settings") or {})
+            merged.update(settings)
+            tenant.properties["settings"] = merged
+        elif "settings" in body:
+            tenant.properties["settings"] = None
+        tenant.updated_at = now
+        return tenant
+
+    def inline_tenant(self, value: Any, now: str) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, Mapping) and isinstance(value.get("id"), str) and value["id"]:
+            return self.set_tenant(value["id"], value, now).id
+        raise field_error("tenant", "must be a tenant id or a tenant with an id")
+
+    def delete_recipient(self, ref: Ref) -> None:
+        """Remove a user or object and what hangs off it (preferences, channel data, subscriptions)."""
+        if self.entity(ref) is None:
+            raise not_found("user" if ref[0] is None else "object")
+        if ref[0] is None:
+            del self.users[ref[1]]
+            for members in self.audiences.values():
+                for slot in [slot for slot in members if slot[0] == ref[1]]:
+                    del members[slot]
+        else:
+            del self.objects[ref]
+            self.subscriptions.pop(ref, None)
+        self.preferences.pop(ref, None)
+        self.channel_data.pop(ref, None)
+        for subscribers in self.subscriptions.values():
+            subscribers.pop(ref, None)
+
+    def merge_users(self, target_id: str, source_id: str, now: str) -> Entity:
+        """Fold the source user into the target (the target's values win), then drop the source."""
+        target = self.require_user(target_id)
+        source = self.users.get(source_id)
+        if source is None:
+            raise field_error("from_user_id", "names no existing user")
+        if source_id == target_id:
+            raise field_error("from_user_id", "must differ from the user merged into")
+        target.properties = {**source.properties, **target.properties}
+        target.created_at = target.created_at or source.created_at
+        target.updated_at = now
+        src: Ref = (None, source_id)
+        dst: Ref = (None, target_id)
+        # The target's own preference sets and channel data win over the source's.
+        self.preferences[dst] = {**self.preferences.pop(src, {}), **self.preferences.get(dst, {})}
+        self.channel_data[dst] = {**self.channel_data.pop(src, {}), **self.channel_data.get(dst, {})}
+        for subscribers in self.subscriptions.values():
+            subscription = subscribers.pop(src, None)
+            if subscription is not None and dst not in subscribers:
+                subscription.recipient = dst
+                subscribers[dst] = subscription
+        for members in self.audiences.values():
+            for slot in [slot for slot in members if slot[0] == source_id]:
+                member = members.pop(slot)
+                members.setdefault((target_id, slot[1]), member)
+        for message in self.messages.values():
+            if message.recipient == src:
+                message.recipient = dst
+        del self.users[source_id]
+        return target
+
+    # ---------------------------------------------------------------- preferences, channel data
+
+    def set_preferences(
+        self, ref: Ref, set_id: str, body: Mapping[str, Any], *, default_strategy: str = "replace"
+    ) -> PreferenceRow:
+        """Replace a preference set (Knock's default), or merge into it when asked to."""
+        strategy = body.get("__persistence_strategy__", default_strategy)
+        content = {k: v for k, v in body.items() if k not in ("__persistence_strategy__", "id", "__typename")}
+        sets = self.preferences.setdefault(ref, {})
+        row = sets.get(set_id)
+        if row is None:
+            row = sets[set_id] = PreferenceRow(self.next_seq(), set_id, {})
+        if strategy == "merge":
+            for key, value in content.items():
+                old = row.content.get(key)
+                row.content[key] = (
+                    {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
+                )
+        else:
+            row.content = dict(content)
+        return row
+
+    def set_channel_data(self, ref: Ref, channel_id: str, data: JSONDict) -> ChannelDataRow:
+        rows = self.channel_data.setdefault(ref, {})
+        row = rows.get(channel_id)
+        if row is None:
+            row = rows[channel_id] = ChannelDataRow(self.next_seq(), channel_id, data)
+        else:
+            row.data = data
+        return row
+
+    def opted_out(self, ref: Ref, workflow: Workflow, channel_type: str, tenant: str | None) -> bool:
+        """Whether the recipient's preferences turn this workflow step off (boolean settings only)."""
+        sets = self.preferences.get(ref, {})
+        chosen = (tenant and sets.get(tenant)) or sets.get("default")
+        if chosen is None:
+            return False
+        content = chosen.content
+        for setting in _settings_for(content, workflow):
+            if setting is False:
+                return True
+            if (
+                isinstance(setting, Mapping)
+                and (setting.get("channel_types") or {}).get(channel_type) is False
+            ):
+                return True
+        return (content.get("channel_types") or {}).get(channel_type) is False
+
+    # ---------------------------------------------------------------- subscriptions, audiences
+
+    def subscribe(self, obj: Ref, recipient: Ref, properties: JSONDict | None, now: str) -> SubscriptionRow:
+        subscribers = self.subscriptions.setdefault(obj, {})
+        row = subscribers.get(recipient)
+        if row is None:
+            row = subscribers[recipient] = SubscriptionRow(
+                self.next_seq(), obj, recipient, properties, now, now
+            )
+        else:
+            row.properties = properties if properties is not None else row.properties
+            row.updated_at = now
+        return row
+
+    def subscribers(self, obj: Ref) -> Iterable[Ref]:
+        return list(self.subscriptions.get(obj, {}))
+
+
+def _settings_for(content: Mapping[str, Any], workflow: Workflow) -> Iterable[Any]:
+    workflows = content.get("workflows") or {}
+    yield workflows.get(workflow.key)
+    categories = content.get("categories") or {}
+    for category in workflow.categories:
+        yield categories.get(category)

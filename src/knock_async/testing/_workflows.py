@@ -1,0 +1,101 @@
+"""What a test declares on the server: workflows made of channel steps, and channels.
+
+Real Knock workflows are built in its dashboard; the test server only needs enough of one to
+deliver messages: which channels it sends to, an optional delay first, and whether it is active.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+
+ChannelType = Literal["in_app_feed", "email", "sms", "push", "chat"]
+CHANNEL_TYPES: tuple[ChannelType, ...] = ("in_app_feed", "email", "sms", "push", "chat")
+
+# Stable ids derived from keys, so a test can predict a channel's id before the server runs.
+_NAMESPACE = uuid.UUID("6f1c1d1e-4b7a-4c59-9a53-2f7d0c6a9b10")
+
+
+def channel_id_for(key: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"channel:{key}"))
+
+
+def _to_steps(steps: Sequence[ChannelStep | str]) -> tuple[ChannelStep, ...]:
+    return tuple(step if isinstance(step, ChannelStep) else ChannelStep(step) for step in steps)
+
+
+@attrs.frozen
+class ChannelStep:
+    """One channel step: the channel's key and its type (in_app_feed, email, sms, push or chat).
+
+    `ChannelStep("email")` uses the type as the key. `template` is the message text; it may
+    name `{{ data.x }}`, `{{ recipient.x }}`, `{{ actor.x }}` and `{{ tenant.x }}` values.
+    """
+
+    channel_key: str
+    channel_type: ChannelType | None = None
+    template: str | None = None
+    ref: str | None = None  # the step's ref in the workflow; defaults to "<type>_<index>"
+
+    @property
+    def type(self) -> ChannelType:
+        if self.channel_type is not None:
+            return self.channel_type
+        if self.channel_key in CHANNEL_TYPES:
+            return self.channel_key
+        raise ValueError(f"channel {self.channel_key!r}: give its channel_type ({', '.join(CHANNEL_TYPES)})")
+
+
+@attrs.frozen
+class Workflow:
+    """A workflow the server can run: `steps` deliver in order, after `delay` seconds if given."""
+
+    key: str
+    steps: tuple[ChannelStep, ...] = attrs.field(converter=_to_steps, default=())
+    delay: float | None = None
+    active: bool = True
+    categories: tuple[str, ...] = attrs.field(converter=tuple, default=())
+    name: str | None = None
+
+    @property
+    def version_id(self) -> str:
+        return str(uuid.uuid5(_NAMESPACE, f"workflow:{self.key}"))
+
+    def step_ref(self, index: int) -> str:
+        step = self.steps[index]
+        return step.ref or f"{step.type}_{index + 1}"
+
+
+@attrs.frozen
+class Channel:
+    id: str
+    key: str
+    type: ChannelType
+
+    @property
+    def provider(self) -> str:
+        return {
+            "in_app_feed": "knock-in-app",
+            "email": "test-email",
+            "sms": "test-sms",
+            "push": "test-push",
+        }.get(self.type, "test-chat")
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(data|recipient|actor|tenant)\.([A-Za-z0-9_.]+)\s*\}\}")
+
+
+def render(template: str, scope: Mapping[str, Any]) -> str:
+    """Fill `{{ data.x.y }}`-style placeholders; a missing value renders as nothing."""
+
+    def lookup(match: re.Match[str]) -> str:
+        node: Any = scope.get(match.group(1))
+        for part in match.group(2).split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        return "" if node is None else str(node)
+
+    return _PLACEHOLDER.sub(lookup, template)
