@@ -143,7 +143,7 @@ class MessagesBatch:
         self,
         *,
         message_ids: Sequence[str],
-        metadata: Mapping[str, Any] | Unset | None = UNSET,
+        metadata: Mapping[str, Any] | None | Unset = UNSET,
         options: RequestOptions | None = None,
     ) -> builtins.list[models.Message]:
         """Mark several messages as interacted with

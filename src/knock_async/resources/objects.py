@@ -194,7 +194,7 @@ class Objects:
         object_id: str,
         *,
         recipients: Sequence[models.RecipientRequest | Mapping[str, Any]],
-        properties: Mapping[str, Any] | Unset | None = UNSET,
+        properties: Mapping[str, Any] | None | Unset = UNSET,
         options: RequestOptions | None = None,
     ) -> builtins.list[models.Subscription]:
         """Subscribe recipients to an object.
@@ -688,11 +688,11 @@ class Objects:
         collection: str,
         object_id: str,
         *,
-        name: str | Unset | None = UNSET,
-        locale: str | Unset | None = UNSET,
-        timezone: str | Unset | None = UNSET,
-        channel_data: models.InlineChannelDataRequest | Mapping[str, Any] | Unset | None = UNSET,
-        preferences: models.InlinePreferenceSetRequest | Mapping[str, Any] | Unset | None = UNSET,
+        name: str | None | Unset = UNSET,
+        locale: str | None | Unset = UNSET,
+        timezone: str | None | Unset = UNSET,
+        channel_data: models.InlineChannelDataRequest | Mapping[str, Any] | None | Unset = UNSET,
+        preferences: models.InlinePreferenceSetRequest | Mapping[str, Any] | None | Unset = UNSET,
         custom_properties: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
     ) -> models.Object:
@@ -771,15 +771,15 @@ class Objects:
         persistence_strategy: models.PreferencePersistenceStrategy
         | Literal["merge", "replace"]
         | Unset = UNSET,
-        categories: Mapping[str, Any] | Unset | None = UNSET,
-        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | Unset | None = UNSET,
-        channels: Mapping[str, Any] | Unset | None = UNSET,
+        categories: Mapping[str, Any] | None | Unset = UNSET,
+        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | None | Unset = UNSET,
+        channels: Mapping[str, Any] | None | Unset = UNSET,
         commercial_subscribed: bool
         | models.PreferenceSetCommercialSubscribedSetting
         | Mapping[str, Any]
-        | Unset
-        | None = UNSET,
-        workflows: Mapping[str, Any] | Unset | None = UNSET,
+        | None
+        | Unset = UNSET,
+        workflows: Mapping[str, Any] | None | Unset = UNSET,
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Write an object's preference set.

@@ -92,11 +92,11 @@ class Schedules:
         workflow: str,
         recipients: Sequence[models.RecipientRequest | Mapping[str, Any]],
         repeats: Sequence[models.ScheduleRepeatRule | Mapping[str, Any]] | Unset = UNSET,
-        data: Mapping[str, Any] | Unset | None = UNSET,
-        tenant: models.InlineTenantRequest | Mapping[str, Any] | Unset | None = UNSET,
-        actor: models.RecipientRequest | Mapping[str, Any] | Unset | None = UNSET,
-        scheduled_at: datetime.datetime | Unset | None = UNSET,
-        ending_at: datetime.datetime | Unset | None = UNSET,
+        data: Mapping[str, Any] | None | Unset = UNSET,
+        tenant: models.InlineTenantRequest | Mapping[str, Any] | None | Unset = UNSET,
+        actor: models.RecipientRequest | Mapping[str, Any] | None | Unset = UNSET,
+        scheduled_at: datetime.datetime | None | Unset = UNSET,
+        ending_at: datetime.datetime | None | Unset = UNSET,
         options: RequestOptions | None = None,
     ) -> builtins.list[models.Schedule]:
         """Schedule a workflow, once or repeatedly, for some recipients.
@@ -197,11 +197,11 @@ class Schedules:
         *,
         schedule_ids: Sequence[str],
         repeats: Sequence[models.ScheduleRepeatRule | Mapping[str, Any]] | Unset = UNSET,
-        data: Mapping[str, Any] | Unset | None = UNSET,
-        tenant: models.InlineTenantRequest | Mapping[str, Any] | Unset | None = UNSET,
-        actor: str | models.RecipientReference | Mapping[str, Any] | Unset | None = UNSET,
-        scheduled_at: datetime.datetime | Unset | None = UNSET,
-        ending_at: datetime.datetime | Unset | None = UNSET,
+        data: Mapping[str, Any] | None | Unset = UNSET,
+        tenant: models.InlineTenantRequest | Mapping[str, Any] | None | Unset = UNSET,
+        actor: str | models.RecipientReference | Mapping[str, Any] | None | Unset = UNSET,
+        scheduled_at: datetime.datetime | None | Unset = UNSET,
+        ending_at: datetime.datetime | None | Unset = UNSET,
         options: RequestOptions | None = None,
     ) -> builtins.list[models.Schedule]:
         """Change several schedules at once, all to the same values.

@@ -718,15 +718,15 @@ class Users:
         self,
         user_id: str,
         *,
-        name: str | Unset | None = UNSET,
-        email: str | Unset | None = UNSET,
-        avatar: str | Unset | None = UNSET,
-        phone_number: str | Unset | None = UNSET,
-        timezone: str | Unset | None = UNSET,
-        locale: str | Unset | None = UNSET,
-        created_at: datetime.datetime | Unset | None = UNSET,
-        channel_data: models.InlineChannelDataRequest | Mapping[str, Any] | Unset | None = UNSET,
-        preferences: models.InlinePreferenceSetRequest | Mapping[str, Any] | Unset | None = UNSET,
+        name: str | None | Unset = UNSET,
+        email: str | None | Unset = UNSET,
+        avatar: str | None | Unset = UNSET,
+        phone_number: str | None | Unset = UNSET,
+        timezone: str | None | Unset = UNSET,
+        locale: str | None | Unset = UNSET,
+        created_at: datetime.datetime | None | Unset = UNSET,
+        channel_data: models.InlineChannelDataRequest | Mapping[str, Any] | None | Unset = UNSET,
+        preferences: models.InlinePreferenceSetRequest | Mapping[str, Any] | None | Unset = UNSET,
         custom_properties: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
     ) -> models.User:
@@ -1058,15 +1058,15 @@ class Users:
         persistence_strategy: models.PreferencePersistenceStrategy
         | Literal["merge", "replace"]
         | Unset = UNSET,
-        categories: Mapping[str, Any] | Unset | None = UNSET,
-        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | Unset | None = UNSET,
-        channels: Mapping[str, Any] | Unset | None = UNSET,
+        categories: Mapping[str, Any] | None | Unset = UNSET,
+        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | None | Unset = UNSET,
+        channels: Mapping[str, Any] | None | Unset = UNSET,
         commercial_subscribed: bool
         | models.PreferenceSetCommercialSubscribedSetting
         | Mapping[str, Any]
-        | Unset
-        | None = UNSET,
-        workflows: Mapping[str, Any] | Unset | None = UNSET,
+        | None
+        | Unset = UNSET,
+        workflows: Mapping[str, Any] | None | Unset = UNSET,
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Write a user's preference set.

@@ -43,7 +43,7 @@ class Workflows:
         key: str,
         *,
         cancellation_key: str,
-        recipients: Sequence[str | models.RecipientReference | Mapping[str, Any]] | Unset | None = UNSET,
+        recipients: Sequence[str | models.RecipientReference | Mapping[str, Any]] | None | Unset = UNSET,
         options: RequestOptions | None = None,
     ) -> None:
         """Cancel queued runs of a workflow
@@ -70,10 +70,10 @@ class Workflows:
         key: str,
         *,
         recipients: Sequence[models.RecipientRequest | Mapping[str, Any]],
-        actor: models.RecipientRequest | Mapping[str, Any] | Unset | None = UNSET,
-        cancellation_key: str | Unset | None = UNSET,
-        tenant: models.InlineTenantRequest | Mapping[str, Any] | Unset | None = UNSET,
-        data: Mapping[str, Any] | Unset | None = UNSET,
+        actor: models.RecipientRequest | Mapping[str, Any] | None | Unset = UNSET,
+        cancellation_key: str | None | Unset = UNSET,
+        tenant: models.InlineTenantRequest | Mapping[str, Any] | None | Unset = UNSET,
+        data: Mapping[str, Any] | None | Unset = UNSET,
         options: RequestOptions | None = None,
     ) -> models.WorkflowTriggerResponse:
         """Run a workflow for a set of recipients

@@ -21,7 +21,7 @@ from aiohttp.typedefs import Middleware
 
 from knock_async._types import Operation
 
-from . import _handlers
+from . import _handlers  # noqa: F401  (importing it registers every handler)
 from ._bulk import BulkProgress, BulkRunner
 from ._clock import Clock, SystemClock, isoformat
 from ._engine import Engine
@@ -46,13 +46,19 @@ logger = logging.getLogger("knock_async.testing")
 
 DEFAULT_SECRET_KEY = "sk_test_knock_async_embedded_server"
 DEFAULT_PUBLISHABLE_KEY = "pk_test_knock_async_embedded_server"
-OPERATION_KEY = "knock_async.testing.operation"  # request[...]: the Operation being served
+
+def _request_key(name: str, kind: type) -> Any:
+    """A key for request storage: a typed `web.RequestKey` where aiohttp has it (3.12+)."""
+    factory = getattr(web, "RequestKey", None)
+    return factory(name, kind) if factory is not None else name
+
+OPERATION_KEY = _request_key("knock_async.testing.operation", Operation)  # the Operation being served
+_BODY_KEY = _request_key("knock_async.testing.body", object)  # the parsed JSON body, for the request log
 MAX_BODY_BYTES = 32 * 1024 * 1024  # above Knock's 10 MB data limit, so that limit answers 422, not 413
 
 KeyKind = Literal["secret", "publishable"]
 
-_handlers.load()  # registers every handler module
-
+assert _handlers.__all__  # importing the package registered every handler
 
 @attrs.define
 class Backend:
@@ -65,7 +71,6 @@ class Backend:
 
     def now(self) -> str:
         return isoformat(self.clock.now())
-
 
 @attrs.frozen
 class RecordedRequest:
@@ -80,7 +85,6 @@ class RecordedRequest:
     status: int | None  # None when the connection was dropped on purpose
     replayed: bool  # answered from the Idempotency-Key store
     key_kind: KeyKind | None
-
 
 class KnockTestServer:
     """An embedded Knock server for tests and demos.
@@ -379,10 +383,6 @@ class KnockTestServer:
             )
         )
 
-
-_BODY_KEY = "knock_async.testing.body"
-
-
 async def _read_json(request: web.Request) -> Any:
     raw = await request.read()
     if not raw.strip():
@@ -394,10 +394,8 @@ async def _read_json(request: web.Request) -> Any:
     request[_BODY_KEY] = body
     return body
 
-
 def _reply(error: KnockHTTPError) -> Reply:
     return Reply(error.status, error.body(), tuple(error.headers.items()))
-
 
 def _drop(request: web.Request) -> web.StreamResponse:
     """Close the connection without answering, as a crashed server or a cut network would."""
@@ -407,13 +405,11 @@ def _drop(request: web.Request) -> web.StreamResponse:
     # aiohttp still wants a response object; with the transport gone nothing is written.
     return web.Response(status=500)
 
-
 def _bound_port(runner: web.AppRunner) -> int:
     for address in runner.addresses:
         if isinstance(address, tuple) and len(address) >= 2:
             return int(address[1])
     raise RuntimeError("the server did not bind a TCP port")
-
 
 @web.middleware
 async def _unrouted(

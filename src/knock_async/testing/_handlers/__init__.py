@@ -1,7 +1,7 @@
-"""Request handlers by area; importing a module registers its handlers by operationId."""
+"""Request handlers by area; importing this package registers them all by operationId."""
 
 from __future__ import annotations
 
+from . import channels, messages, preferences, recipients, workflows
 
-def load() -> None:
-    from . import channels, messages, preferences, recipients, workflows  # noqa: F401
+__all__ = ["channels", "messages", "preferences", "recipients", "workflows"]
