@@ -8,7 +8,14 @@
 Models live in `knock_async.models`; the embedded test server in `knock_async.testing`.
 """
 
-from ._bulk import BulkOperationFailedError, BulkOperationTimeoutError, BulkProgress, BulkResult
+from ._bulk import (
+    BulkOperationFailedError,
+    BulkOperationTimeoutError,
+    BulkProgress,
+    BulkResult,
+    BulkRunError,
+    ChunkFailure,
+)
 from ._client import AsyncKnock
 from ._errors import (
     APIConnectionError,
@@ -51,6 +58,8 @@ __all__ = [
     "BulkOperationTimeoutError",
     "BulkProgress",
     "BulkResult",
+    "BulkRunError",
+    "ChunkFailure",
     "ClientClosedError",
     "ClientRequestError",
     "ConflictError",

@@ -12,6 +12,7 @@ Every hook is made here, once per class, the first time a class is seen:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from ._types import UNSET, Unset
+from ._types import Unset
 
 EXTRAS = "additional_properties"
 
@@ -51,7 +52,7 @@ converter.register_structure_hook(
     dt.date, lambda v, _: v if isinstance(v, dt.date) else dt.date.fromisoformat(v)
 )
 converter.register_unstructure_hook(dt.date, dt.date.isoformat)
-converter.register_structure_hook(Any, lambda v, _: v)  # free-form JSON stays as it is
+converter.register_structure_hook_func(lambda tp: tp is Any, lambda v, _: v)  # free-form JSON stays as it is
 
 
 # --- attrs models -----------------------------------------------------------------------
@@ -129,26 +130,33 @@ def _is_union(tp: Any) -> bool:
     return typing.get_origin(tp) in (typing.Union, types.UnionType)
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
     members = [m for m in typing.get_args(tp) if m is not Unset]
     models = [m for m in members if attrs.has(m)]
     others = [m for m in members if not attrs.has(m)]
+    if not models and all(m in _SCALARS for m in others):
+        # The common case (`str | None | Unset`): JSON already has the right type.
+        allowed = frozenset(others) | ({int} if float in others else set())
+
+        def structure_scalar(value: Any, _: Any) -> Any:
+            if type(value) in allowed:
+                return value
+            raise TypeError(f"{value!r} does not fit {tp}")
+
+        return structure_scalar
     nullable = type(None) in others
 
     def structure(value: Any, _: Any) -> Any:
-        if value is UNSET:
-            return value
         if value is None and nullable:
             return None
         if isinstance(value, Mapping) and models:
-            return converter.structure(value, best_model(models, value))
+            return structure_best(models, value)
         for member in others:
-            if member is type(None):
-                continue
-            if _fits(member, value):
+            if member is not type(None) and _fits(member, value):
                 return converter.structure(value, member)
-        if models:
-            return converter.structure(value, models[0])
         raise TypeError(f"{value!r} does not fit {tp}")
 
     return structure
@@ -158,6 +166,8 @@ def _fits(tp: Any, value: Any) -> bool:
     origin = typing.get_origin(tp) or tp
     if origin is Any:
         return True
+    if origin is typing.Literal:
+        return value in typing.get_args(tp)
     if origin in (dt.datetime, dt.date):
         return isinstance(value, (str, origin))
     if origin in (list, tuple):
@@ -175,26 +185,34 @@ def _fits(tp: Any, value: Any) -> bool:
     return False
 
 
-def best_model(models: list[type], value: Mapping[str, Any]) -> type:
-    """The model whose required fields are all present and that knows most of the keys.
+@functools.cache
+def _shape(cls: type) -> tuple[frozenset[str], frozenset[str]]:
+    """(required wire names, all wire names) of a model."""
+    fields = _model_fields(cls)
+    required = frozenset(wire_name(f) for f in fields if f.default is attrs.NOTHING)
+    return required, frozenset(wire_name(f) for f in fields)
 
-    A field whose default is a single-valued discriminator (e.g. `__typename`) must match.
+
+def structure_best(models: list[type], value: Mapping[str, Any]) -> Any:
+    """Structure into the variant that fits best, trying the next one if it does not fit.
+
+    Best: all its required keys are present, then the most keys it knows. Variants that tie
+    keep the document's order; a variant whose values do not fit (e.g. a `__typename`
+    literal that differs) gives way to the next.
     """
 
-    def score(cls: type) -> tuple[int, int]:
-        fields = _model_fields(cls)
-        required = [wire_name(f) for f in fields if f.default is attrs.NOTHING]
-        has_required = all(name in value for name in required)
-        known = sum(1 for f in fields if wire_name(f) in value)
-        return (1 if has_required else 0, known)
+    def score(cls: type) -> tuple[bool, int]:
+        required, known = _shape(cls)
+        return required.issubset(value.keys()), len(known.intersection(value.keys()))
 
-    return max(models, key=score)
+    errors: list[Exception] = []
+    for cls in sorted(models, key=score, reverse=True):
+        try:
+            return converter.structure(value, cls)
+        except Exception as error:  # the next variant may fit; every error is kept
+            errors.append(error)
+    raise cattrs.BaseValidationError(f"no variant of {[m.__name__ for m in models]} fits", errors, dict)
 
 
 converter.register_structure_hook_factory(_is_union, _structure_union_factory)
 converter.register_unstructure_hook(Unset, lambda v: v)
-
-
-def unstructure_value(value: Any) -> Any:
-    """Unstructure anything a caller passes (models, dicts of models, enums, datetimes)."""
-    return converter.unstructure(value)

@@ -38,11 +38,13 @@ def _models_in(value: Any) -> list[Any]:
     return [value] if hasattr(value, "additional_properties") else []
 
 
-@pytest.mark.parametrize(("operation_id", "example"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
+# Examples that are JSON objects; list results hold the same models as items.
+OBJECT_EXAMPLES = [(operation_id, example) for operation_id, example in EXAMPLES if isinstance(example, dict)]
+
+
+@pytest.mark.parametrize(("operation_id", "example"), OBJECT_EXAMPLES, ids=[e[0] for e in OBJECT_EXAMPLES])
 def test_unknown_properties_survive(operation_id: str, example: Any) -> None:
     operation = generated_operations()[operation_id]
-    if not isinstance(example, dict):
-        pytest.skip("the example is not an object")  # arrays are covered through their items' models
     extended = {**copy.deepcopy(example), "a_field_knock_adds_later": {"nested": [1, "two", None]}}
     parsed = converter.structure(extended, operation.response)
     assert parsed.additional_properties["a_field_knock_adds_later"] == {"nested": [1, "two", None]}

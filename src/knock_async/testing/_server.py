@@ -47,10 +47,12 @@ logger = logging.getLogger("knock_async.testing")
 DEFAULT_SECRET_KEY = "sk_test_knock_async_embedded_server"
 DEFAULT_PUBLISHABLE_KEY = "pk_test_knock_async_embedded_server"
 
+
 def _request_key(name: str, kind: type) -> Any:
     """A key for request storage: a typed `web.RequestKey` where aiohttp has it (3.12+)."""
     factory = getattr(web, "RequestKey", None)
     return factory(name, kind) if factory is not None else name
+
 
 OPERATION_KEY = _request_key("knock_async.testing.operation", Operation)  # the Operation being served
 _BODY_KEY = _request_key("knock_async.testing.body", object)  # the parsed JSON body, for the request log
@@ -58,7 +60,6 @@ MAX_BODY_BYTES = 32 * 1024 * 1024  # above Knock's 10 MB data limit, so that lim
 
 KeyKind = Literal["secret", "publishable"]
 
-assert _handlers.__all__  # importing the package registered every handler
 
 @attrs.define
 class Backend:
@@ -71,6 +72,7 @@ class Backend:
 
     def now(self) -> str:
         return isoformat(self.clock.now())
+
 
 @attrs.frozen
 class RecordedRequest:
@@ -85,6 +87,7 @@ class RecordedRequest:
     status: int | None  # None when the connection was dropped on purpose
     replayed: bool  # answered from the Idempotency-Key store
     key_kind: KeyKind | None
+
 
 class KnockTestServer:
     """An embedded Knock server for tests and demos.
@@ -383,6 +386,7 @@ class KnockTestServer:
             )
         )
 
+
 async def _read_json(request: web.Request) -> Any:
     raw = await request.read()
     if not raw.strip():
@@ -394,8 +398,10 @@ async def _read_json(request: web.Request) -> Any:
     request[_BODY_KEY] = body
     return body
 
+
 def _reply(error: KnockHTTPError) -> Reply:
     return Reply(error.status, error.body(), tuple(error.headers.items()))
+
 
 def _drop(request: web.Request) -> web.StreamResponse:
     """Close the connection without answering, as a crashed server or a cut network would."""
@@ -405,11 +411,13 @@ def _drop(request: web.Request) -> web.StreamResponse:
     # aiohttp still wants a response object; with the transport gone nothing is written.
     return web.Response(status=500)
 
+
 def _bound_port(runner: web.AppRunner) -> int:
     for address in runner.addresses:
         if isinstance(address, tuple) and len(address) >= 2:
             return int(address[1])
     raise RuntimeError("the server did not bind a TCP port")
+
 
 @web.middleware
 async def _unrouted(
