@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from knock_async.testing import ChannelStep, KnockTestServer, ManualClock
+from knock_async.testing import ChannelStep, KnockTestServer, ManualClock, SystemClock
+from tests.server.conftest import ServerFactory
 from tests.server.support import Api
 
 
@@ -142,15 +144,11 @@ async def test_cancellation_stops_a_delayed_run(server: KnockTestServer, api: Ap
     assert [(run["recipient"], run["trigger_source"]["cancellation_key"]) for run in runs] == [("u1", "order-1")]
 
 
-async def test_real_timers_deliver_too(make_server: Any) -> None:
-    from knock_async.testing import SystemClock
-
+async def test_real_timers_deliver_too(make_server: ServerFactory) -> None:
     server = await make_server(clock=SystemClock())
     server.add_workflow("soon", delay=0.05)
     async with Api(server) as api:
         await api.post("/v1/workflows/soon/trigger", json={"recipients": ["u1"]})
         assert server.state.messages == {}
-        import asyncio
-
         await asyncio.sleep(0.1)
         assert counts(await feed(api)) == (1, 1, 1)

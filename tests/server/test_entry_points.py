@@ -1,0 +1,65 @@
+"""The ways users start the server: the pytest plugin and `python -m knock_async.testing`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import aiohttp
+import pytest
+
+pytest_plugins = ["pytester"]
+
+USER_TEST = """
+import aiohttp
+import pytest
+
+
+@pytest.mark.asyncio
+async def test_my_app_notifies(knock_server):
+    knock_server.add_workflow("welcome")
+    headers = {"Authorization": f"Bearer {knock_server.api_key}"}
+    async with aiohttp.ClientSession(knock_server.url, headers=headers) as session:
+        async with session.post("/v1/workflows/welcome/trigger", json={"recipients": ["u1"]}) as response:
+            assert response.status == 200
+    assert len(knock_server.calls("workflows.trigger")) == 1
+
+
+@pytest.fixture
+def knock_server_options():
+    return {"secret_key": "sk_test_custom"}
+
+
+@pytest.mark.asyncio
+async def test_options_are_overridable(knock_server):
+    assert knock_server.api_key == "sk_test_custom"
+"""
+
+
+def test_pytest_plugin_gives_users_a_server(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makeconftest('pytest_plugins = ["knock_async.testing.pytest_plugin"]\n')
+    pytester.makepyfile(test_user=USER_TEST)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=2)
+
+
+async def test_module_runs_as_a_process() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "knock_async.testing", "--port", "0", "--workflow", "welcome=in_app_feed,email",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(4)]
+        url = lines[0].split()[-1]
+        key = lines[1].split()[-1]
+        assert url.startswith("http://127.0.0.1:") and key.startswith("sk_") and lines[2].split()[-1].startswith("pk_")
+        async with aiohttp.ClientSession(url, headers={"Authorization": f"Bearer {key}"}) as session:
+            trigger = {"recipients": ["u1"]}
+            async with session.post("/v1/workflows/welcome/trigger", json=trigger) as response:
+                assert response.status == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
