@@ -31,7 +31,8 @@ def _registry() -> referencing.Registry[Any]:
     resource = referencing.Resource.from_contents(
         spec(), default_specification=referencing.jsonschema.DRAFT202012
     )
-    return referencing.Registry().with_resource(_DOCUMENT_URI, resource)
+    registry: referencing.Registry[Any] = referencing.Registry().with_resource(_DOCUMENT_URI, resource)
+    return registry
 
 
 @cache

@@ -9,15 +9,14 @@ from tests.server.support import Api
 
 
 async def test_missing_or_unknown_key_is_401(server: KnockTestServer) -> None:
-    async with aiohttp.ClientSession(server.url) as session:
-        async with session.get("/v1/users") as response:
-            assert response.status == 401
-            assert await response.json() == {
-                "code": "api_key_missing",
-                "message": "No valid API key provided",
-                "status": 401,
-                "type": "authentication_error",
-            }
+    async with aiohttp.ClientSession(server.url) as session, session.get("/v1/users") as response:
+        assert response.status == 401
+        assert await response.json() == {
+            "code": "api_key_missing",
+            "message": "No valid API key provided",
+            "status": 401,
+            "type": "authentication_error",
+        }
     async with Api(server, key="sk_test_not_a_key") as api:
         assert (await api.get("/v1/users")).status == 401
 
@@ -81,7 +80,9 @@ async def test_invalid_body_is_rejected(server: KnockTestServer, api: Api) -> No
 
 async def test_recipients_limit(server: KnockTestServer, api: Api) -> None:
     server.add_workflow("welcome")
-    result = await api.post("/v1/workflows/welcome/trigger", json={"recipients": [f"u{i}" for i in range(1001)]})
+    result = await api.post(
+        "/v1/workflows/welcome/trigger", json={"recipients": [f"u{i}" for i in range(1001)]}
+    )
     assert result.status == 422
     assert result.body["code"] == "invalid_params"
     assert result.body["errors"][0]["field"] == "recipients"

@@ -60,7 +60,9 @@ async def test_bulk_effects(server: KnockTestServer, api: Api) -> None:
     subs = {"subscriptions": [{"id": "p1", "recipients": ["u1", "u2"]}]}
     await run("/v1/objects/projects/bulk/subscriptions/add", subs)
     assert set(server.state.subscribers(("projects", "p1"))) == {(None, "u1"), (None, "u2")}
-    await run("/v1/users/bulk/preferences", {"user_ids": ["u1"], "preferences": {"workflows": {"digest": False}}})
+    await run(
+        "/v1/users/bulk/preferences", {"user_ids": ["u1"], "preferences": {"workflows": {"digest": False}}}
+    )
     assert server.state.preferences[(None, "u1")]["default"].content == {"workflows": {"digest": False}}
     await run("/v1/objects/projects/bulk/delete", {"object_ids": ["p2"]})
     assert set(server.state.objects) == {("projects", "p1")}

@@ -55,7 +55,11 @@ async def test_module_runs_as_a_process() -> None:
         lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(4)]
         url = lines[0].split()[-1]
         key = lines[1].split()[-1]
-        assert url.startswith("http://127.0.0.1:") and key.startswith("sk_") and lines[2].split()[-1].startswith("pk_")
+        assert (
+            url.startswith("http://127.0.0.1:")
+            and key.startswith("sk_")
+            and lines[2].split()[-1].startswith("pk_")
+        )
         async with aiohttp.ClientSession(url, headers={"Authorization": f"Bearer {key}"}) as session:
             trigger = {"recipients": ["u1"]}
             async with session.post("/v1/workflows/welcome/trigger", json=trigger) as response:

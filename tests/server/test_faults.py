@@ -31,7 +31,9 @@ async def test_dropped_connection(server: KnockTestServer, when: str, acted: boo
     server.add_workflow("welcome")
     server.inject_fault("drop", when=when)  # type: ignore[arg-type]
     # A POST: aiohttp's client itself retries idempotent methods (PUT, GET...) once on a drop.
-    async with aiohttp.ClientSession(server.url, headers={"Authorization": f"Bearer {server.api_key}"}) as session:
+    async with aiohttp.ClientSession(
+        server.url, headers={"Authorization": f"Bearer {server.api_key}"}
+    ) as session:
         with pytest.raises(aiohttp.ServerDisconnectedError):
             await session.post("/v1/workflows/welcome/trigger", json={"recipients": ["u1"]})
         assert (len(server.state.runs) == 1) is acted

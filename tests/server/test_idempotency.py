@@ -17,14 +17,19 @@ async def test_sequential_replay(server: KnockTestServer, api: Api) -> None:
     again = await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": "order-1"})
     assert first.ok and (again.status, again.body) == (first.status, first.body)
     assert len(server.state.runs) == 1
-    assert [r.replayed for r in server.calls("workflows.trigger")] == [False, True]
+    calls = server.calls("workflows.trigger")
+    assert [(c.replayed, c.body) for c in calls] == [(False, BODY), (True, BODY)]
     other = await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": "order-2"})
     assert other.body != first.body and len(server.state.runs) == 2
 
 
 async def test_errors_are_replayed_too(api: Api) -> None:
-    first = await api.post("/v1/users/nobody/merge", json={"from_user_id": "x"}, headers={"Idempotency-Key": "k"})
-    again = await api.post("/v1/users/nobody/merge", json={"from_user_id": "x"}, headers={"Idempotency-Key": "k"})
+    first = await api.post(
+        "/v1/users/nobody/merge", json={"from_user_id": "x"}, headers={"Idempotency-Key": "k"}
+    )
+    again = await api.post(
+        "/v1/users/nobody/merge", json={"from_user_id": "x"}, headers={"Idempotency-Key": "k"}
+    )
     assert first.status == again.status == 404 and first.body == again.body
 
 

@@ -32,7 +32,9 @@ async def test_users_forwards_and_backwards(server: KnockTestServer, api: Api) -
     assert len(first["entries"]) == 50 and first["page_info"]["before"] is None
     # From the last page, walk back with `before`.
     last = (await api.get("/v1/users", params={"page_size": "50", "after": first["page_info"]["after"]})).body
-    back = (await api.get("/v1/users", params={"page_size": "50", "before": last["page_info"]["before"]})).body
+    back = (
+        await api.get("/v1/users", params={"page_size": "50", "before": last["page_info"]["before"]})
+    ).body
     assert back["entries"] == first["entries"]
     assert back["page_info"]["before"] is None
 

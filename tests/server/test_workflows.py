@@ -24,7 +24,9 @@ def counts(page: dict[str, Any]) -> tuple[int, int, int]:
 async def test_trigger_feed_counts_and_statuses(server: KnockTestServer, api: Api) -> None:
     server.add_workflow("comment", ["in_app_feed", "email"])
     for n in range(3):
-        result = await api.post("/v1/workflows/comment/trigger", json={"recipients": ["u1"], "data": {"n": n}})
+        result = await api.post(
+            "/v1/workflows/comment/trigger", json={"recipients": ["u1"], "data": {"n": n}}
+        )
         assert result.ok
     page = await feed(api)
     assert counts(page) == (3, 3, 3)
@@ -67,7 +69,9 @@ async def test_channel_bulk_status_changes_the_feed(server: KnockTestServer, api
 
 
 async def test_message_details(server: KnockTestServer, api: Api) -> None:
-    server.add_workflow("comment", [ChannelStep("email", template="Hi {{ recipient.name }}: {{ data.text }}")])
+    server.add_workflow(
+        "comment", [ChannelStep("email", template="Hi {{ recipient.name }}: {{ data.text }}")]
+    )
     await api.put("/v1/users/u1", json={"name": "Ada", "email": "ada@example.com"})
     await api.post("/v1/workflows/comment/trigger", json={"recipients": ["u1"], "data": {"text": "hello"}})
     [message] = (await api.get("/v1/messages")).body["items"]
@@ -86,7 +90,10 @@ async def test_message_details(server: KnockTestServer, api: Api) -> None:
 async def test_inline_identification(server: KnockTestServer, api: Api) -> None:
     server.add_workflow("comment")
     body = {
-        "recipients": [{"id": "new-user", "name": "New", "email": "new@example.com"}, {"id": "p1", "collection": "projects"}],
+        "recipients": [
+            {"id": "new-user", "name": "New", "email": "new@example.com"},
+            {"id": "p1", "collection": "projects"},
+        ],
         "actor": {"id": "actor-1", "name": "Actor"},
         "tenant": {"id": "acme", "name": "Acme"},
     }
@@ -112,7 +119,9 @@ async def test_objects_fan_out_to_subscribers(server: KnockTestServer, api: Api)
     server.add_workflow("comment")
     await api.put("/v1/objects/projects/p1", json={"name": "Apollo"})
     await api.post("/v1/objects/projects/p1/subscriptions", json={"recipients": ["u1", "u2"]})
-    await api.post("/v1/workflows/comment/trigger", json={"recipients": [{"id": "p1", "collection": "projects"}]})
+    await api.post(
+        "/v1/workflows/comment/trigger", json={"recipients": [{"id": "p1", "collection": "projects"}]}
+    )
     assert counts(await feed(api, "u1")) == (1, 1, 1)
     assert counts(await feed(api, "u2")) == (1, 1, 1)
     assert len((await api.get("/v1/objects/projects/p1/messages")).body["items"]) == 1
@@ -130,7 +139,9 @@ async def test_delayed_run_delivers_when_the_clock_gets_there(
     assert counts(await feed(api)) == (1, 1, 1)
 
 
-async def test_cancellation_stops_a_delayed_run(server: KnockTestServer, api: Api, clock: ManualClock) -> None:
+async def test_cancellation_stops_a_delayed_run(
+    server: KnockTestServer, api: Api, clock: ManualClock
+) -> None:
     server.add_workflow("reminder", delay=60)
     trigger = "/v1/workflows/reminder/trigger"
     await api.post(trigger, json={"recipients": ["u1", "u2"], "cancellation_key": "order-1"})
@@ -141,7 +152,9 @@ async def test_cancellation_stops_a_delayed_run(server: KnockTestServer, api: Ap
     assert counts(await feed(api, "u1")) == (1, 1, 1)  # order-2 only
     assert counts(await feed(api, "u2")) == (1, 1, 1)  # not named in the cancel
     runs = (await api.get("/v1/workflow_recipient_runs", params=[("status[]", "cancelled")])).body["items"]
-    assert [(run["recipient"], run["trigger_source"]["cancellation_key"]) for run in runs] == [("u1", "order-1")]
+    assert [(run["recipient"], run["trigger_source"]["cancellation_key"]) for run in runs] == [
+        ("u1", "order-1")
+    ]
 
 
 async def test_real_timers_deliver_too(make_server: ServerFactory) -> None:

@@ -21,7 +21,8 @@ from typing import Literal
 import attrs
 
 from ._clock import Clock, TimerHandle, isoformat
-from ._state import JSONDict, State
+from ._records import JSONDict
+from ._state import State
 
 # A row of the job: apply it; return an error item ({"id", "collection"}) if it was invalid.
 Row = Callable[[], "JSONDict | None"]

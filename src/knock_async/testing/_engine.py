@@ -15,8 +15,9 @@ from typing import Any
 
 from ._clock import Clock, TimerHandle, isoformat
 from ._errors import field_error, workflow_inactive, workflow_missing
-from ._state import EventRow, JSONDict, MessageRow, Ref, RunRow, State, ref_of
-from ._workflows import Channel, ChannelStep, Workflow, channel_id_for, render
+from ._records import EventRow, JSONDict, MessageRow, Ref, RunRow, ref_of
+from ._state import State
+from ._workflows import Channel, Workflow, as_channel_type, channel_id_for, render
 
 
 class Engine:
@@ -40,7 +41,7 @@ class Engine:
         return workflow
 
     def declare_channel(self, key: str, channel_type: str) -> Channel:
-        channel = Channel(channel_id_for(key), key, ChannelStep(key, channel_type).type)  # type: ignore[arg-type]
+        channel = Channel(channel_id_for(key), key, as_channel_type(channel_type))
         existing = self.state.channel(channel.id)
         if existing is not None and existing.type != channel.type:
             raise ValueError(f"channel {key!r} is already declared as {existing.type}")

@@ -27,6 +27,7 @@ from ._clock import Clock, SystemClock, isoformat
 from ._engine import Engine
 from ._errors import (
     KnockHTTPError,
+    field_error,
     injected_failure,
     invalid_json,
     not_implemented,
@@ -37,8 +38,9 @@ from ._faults import Fault, FaultInjector, FaultKind, Faults, FaultTiming
 from ._idempotency import IdempotencyStore, Reply
 from ._limits import check_limits
 from ._ratelimit import RateLimiter, RateLimits
+from ._records import ref_of
 from ._routes import HANDLERS, Call, discover_operations, route_order
-from ._state import State, ref_of
+from ._state import State
 from ._views import obj, tenant, user
 from ._workflows import ChannelStep, ChannelType, Workflow, channel_id_for
 
@@ -56,6 +58,7 @@ def _request_key(name: str, kind: type) -> Any:
 
 OPERATION_KEY = _request_key("knock_async.testing.operation", Operation)  # the Operation being served
 _BODY_KEY = _request_key("knock_async.testing.body", object)  # the parsed JSON body, for the request log
+MAX_IDEMPOTENCY_KEY = 255  # characters, as Knock documents
 MAX_BODY_BYTES = 32 * 1024 * 1024  # above Knock's 10 MB data limit, so that limit answers 422, not 413
 
 KeyKind = Literal["secret", "publishable"]
@@ -120,9 +123,9 @@ class KnockTestServer:
         self.state = State()
         engine = Engine(self.state, self.clock)
         bulk_runner = BulkRunner(self.state, self.clock, bulk or BulkProgress(), engine.new_id)
-        self.backend = Backend(self.state, self.clock, engine, bulk_runner)
+        self._backend = Backend(self.state, self.clock, engine, bulk_runner)
         self._limiter = RateLimiter(rate_limits or RateLimits())
-        self.faults = FaultInjector(faults or Faults())
+        self._faults = FaultInjector(faults or Faults())
         self._idempotency = IdempotencyStore(self.clock)
         self.operations: list[Operation[Any]] = list(
             operations if operations is not None else discover_operations()
@@ -155,8 +158,8 @@ class KnockTestServer:
             self.port = _bound_port(runner)
 
     async def close(self) -> None:
-        self.backend.engine.close()
-        self.backend.bulk.close()
+        self._backend.engine.close()
+        self._backend.bulk.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -184,7 +187,7 @@ class KnockTestServer:
     ) -> Workflow:
         """Declare (or replace) a workflow; steps are `ChannelStep`s or channel types such as "email"."""
         workflow = Workflow(key, steps, delay, active, categories, name)  # type: ignore[arg-type]  # attrs converters
-        return self.backend.engine.declare(workflow)
+        return self._backend.engine.declare(workflow)
 
     def set_workflow_active(self, key: str, active: bool) -> None:
         workflow = self.state.workflows[key]
@@ -192,7 +195,7 @@ class KnockTestServer:
 
     def add_channel(self, key: str, channel_type: ChannelType) -> str:
         """Declare a channel (workflows declare theirs); returns its id."""
-        return self.backend.engine.declare_channel(key, channel_type).id
+        return self._backend.engine.declare_channel(key, channel_type).id
 
     @staticmethod
     def channel_id(key: str) -> str:
@@ -210,17 +213,17 @@ class KnockTestServer:
 
     def identify_user(self, user_id: str, **properties: Any) -> dict[str, Any]:
         """Seed a user directly, as `users.identify` would."""
-        return user(self.state.upsert((None, user_id), properties, self.backend.now()))
+        return user(self.state.upsert((None, user_id), properties, self._backend.now()))
 
     def set_object(self, collection: str, object_id: str, **properties: Any) -> dict[str, Any]:
         return obj(
             self.state.upsert(
-                ref_of({"id": object_id, "collection": collection}), properties, self.backend.now()
+                ref_of({"id": object_id, "collection": collection}), properties, self._backend.now()
             )
         )
 
     def set_tenant(self, tenant_id: str, **properties: Any) -> dict[str, Any]:
-        return tenant(self.state.set_tenant(tenant_id, properties, self.backend.now()))
+        return tenant(self.state.set_tenant(tenant_id, properties, self._backend.now()))
 
     @property
     def rate_limits(self) -> RateLimits:
@@ -232,7 +235,7 @@ class KnockTestServer:
         self._limiter.reset()
 
     def configure_faults(self, faults: Faults) -> None:
-        self.faults.configure(faults)
+        self._faults.configure(faults)
 
     def inject_fault(
         self,
@@ -245,7 +248,7 @@ class KnockTestServer:
         status: int = 500,
     ) -> None:
         """Make the next `count` requests (to `operation`, an operationId, if given) fail this way."""
-        self.faults.inject(kind, when=when, operation=operation, count=count, delay=delay, status=status)
+        self._faults.inject(kind, when=when, operation=operation, count=count, delay=delay, status=status)
 
     def calls(self, operation_id: str) -> list[RecordedRequest]:
         """The recorded requests to one operation, e.g. `server.calls("workflows.trigger")`."""
@@ -256,13 +259,13 @@ class KnockTestServer:
 
         Declared workflows, channels and audiences stay.
         """
-        self.backend.engine.close()
-        self.backend.bulk.close()
-        self.backend.bulk.operations.clear()
+        self._backend.engine.close()
+        self._backend.bulk.close()
+        self._backend.bulk.operations.clear()
         self.state.clear()
         self._idempotency.clear()
         self._limiter.reset()
-        self.faults.clear()
+        self._faults.clear()
         self.requests.clear()
 
     # ---------------------------------------------------------------- the request pipeline
@@ -289,22 +292,26 @@ class KnockTestServer:
             self._limiter.acquire(api_key, operation.tier)
         except KnockHTTPError as error:
             return await self._respond(operation, request, _reply(error), None, key_kind=key_kind)
-        faults: list[Fault | None] = [None]
+        fault: Fault | None = None
 
         async def act() -> Reply | None:
-            reply, faults[0] = await self._act(operation, request)
+            nonlocal fault
+            reply, fault = await self._act(operation, request)
             return reply
 
         idempotency_key = request.headers.get("Idempotency-Key")
+        if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+            too_long = field_error("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
+            return await self._respond(operation, request, _reply(too_long), None, key_kind=key_kind)
         if idempotency_key and operation.method != "GET":
             reply, replayed = await self._idempotency.run(api_key, idempotency_key, act)
         else:
             reply, replayed = await act(), False
         if replayed:
             # The retry itself can fail again, but it acts on nothing: treat it as "before".
-            drawn = self.faults.draw(operation.id)
-            faults[0] = attrs.evolve(drawn, when="before") if drawn else None
-        return await self._respond(operation, request, reply, faults[0], key_kind=key_kind, replayed=replayed)
+            drawn = self._faults.draw(operation.id)
+            fault = attrs.evolve(drawn, when="before") if drawn else None
+        return await self._respond(operation, request, reply, fault, key_kind=key_kind, replayed=replayed)
 
     def _authenticate(self, operation: Operation[Any], request: web.Request) -> tuple[str, KeyKind]:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -319,7 +326,7 @@ class KnockTestServer:
         self, operation: Operation[Any], request: web.Request
     ) -> tuple[Reply | None, Fault | None]:
         """Run the handler, unless a fault before acting stops it; returns the fault to apply after."""
-        fault = self.faults.draw(operation.id)
+        fault = self._faults.draw(operation.id)
         if fault is not None and fault.when == "before":
             if fault.kind != "delay":
                 return None, fault
@@ -331,7 +338,7 @@ class KnockTestServer:
             handler = HANDLERS.get(operation.id)
             if handler is None:
                 raise not_implemented(operation.id)
-            reply = handler(Call(operation, request.match_info, request.query, body, self.backend))
+            reply = handler(Call(operation, request.match_info, request.query, body, self._backend))
         except KnockHTTPError as error:
             reply = _reply(error)
         except Exception as exc:  # a bug in a handler: answer like Knock's 500, but say what broke
@@ -356,15 +363,15 @@ class KnockTestServer:
         elif fault is not None and fault.kind == "error":
             reply = _reply(injected_failure(fault.status))
         elif fault is not None and fault.kind == "drop":
-            self._record(operation, request, None, replayed, key_kind)
+            await self._record(operation, request, None, replayed, key_kind)
             return _drop(request)
         assert reply is not None  # only error and drop faults leave no reply, handled above
-        self._record(operation, request, reply.status, replayed, key_kind)
+        await self._record(operation, request, reply.status, replayed, key_kind)
         if reply.status == 204 or reply.body is None:
             return web.Response(status=reply.status, headers=dict(reply.headers))
         return web.json_response(reply.body, status=reply.status, headers=dict(reply.headers))
 
-    def _record(
+    async def _record(
         self,
         operation: Operation[Any],
         request: web.Request,
@@ -379,7 +386,7 @@ class KnockTestServer:
                 request.path,
                 dict(request.match_info),
                 list(request.query.items()),
-                request.get(_BODY_KEY),
+                await _logged_body(request),
                 status,
                 replayed,
                 key_kind,
@@ -397,6 +404,17 @@ async def _read_json(request: web.Request) -> Any:
         raise invalid_json() from None
     request[_BODY_KEY] = body
     return body
+
+
+async def _logged_body(request: web.Request) -> Any:
+    """The request's JSON body for the log, also when the handler never parsed it (a replay)."""
+    if _BODY_KEY in request:
+        return request[_BODY_KEY]
+    try:
+        raw = await request.read()
+        return json.loads(raw) if raw.strip() else None
+    except Exception:  # not JSON, or the client went away: the log must never break a response
+        return None
 
 
 def _reply(error: KnockHTTPError) -> Reply:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._state import (
+from ._records import (
     ChannelDataRow,
     Entity,
     EventRow,
@@ -15,10 +15,10 @@ from ._state import (
     Ref,
     RunRow,
     ScheduleRow,
-    State,
     SubscriptionRow,
     wire_ref,
 )
+from ._state import State
 
 _PREFERENCE_KEYS = ("categories", "channel_types", "channels", "commercial_subscribed", "workflows")
 

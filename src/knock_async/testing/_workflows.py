@@ -20,6 +20,13 @@ CHANNEL_TYPES: tuple[ChannelType, ...] = ("in_app_feed", "email", "sms", "push",
 _NAMESPACE = uuid.UUID("6f1c1d1e-4b7a-4c59-9a53-2f7d0c6a9b10")
 
 
+def as_channel_type(value: str) -> ChannelType:
+    for known in CHANNEL_TYPES:
+        if value == known:
+            return known
+    raise ValueError(f"{value!r} is not a channel type ({', '.join(CHANNEL_TYPES)})")
+
+
 def channel_id_for(key: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"channel:{key}"))
 
@@ -43,11 +50,7 @@ class ChannelStep:
 
     @property
     def type(self) -> ChannelType:
-        if self.channel_type is not None:
-            return self.channel_type
-        if self.channel_key in CHANNEL_TYPES:
-            return self.channel_key
-        raise ValueError(f"channel {self.channel_key!r}: give its channel_type ({', '.join(CHANNEL_TYPES)})")
+        return as_channel_type(self.channel_type or self.channel_key)
 
 
 @attrs.frozen

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from .. import _views as views
 from .._errors import KnockHTTPError, field_error, not_found
 from .._idempotency import Reply
+from .._records import ChannelDataRow, JSONDict, Ref, normalize_channel_data
 from .._routes import NO_CONTENT, Call, handles, ok
-from .._state import ChannelDataRow, JSONDict, Ref, normalize_channel_data
 from .._workflows import Channel
 
 _PROVIDERS = {"push": "push_fcm", "chat": "chat_slack"}

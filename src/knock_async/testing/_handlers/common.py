@@ -8,8 +8,8 @@ from typing import Any
 
 from .._clock import parse_time
 from .._errors import field_error
+from .._records import JSONDict, MessageRow
 from .._routes import Call
-from .._state import JSONDict, MessageRow
 
 _NEGATED = {"unseen": "seen", "unread": "read", "unarchived": "archived"}
 

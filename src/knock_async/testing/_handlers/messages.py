@@ -11,8 +11,9 @@ from .._clock import parse_time
 from .._errors import field_error, not_found
 from .._idempotency import Reply
 from .._pagination import encode_cursor, paginate
+from .._records import EventRow, JSONDict, MessageRow
 from .._routes import Call, handles, ok
-from .._state import EventRow, JSONDict, MessageRow, State
+from .._state import State
 from .common import (
     engaged_as,
     inserted_between,

@@ -11,8 +11,9 @@ from .._bulk import Row
 from .._errors import field_error, not_found
 from .._idempotency import Reply
 from .._pagination import paginate
+from .._records import JSONDict, Ref, ScheduleRow, ref_of
 from .._routes import Call, handles, ok
-from .._state import JSONDict, Ref, ScheduleRow, State, ref_of
+from .._state import State
 
 # ---------------------------------------------------------------------------- preference sets
 

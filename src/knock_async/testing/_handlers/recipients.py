@@ -10,8 +10,8 @@ from .._bulk import Row
 from .._errors import field_error, not_found
 from .._idempotency import Reply
 from .._pagination import paginate
+from .._records import Entity, JSONDict, MemberRow, Ref
 from .._routes import NO_CONTENT, Call, handles, ok
-from .._state import Entity, JSONDict, MemberRow, Ref
 from .common import message_filter, newest_first
 
 
@@ -60,6 +60,7 @@ def delete_user(call: Call) -> Reply:
 
 @handles("users.list_messages")
 def list_user_messages(call: Call) -> Reply:
+    # Not a 404 for an unknown user: a workflow may have messaged an id never identified.
     return _recipient_messages(call, (None, call.path["user_id"]))
 
 
@@ -125,7 +126,7 @@ def delete_object(call: Call) -> Reply:
 
 @handles("objects.list_messages")
 def list_object_messages(call: Call) -> Reply:
-    call.backend.state.require_object(call.path["collection"], call.path["object_id"])
+    # Like a user's, an object's messages are listed even if it was only ever named by id.
     return _recipient_messages(call, (call.path["collection"], call.path["object_id"]))
 
 

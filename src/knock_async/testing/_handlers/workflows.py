@@ -9,8 +9,8 @@ from .._clock import parse_time
 from .._errors import field_error, not_found
 from .._idempotency import Reply
 from .._pagination import paginate
+from .._records import ref_of
 from .._routes import NO_CONTENT, Call, handles, ok
-from .._state import ref_of
 
 
 @handles("workflows.trigger")
