@@ -1,0 +1,71 @@
+"""`python -m bench`: client CPU per call against raw aiohttp, then the Tier 2 pacing case.
+
+Always exits 0: this is a measurement. Each target is marked PASS or MISS in the output.
+
+    python -m bench                  # everything (about a minute and a half on 2 cores)
+    python -m bench --only feed      # one CPU case (get, trigger, feed, iterate)
+    python -m bench --no-pacing      # skip the 10 s Tier 2 case
+    python -m bench --profile feed   # cProfile of knock-async's side of one case
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import time
+
+import aiohttp
+
+import knock_async
+
+from . import cpu, pacing
+from .canned import canned_server
+
+CASE_KEYS = ("get", "trigger", "feed", "iterate")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=CASE_KEYS, help="run one CPU case")
+    parser.add_argument("--profile", choices=CASE_KEYS, help="profile knock-async on one case instead")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the calls per repetition")
+    parser.add_argument("--no-cpu", action="store_true", help="skip the CPU cases")
+    parser.add_argument("--no-pacing", action="store_true", help="skip the Tier 2 pacing case")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    print(
+        f"knock-async {knock_async.__version__}, aiohttp {aiohttp.__version__}, "
+        f"Python {platform.python_version()} ({platform.machine()}, {os.cpu_count()} CPUs)"
+    )
+    if args.profile:
+        with canned_server() as base_url:
+            print(asyncio.run(cpu.run_profile(base_url, args.profile, scale=args.scale)))
+        return 0
+
+    if not args.no_cpu:
+        print(
+            "\nClient CPU per unit (time.process_time, median of the repetitions; the canned "
+            "server runs in another process)"
+        )
+        with canned_server() as base_url:
+            results = asyncio.run(cpu.run_cpu(base_url, scale=args.scale, only=args.only))
+        print(cpu.table(results))
+        print(
+            "  spread: (max - min) / median over the repetitions. "
+            "Raw: one ClientSession, the same headers, json.loads(await resp.read())."
+        )
+
+    if not args.no_pacing and args.only is None:
+        print()
+        print(pacing.report(asyncio.run(pacing.run_pacing())))
+
+    print(f"\nTotal run time {time.perf_counter() - started:.0f} s. Exit status 0: this is a measurement.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

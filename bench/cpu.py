@@ -1,0 +1,312 @@
+"""Client CPU per call: knock-async beside raw aiohttp + `json` doing the same requests.
+
+Both sides talk to the same canned server (another process) over one pooled connection,
+send the same headers and read the same bytes. The raw side does only what any caller must:
+one ClientSession, the request, `json.loads(await resp.read())`. Everything knock-async does
+beyond that (URL and query building, idempotency keys, limit checks, error mapping,
+structuring into attrs models, pagination) is what the ratio measures.
+
+CPU is `time.process_time()` of this process: waiting for the server costs nothing, and the
+server's own work happens in its own process. Repetitions alternate which side goes first,
+so drift (CPU frequency, other load) hits both sides alike; the median is reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import gc
+import io
+import json
+import pstats
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import aiohttp
+import attrs
+
+import knock_async
+from knock_async import AsyncKnock
+
+from . import payloads
+
+API_KEY: Final = "sk_bench_cpu"
+
+
+@attrs.frozen
+class Case:
+    key: str
+    title: str
+    unit: str  # what one measured unit is: "call" or "page"
+    target: float  # knock-async / raw ceiling
+    units_per_rep: int  # calls per repetition, or pages of one full iteration
+    reps: int
+    sdk: Callable[[], Awaitable[int]]  # one repetition; returns the units it did
+    raw: Callable[[], Awaitable[int]]
+    note: str = ""
+
+
+@attrs.frozen
+class Measurement:
+    case: Case
+    sdk_us: list[float]  # CPU µs per unit, one per repetition
+    raw_us: list[float]
+
+    @property
+    def sdk(self) -> float:
+        return statistics.median(self.sdk_us)
+
+    @property
+    def raw(self) -> float:
+        return statistics.median(self.raw_us)
+
+    @property
+    def ratio(self) -> float:
+        return self.sdk / self.raw
+
+    @property
+    def passed(self) -> bool:
+        return self.ratio <= self.case.target
+
+
+class Clients:
+    """knock-async and the raw session, pointed at one canned server."""
+
+    def __init__(self, base_url: str) -> None:
+        # No client-side pacing (the feed is Tier 2: 5 per second) and no retries: a failure
+        # must surface, not be retried into the timings.
+        self.knock = AsyncKnock(API_KEY, base_url=base_url, rate_limiter=None, max_retries=0)
+        self.session = aiohttp.ClientSession()
+        # What knock-async sends on every request (see Transport.__init__): the raw side sends
+        # the same, so both put the same bytes on the wire.
+        self.headers = {
+            "Authorization": f"Bearer {API_KEY}",
+            "User-Agent": f"knock-async/{knock_async.__version__}",
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
+        # knock-async makes a fresh Idempotency-Key per write; the raw side sends one of the
+        # same length but a fixed one: making keys is knock-async's work, so it is counted there.
+        self.write_headers = {**self.headers, "Idempotency-Key": "5f0c9d7e-2b1a-4c3d-8e9f-a0b1c2d3e4f5"}
+        self.user_url = f"{base_url}/v1/users/{payloads.USER_ID}"
+        self.trigger_url = f"{base_url}/v1/workflows/{payloads.WORKFLOW_KEY}/trigger"
+        self.feed_url = f"{base_url}/v1/users/{payloads.USER_ID}/feeds/{payloads.FEED_CHANNEL_ID}"
+        self.users_url = f"{base_url}/v1/users"
+
+    async def close(self) -> None:
+        await self.knock.close()
+        await self.session.close()
+
+    # --- one unit of each case, both ways --------------------------------------------------
+
+    async def sdk_get(self) -> Any:
+        return await self.knock.users.get(payloads.USER_ID)
+
+    async def raw_get(self) -> Any:
+        async with self.session.get(self.user_url, headers=self.headers) as resp:
+            return json.loads(await resp.read())
+
+    async def sdk_trigger(self) -> Any:
+        return await self.knock.workflows.trigger(
+            payloads.WORKFLOW_KEY, recipients=["user-1", "user-2"], data=payloads.TRIGGER_DATA
+        )
+
+    async def raw_trigger(self) -> Any:
+        body = json.dumps({"recipients": ["user-1", "user-2"], "data": payloads.TRIGGER_DATA}).encode()
+        async with self.session.post(self.trigger_url, data=body, headers=self.write_headers) as resp:
+            return json.loads(await resp.read())
+
+    async def sdk_feed(self) -> Any:
+        return await self.knock.users.feeds.list_items(payloads.USER_ID, payloads.FEED_CHANNEL_ID)
+
+    async def raw_feed(self) -> Any:
+        async with self.session.get(self.feed_url, headers=self.headers) as resp:
+            return json.loads(await resp.read())
+
+    async def sdk_iterate(self) -> int:
+        """All 10,000 users; returns the pages fetched."""
+        count = 0
+        async for _user in self.knock.users.list(page_size=payloads.USERS_PAGE_SIZE):
+            count += 1
+        if count != payloads.USERS_TOTAL:
+            raise AssertionError(f"knock-async iterated {count} users, expected {payloads.USERS_TOTAL}")
+        return payloads.USERS_PAGES
+
+    async def raw_iterate(self) -> int:
+        count = 0
+        pages = 0
+        params = {"page_size": str(payloads.USERS_PAGE_SIZE)}
+        while True:
+            async with self.session.get(self.users_url, params=params, headers=self.headers) as resp:
+                page = json.loads(await resp.read())
+            pages += 1
+            for _user in page["entries"]:
+                count += 1
+            cursor = page["page_info"]["after"]
+            if not cursor:
+                break
+            params = {"page_size": str(payloads.USERS_PAGE_SIZE), "after": cursor}
+        if count != payloads.USERS_TOTAL:
+            raise AssertionError(f"raw aiohttp iterated {count} users, expected {payloads.USERS_TOTAL}")
+        return pages
+
+    async def check(self) -> None:
+        """Both sides get the right answers (outside the timings)."""
+        user = await self.sdk_get()
+        assert user.id == payloads.USER_ID and user.additional_properties == {"plan": "enterprise"}
+        assert (await self.raw_get())["id"] == payloads.USER_ID
+        run = await self.sdk_trigger()
+        assert run.workflow_run_id == (await self.raw_trigger())["workflow_run_id"]
+        page = await self.sdk_feed()
+        assert len(page.items) == payloads.FEED_ITEMS == len((await self.raw_feed())["entries"])
+        assert page.next_cursor is not None
+        await self.sdk_iterate()
+        await self.raw_iterate()
+
+
+def _repeat(call: Callable[[], Awaitable[Any]], times: int) -> Callable[[], Awaitable[int]]:
+    async def run() -> int:
+        for _ in range(times):
+            await call()
+        return times
+
+    return run
+
+
+def cases(clients: Clients, *, scale: float = 1.0) -> list[Case]:
+    def n(count: int) -> int:
+        return max(1, round(count * scale))
+
+    calls, feed_calls = n(400), n(40)
+    return [
+        Case(
+            "get",
+            'users.get("user-1")',
+            "call",
+            1.5,
+            calls,
+            7,
+            _repeat(clients.sdk_get, calls),
+            _repeat(clients.raw_get, calls),
+        ),
+        Case(
+            "trigger",
+            'workflows.trigger("new-comment")',
+            "call",
+            1.5,
+            calls,
+            7,
+            _repeat(clients.sdk_trigger, calls),
+            _repeat(clients.raw_trigger, calls),
+            note="2 recipients, 5 data fields",
+        ),
+        Case(
+            "feed",
+            "users.feeds.list_items (1 page)",
+            "call",
+            2.5,
+            feed_calls,
+            7,
+            _repeat(clients.sdk_feed, feed_calls),
+            _repeat(clients.raw_feed, feed_calls),
+            note=f"{payloads.FEED_ITEMS} items, {len(payloads.feed_body()) / 1000:.0f} KB",
+        ),
+        Case(
+            "iterate",
+            "async for user in users.list()",
+            "page",
+            2.5,
+            payloads.USERS_PAGES,
+            max(3, n(5)),
+            clients.sdk_iterate,
+            clients.raw_iterate,
+            note=f"{payloads.USERS_TOTAL} users, {payloads.USERS_PAGES} pages of {payloads.USERS_PAGE_SIZE}",
+        ),
+    ]
+
+
+async def _cpu_us(run: Callable[[], Awaitable[int]]) -> float:
+    gc.collect()  # garbage left by the previous repetition is not this one's to pay for
+    started = time.process_time()
+    units = await run()
+    return (time.process_time() - started) / units * 1e6
+
+
+async def measure(case: Case) -> Measurement:
+    # Warm-up: connections open, cattrs hooks generated, caches filled.
+    await case.sdk()
+    await case.raw()
+    sdk_us: list[float] = []
+    raw_us: list[float] = []
+    for rep in range(case.reps):
+        if rep % 2:
+            raw_us.append(await _cpu_us(case.raw))
+            sdk_us.append(await _cpu_us(case.sdk))
+        else:
+            sdk_us.append(await _cpu_us(case.sdk))
+            raw_us.append(await _cpu_us(case.raw))
+    return Measurement(case, sdk_us, raw_us)
+
+
+async def profile(case: Case, *, top: int = 30) -> str:
+    """cProfile of knock-async's side of `case` (after a warm-up), by own time and cumulative."""
+    await case.sdk()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(case.reps):
+        await case.sdk()
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+def spread(values: list[float]) -> float:
+    """(max - min) / median, in percent: how noisy the repetitions were."""
+    return (max(values) - min(values)) / statistics.median(values) * 100
+
+
+def table(results: list[Measurement]) -> str:
+    header = (
+        f"  {'case':<34} {'unit':<5} {'knock-async':>12} {'raw aiohttp':>12} {'ratio':>7} "
+        f"{'target':>7}  result   spread sdk/raw  notes"
+    )
+    lines = [header, "  " + "-" * (len(header) - 2)]
+    for m in results:
+        notes = m.case.note
+        if m.case.unit == "page":
+            per_item = f"per user: {m.sdk / payloads.USERS_PAGE_SIZE:.1f} vs {m.raw / payloads.USERS_PAGE_SIZE:.1f} µs"
+            notes = f"{notes}; {per_item}" if notes else per_item
+        lines.append(
+            f"  {m.case.title:<34} {m.case.unit:<5} {m.sdk:>9.1f} µs {m.raw:>9.1f} µs {m.ratio:>6.2f}x "
+            f"{f'<={m.case.target}x':>7}  {'PASS' if m.passed else 'MISS':<6}  "
+            f"{spread(m.sdk_us):>4.0f}%/{spread(m.raw_us):>3.0f}%   {notes}"
+        )
+    return "\n".join(lines)
+
+
+async def run_cpu(base_url: str, *, scale: float = 1.0, only: str | None = None) -> list[Measurement]:
+    clients = Clients(base_url)
+    try:
+        await clients.check()
+        results = []
+        for case in cases(clients, scale=scale):
+            if only is None or case.key == only:
+                results.append(await measure(case))
+        return results
+    finally:
+        await clients.close()
+
+
+async def run_profile(base_url: str, key: str, *, scale: float = 1.0) -> str:
+    clients = Clients(base_url)
+    try:
+        (case,) = [case for case in cases(clients, scale=scale) if case.key == key]
+        return await profile(case)
+    finally:
+        await clients.close()
+
