@@ -10,6 +10,12 @@ With the default burst (= rate) that reads: at most `rate` requests start in any
 seconds, i.e. in any one-second window whether Knock counts fixed or sliding windows, with
 `window - 1` seconds to spare for network jitter. 50 Tier 2 calls then go as 5 at once and 5
 more every 1.05 s: the last starts at 9.45 s (the ideal is 9 s).
+
+Knock counts a request when it arrives, somewhere between its start and its end here. A
+request slower than the spare time (the first ones on new TLS connections, say) may arrive
+late enough to share Knock's window with the next round, so when a request ends its token is
+stamped `end - spare` if that is later than its start: the next use of the token then arrives
+at least a second after it, however long it took. Faster requests keep their start time.
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ class _Bucket:
     def __init__(self, burst: int, period: float) -> None:
         self.burst = burst
         self.period = period  # how long a spent token stays spent
-        self.sent: deque[float] = deque(maxlen=burst)  # start times of the last `burst` requests
+        # The last `burst` requests, oldest first: [when the token counts from] (see `_restamp`).
+        self.sent: deque[list[float]] = deque(maxlen=burst)
         self.paused_until = -math.inf
         # FIFO of the callers waiting here; the first one owns the bucket and is the only one
         # that sleeps, so nobody overtakes it and no herd wakes up to compete for one token.
@@ -58,11 +65,11 @@ class _Bucket:
         """When the next token may be taken."""
         if len(self.sent) < self.burst:
             return self.paused_until
-        return max(self.paused_until, self.sent[0] + self.period)
+        return max(self.paused_until, self.sent[0][0] + self.period)
 
     def idle(self, now: float) -> bool:
         """True when dropping this bucket changes nothing (a new one would behave the same)."""
-        recent = bool(self.sent) and self.sent[-1] + self.period > now
+        recent = bool(self.sent) and self.sent[-1][0] + self.period > now
         return not self.waiters and not recent and self.paused_until <= now
 
 
@@ -159,6 +166,7 @@ class RateLimiter:
         self.enabled = enabled
         self.max_in_flight = max_in_flight
         self._window = window
+        self._spare = window - 1.0  # seconds a request may take to reach Knock and still count on time
         self._clock = clock
         self._sleep = sleep
         self._buckets: dict[tuple[int, str], _Bucket] = {}
@@ -199,15 +207,25 @@ class RateLimiter:
         bucket = self._bucket(tier, scope)
         now = self._clock()
         if not bucket.waiters and bucket.ready_at() <= now and self._in_flight.try_acquire():
-            bucket.sent.append(now)  # the common case: no queue, a token and a slot are free
+            token = [now]  # the common case: no queue, a token and a slot are free
+            bucket.sent.append(token)
         else:
-            await self._wait(bucket)
+            token = await self._wait(bucket)
         try:
             yield
         finally:
+            self._restamp(token)
             self._in_flight.release()
 
-    async def _wait(self, bucket: _Bucket) -> None:
+    def _restamp(self, token: list[float]) -> None:
+        """The request ended: if it took longer than the spare time, it may have reached Knock
+        as late as now, so its token counts from `now - spare` (its next use then arrives at
+        least a second after it). A token already handed on is a detached list: no effect."""
+        ended = self._clock() - self._spare
+        if ended > token[0]:
+            token[0] = ended
+
+    async def _wait(self, bucket: _Bucket) -> list[float]:
         """Queue on `bucket`; once first, sleep until a token is due, then take a slot."""
         me = asyncio.get_running_loop().create_future()
         bucket.waiters.append(me)
@@ -225,8 +243,9 @@ class RateLimiter:
                 await self._in_flight.acquire()
                 now = self._clock()
                 if bucket.ready_at() <= now:
-                    bucket.sent.append(now)
-                    return
+                    token = [now]
+                    bucket.sent.append(token)
+                    return token
                 self._in_flight.release()  # a 429 paused the bucket while we waited for the slot
         finally:
             # Whether we got through or were cancelled: leave the queue and, if we owned the

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import builtins
+import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -504,10 +505,10 @@ class Objects:
         workflow_categories: Sequence[str] | Unset = UNSET,
         workflow_run_id: str | Unset = UNSET,
         workflow_recipient_run_id: str | Unset = UNSET,
-        inserted_at_gt: str | Unset = UNSET,
-        inserted_at_gte: str | Unset = UNSET,
-        inserted_at_lt: str | Unset = UNSET,
-        inserted_at_lte: str | Unset = UNSET,
+        inserted_at_gt: datetime.datetime | Unset = UNSET,
+        inserted_at_gte: datetime.datetime | Unset = UNSET,
+        inserted_at_lt: datetime.datetime | Unset = UNSET,
+        inserted_at_lte: datetime.datetime | Unset = UNSET,
         limit: int | None = None,
         options: RequestOptions | None = None,
     ) -> AsyncPager[models.Message, models.ListMessagesResponse]:
@@ -658,8 +659,8 @@ class Objects:
             collection: The object's collection.
             object_id: The object's id in its collection.
             mode: Which side of the subscription the object is on.
-            objects: Only these subscribed-to objects (used with mode "recipient").
-            recipients: Only these subscribers, user ids or object references (used with mode "object").
+            objects: Only these subscribed-to objects (used with mode "recipient"); each is sent as objects[][id] and objects[][collection].
+            recipients: Only these subscribers (used with mode "object"); a user id, or an object reference sent as recipients[][id] and recipients[][collection].
             include: Extra data to embed in each entry.
             page_size: How many items to return in one page.
             after: Cursor of the page to fetch after (taken from page_info.after).

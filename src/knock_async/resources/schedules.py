@@ -170,7 +170,7 @@ class Schedules:
 
         Args:
             workflow: Key of the workflow whose schedules to list.
-            recipients: Only schedules for these recipients, user ids or object references.
+            recipients: Only schedules for these recipients; a user id, or an object reference sent as recipients[][id] and recipients[][collection].
             tenant: Only schedules for this tenant id.
             page_size: How many items to return in one page.
             after: Cursor of the page to fetch after (taken from page_info.after).

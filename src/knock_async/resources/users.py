@@ -829,10 +829,10 @@ class Users:
         workflow_categories: Sequence[str] | Unset = UNSET,
         workflow_run_id: str | Unset = UNSET,
         workflow_recipient_run_id: str | Unset = UNSET,
-        inserted_at_gt: str | Unset = UNSET,
-        inserted_at_gte: str | Unset = UNSET,
-        inserted_at_lt: str | Unset = UNSET,
-        inserted_at_lte: str | Unset = UNSET,
+        inserted_at_gt: datetime.datetime | Unset = UNSET,
+        inserted_at_gte: datetime.datetime | Unset = UNSET,
+        inserted_at_lt: datetime.datetime | Unset = UNSET,
+        inserted_at_lte: datetime.datetime | Unset = UNSET,
         limit: int | None = None,
         options: RequestOptions | None = None,
     ) -> AsyncPager[models.Message, models.ListMessagesResponse]:
@@ -955,7 +955,7 @@ class Users:
         self,
         user_id: str,
         *,
-        objects: Sequence[str | models.RecipientReference | Mapping[str, Any]] | Unset = UNSET,
+        objects: Sequence[models.RecipientReference | Mapping[str, Any]] | Unset = UNSET,
         include: Sequence[models.ListSubscriptionsInclude | Literal["preferences"]] | Unset = UNSET,
         page_size: int | Unset = UNSET,
         after: str | Unset = UNSET,
@@ -970,7 +970,7 @@ class Users:
 
         Args:
             user_id: Your identifier for the user.
-            objects: Only subscriptions to these objects.
+            objects: Only subscriptions to these objects; each is sent as objects[][id] and objects[][collection].
             include: Extra data to embed in each entry.
             page_size: How many items to return in one page.
             after: Cursor of the page to fetch after (taken from page_info.after).

@@ -8,6 +8,7 @@ becomes a route here at once, answering 501 until a handler is registered for it
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,36 @@ class Call:
     def texts(self, name: str) -> list[str]:
         return list(self.query.getall(name, []))
 
+    def references(self, name: str) -> list[Any]:
+        """The recipients a query array `name` (e.g. "recipients[]") names, in order.
+
+        Each is a user id (`name=u1`), an object as JSON text (`name={"id": ..., "collection": ...}`)
+        or an object sent deepObject-style, the way the SDK sends it:
+        `name[id]=p1&name[collection]=projects` (a field seen twice starts the next object).
+        Values come back as `ref_of` takes them: strings, or dicts.
+        """
+        found: list[Any] = []
+        building: dict[str, str] | None = None
+        prefix = f"{name}["
+        for key, value in self.query.items():
+            if key == name:
+                found.append(_parse_reference(value))
+                building = None
+            elif key.startswith(prefix) and key.endswith("]"):
+                field = key[len(prefix) : -1]
+                if building is None or field in building:
+                    building = {}
+                    found.append(building)
+                building[field] = value
+        return found
+
+    def reference(self, name: str) -> Any:
+        """The one recipient a query parameter names (see `references`), or None."""
+        found = self.references(name)
+        if len(found) > 1:
+            raise field_error(name, "names more than one recipient")
+        return found[0] if found else None
+
     def flag(self, name: str) -> bool | None:
         value = self.query.get(name)
         return None if value is None else value.lower() in ("true", "1")
@@ -62,6 +93,16 @@ class Call:
         if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
             raise field_error(name, "has the wrong type", "type")
         return value
+
+
+def _parse_reference(text: str) -> Any:
+    """A recipient as one query value: a user id, or an object reference as JSON text."""
+    if text.startswith("{"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:

@@ -288,7 +288,9 @@ class KnockTestServer:
         request[OPERATION_KEY] = operation
         key_kind: KeyKind | None = None
         try:
-            api_key, key_kind = self._authenticate(operation, request)
+            api_key, key_kind = self._authenticate(request)
+            if key_kind == "publishable" and not operation.publishable:
+                raise wrong_key_type(operation.id)
             self._limiter.acquire(api_key, operation.tier)
         except KnockHTTPError as error:
             return await self._respond(operation, request, _reply(error), None, key_kind=key_kind)
@@ -313,13 +315,12 @@ class KnockTestServer:
             fault = attrs.evolve(drawn, when="before") if drawn else None
         return await self._respond(operation, request, reply, fault, key_kind=key_kind, replayed=replayed)
 
-    def _authenticate(self, operation: Operation[Any], request: web.Request) -> tuple[str, KeyKind]:
+    def _authenticate(self, request: web.Request) -> tuple[str, KeyKind]:
+        """The request's key and its kind (401 when it names no key of this server)."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         kind = self._keys.get(token.strip()) if scheme.lower() == "bearer" else None
         if kind is None:
             raise unauthenticated()
-        if kind == "publishable" and not operation.publishable:
-            raise wrong_key_type(operation.id)
         return token.strip(), kind
 
     async def _act(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -120,11 +119,11 @@ def list_object_subscriptions(call: Call) -> Reply:
     mode = call.text("mode") or "object"
     if mode == "object":  # the object's subscribers
         rows = list(state.subscriptions.get(ref, {}).values())
-        wanted = {ref_of(_parse_ref(text), "recipients[]") for text in call.texts("recipients[]")}
+        wanted = {ref_of(value, "recipients[]") for value in call.references("recipients[]")}
         rows = [row for row in rows if not wanted or row.recipient in wanted]
     elif mode == "recipient":  # what the object itself is subscribed to
         rows = [row for subs in state.subscriptions.values() for row in subs.values() if row.recipient == ref]
-        rows = _only_objects(rows, call.texts("objects[]"))
+        rows = _only_objects(rows, call.references("objects[]"))
     else:
         raise field_error("mode", "must be object or recipient")
     return _subscription_page(call, rows)
@@ -135,7 +134,7 @@ def list_user_subscriptions(call: Call) -> Reply:
     state = call.backend.state
     ref = (None, state.require_user(call.path["user_id"]).id)
     rows = [row for subs in state.subscriptions.values() for row in subs.values() if row.recipient == ref]
-    return _subscription_page(call, _only_objects(rows, call.texts("objects[]")))
+    return _subscription_page(call, _only_objects(rows, call.references("objects[]")))
 
 
 def _subscription_page(call: Call, rows: list[Any]) -> Reply:
@@ -146,22 +145,9 @@ def _subscription_page(call: Call, rows: list[Any]) -> Reply:
     )
 
 
-def _only_objects(rows: list[Any], objects: list[str]) -> list[Any]:
-    wanted = {ref_of(_parse_ref(text), "objects[]") for text in objects}
+def _only_objects(rows: list[Any], objects: list[Any]) -> list[Any]:
+    wanted = {ref_of(value, "objects[]") for value in objects}
     return [row for row in rows if not wanted or row.object in wanted]
-
-
-def _parse_ref(text: str) -> Any:
-    """A recipient in a query string: a user id, or an object reference as JSON {id, collection}.
-
-    (The document gives no serialization for objects inside a form-style query array.)
-    """
-    if text.startswith("{"):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
 
 
 @handles("objects.add_subscriptions")
@@ -250,7 +236,7 @@ def list_schedules(call: Call) -> Reply:
     else:
         if workflow is None:
             raise field_error("workflow", "is required", "required")
-        wanted = {ref_of(_parse_ref(text), "recipients[]") for text in call.texts("recipients[]")}
+        wanted = {ref_of(value, "recipients[]") for value in call.references("recipients[]")}
     rows = [
         row
         for row in state.schedules.values()

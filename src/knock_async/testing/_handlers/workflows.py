@@ -37,7 +37,8 @@ def list_runs(call: Call) -> Reply:
     workflow, tenant = call.text("workflow"), call.text("tenant")
     statuses = set(call.texts("status[]"))
     has_errors = call.flag("has_errors")
-    recipient = call.text("recipient")
+    named = call.reference("recipient")
+    recipient = ref_of(named, "recipient") if named is not None else None
     starting, ending = _time(call, "starting_at"), _time(call, "ending_at")
     runs = [
         run
@@ -46,7 +47,7 @@ def list_runs(call: Call) -> Reply:
         and (tenant is None or run.tenant == tenant)
         and (not statuses or run.status in statuses)
         and not has_errors  # runs on this server never have errors
-        and (recipient is None or run.recipient[1] == recipient)
+        and (recipient is None or run.recipient == recipient)
         and (starting is None or parse_time(run.inserted_at) >= starting)
         and (ending is None or parse_time(run.inserted_at) <= ending)
     ]
