@@ -2,7 +2,7 @@
 
 Always exits 0: this is a measurement. Each target is marked PASS or MISS in the output.
 
-    python -m bench                  # everything (about a minute and a half on 2 cores)
+    python -m bench                  # everything (about 30 s on 2 cores)
     python -m bench --only feed      # one CPU case (get, trigger, feed, iterate)
     python -m bench --no-pacing      # skip the 10 s Tier 2 case
     python -m bench --profile feed   # cProfile of knock-async's side of one case
@@ -55,8 +55,10 @@ def main(argv: list[str] | None = None) -> int:
             results = asyncio.run(cpu.run_cpu(base_url, scale=args.scale, only=args.only))
         print(cpu.table(results))
         print(
-            "  spread: (max - min) / median over the repetitions. "
-            "Raw: one ClientSession, the same headers, json.loads(await resp.read())."
+            "  µs: median CPU per unit over the repetitions. ratio: median of the per-repetition\n"
+            "  ratios (each pair runs back to back, so machine-speed drift cancels); the middle half\n"
+            "  of those ratios shows the noise. Raw: one ClientSession, the same headers,\n"
+            "  json.loads(await resp.read()); knock-async: rate_limiter=None, max_retries=0."
         )
 
     if not args.no_pacing and args.only is None:

@@ -11,14 +11,18 @@ import asyncio
 import multiprocessing
 import multiprocessing.connection
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
 
 from aiohttp import web
 
 from . import payloads
 
 _JSON = "application/json"
+LAST_REQUEST_PATH = "/_bench/last-request"  # describes the request before it
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _app() -> web.Application:
@@ -46,7 +50,23 @@ def _app() -> web.Application:
             )
         return web.Response(body=body, content_type=_JSON)
 
-    app = web.Application()
+    # The last benchmarked request, for the check that both clients send the same thing
+    # (made once, before any timing).
+    last: dict[str, Any] = {}
+
+    @web.middleware
+    async def remember(request: web.Request, handler: _Handler) -> web.StreamResponse:
+        if request.path != LAST_REQUEST_PATH:
+            last["url"] = str(request.rel_url)
+            last["headers"] = [[name, value] for name, value in request.headers.items()]
+            last["body"] = (await request.read()).decode()  # aiohttp keeps it for the handler
+        return await handler(request)
+
+    async def last_request(request: web.Request) -> web.Response:
+        return web.json_response(last)
+
+    app = web.Application(middlewares=[remember])
+    app.router.add_get(LAST_REQUEST_PATH, last_request)
     app.router.add_get("/v1/users", list_users)
     app.router.add_get("/v1/users/{user_id}", get_user)
     app.router.add_post("/v1/workflows/{key}/trigger", trigger_workflow)
@@ -72,10 +92,8 @@ async def _serve(conn: multiprocessing.connection.Connection) -> None:
 
 
 def _wait_for_stop(conn: multiprocessing.connection.Connection) -> None:
-    try:
+    with suppress(EOFError):  # the parent went away without a word: stop all the same
         conn.recv()
-    except EOFError:
-        pass
 
 
 def _main(conn: multiprocessing.connection.Connection) -> None:
@@ -92,15 +110,16 @@ def canned_server() -> Iterator[str]:
     process.start()
     child.close()
     try:
-        if not parent.poll(30):
-            raise RuntimeError("the canned server did not start within 30 s")
-        port = parent.recv()
+        try:
+            port = parent.recv() if parent.poll(30) else None
+        except EOFError:  # the child died before it reported a port
+            port = None
+        if port is None:
+            raise RuntimeError(f"the canned server did not start (exit code {process.exitcode})")
         yield f"http://127.0.0.1:{port}"
     finally:
-        try:
+        with suppress(OSError):  # the child may be gone already
             parent.send("stop")
-        except (BrokenPipeError, OSError):
-            pass
         parent.close()
         process.join(10)
         if process.is_alive():  # only our own child, by its handle

@@ -7,13 +7,14 @@ beyond that (URL and query building, idempotency keys, limit checks, error mappi
 structuring into attrs models, pagination) is what the ratio measures.
 
 CPU is `time.process_time()` of this process: waiting for the server costs nothing, and the
-server's own work happens in its own process. Repetitions alternate which side goes first,
-so drift (CPU frequency, other load) hits both sides alike; the median is reported.
+server's own work happens in its own process. Each side's figure is the median over many
+short repetitions; the two sides' repetitions run in back-to-back pairs (alternating which
+goes first) and the ratio is the median of the pairs' ratios, so that drift in machine speed
+(a shared VM, say) hits both sides of a pair alike.
 """
 
 from __future__ import annotations
 
-import asyncio
 import cProfile
 import gc
 import io
@@ -31,6 +32,7 @@ import knock_async
 from knock_async import AsyncKnock
 
 from . import payloads
+from .canned import LAST_REQUEST_PATH
 
 API_KEY: Final = "sk_bench_cpu"
 
@@ -41,7 +43,6 @@ class Case:
     title: str
     unit: str  # what one measured unit is: "call" or "page"
     target: float  # knock-async / raw ceiling
-    units_per_rep: int  # calls per repetition, or pages of one full iteration
     reps: int
     sdk: Callable[[], Awaitable[int]]  # one repetition; returns the units it did
     raw: Callable[[], Awaitable[int]]
@@ -64,7 +65,16 @@ class Measurement:
 
     @property
     def ratio(self) -> float:
-        return self.sdk / self.raw
+        # Each pair of repetitions runs back to back, so a change in machine speed (this is
+        # often a shared VM) hits both sides of a pair alike: the median of the paired ratios
+        # is steadier than the ratio of the medians.
+        return statistics.median(s / r for s, r in zip(self.sdk_us, self.raw_us, strict=True))
+
+    @property
+    def ratio_iqr(self) -> tuple[float, float]:
+        """The middle half of the paired ratios: how much to trust `ratio`."""
+        quartiles = statistics.quantiles([s / r for s, r in zip(self.sdk_us, self.raw_us, strict=True)], n=4)
+        return quartiles[0], quartiles[2]
 
     @property
     def passed(self) -> bool:
@@ -94,6 +104,7 @@ class Clients:
         self.trigger_url = f"{base_url}/v1/workflows/{payloads.WORKFLOW_KEY}/trigger"
         self.feed_url = f"{base_url}/v1/users/{payloads.USER_ID}/feeds/{payloads.FEED_CHANNEL_ID}"
         self.users_url = f"{base_url}/v1/users"
+        self.last_request_url = f"{base_url}{LAST_REQUEST_PATH}"
 
     async def close(self) -> None:
         await self.knock.close()
@@ -114,8 +125,9 @@ class Clients:
         )
 
     async def raw_trigger(self) -> Any:
-        body = json.dumps({"recipients": ["user-1", "user-2"], "data": payloads.TRIGGER_DATA}).encode()
-        async with self.session.post(self.trigger_url, data=body, headers=self.write_headers) as resp:
+        body = {"recipients": ["user-1", "user-2"], "data": payloads.TRIGGER_DATA}
+        data = json.dumps(body, separators=(",", ":")).encode()  # compact, as knock-async sends it
+        async with self.session.post(self.trigger_url, data=data, headers=self.write_headers) as resp:
             return json.loads(await resp.read())
 
     async def sdk_feed(self) -> Any:
@@ -130,8 +142,7 @@ class Clients:
         count = 0
         async for _user in self.knock.users.list(page_size=payloads.USERS_PAGE_SIZE):
             count += 1
-        if count != payloads.USERS_TOTAL:
-            raise AssertionError(f"knock-async iterated {count} users, expected {payloads.USERS_TOTAL}")
+        _expect(count == payloads.USERS_TOTAL, f"knock-async iterated {count} users")
         return payloads.USERS_PAGES
 
     async def raw_iterate(self) -> int:
@@ -148,22 +159,45 @@ class Clients:
             if not cursor:
                 break
             params = {"page_size": str(payloads.USERS_PAGE_SIZE), "after": cursor}
-        if count != payloads.USERS_TOTAL:
-            raise AssertionError(f"raw aiohttp iterated {count} users, expected {payloads.USERS_TOTAL}")
+        _expect(count == payloads.USERS_TOTAL, f"raw aiohttp iterated {count} users")
         return pages
 
+    async def _last_request(self) -> dict[str, Any]:
+        async with self.session.get(self.last_request_url) as resp:
+            last: dict[str, Any] = await resp.json()
+        last["headers"] = dict(last["headers"])
+        return last
+
     async def check(self) -> None:
-        """Both sides get the right answers (outside the timings)."""
+        """Both sides get the right answers and send the same requests (outside the timings)."""
         user = await self.sdk_get()
-        assert user.id == payloads.USER_ID and user.additional_properties == {"plan": "enterprise"}
-        assert (await self.raw_get())["id"] == payloads.USER_ID
+        sdk_request = await self._last_request()
+        _expect(user.id == payloads.USER_ID and user.additional_properties == {"plan": "enterprise"}, "user")
+        _expect((await self.raw_get())["id"] == payloads.USER_ID, "raw user")
+        _expect(sdk_request == await self._last_request(), "the two sides send different GETs")
+
         run = await self.sdk_trigger()
-        assert run.workflow_run_id == (await self.raw_trigger())["workflow_run_id"]
+        sdk_request = await self._last_request()
+        _expect(run.workflow_run_id == (await self.raw_trigger())["workflow_run_id"], "trigger")
+        raw_request = await self._last_request()
+        # The same but for the key's value: a fresh one per call on knock-async's side.
+        sdk_key = sdk_request["headers"].pop("Idempotency-Key", "")
+        _expect(len(sdk_key) == len(raw_request["headers"].pop("Idempotency-Key")), "idempotency key")
+        _expect(sdk_request == raw_request, "the two sides send different POSTs")
+
         page = await self.sdk_feed()
-        assert len(page.items) == payloads.FEED_ITEMS == len((await self.raw_feed())["entries"])
-        assert page.next_cursor is not None
+        _expect(len(page.items) == payloads.FEED_ITEMS == len((await self.raw_feed())["entries"]), "feed")
+        _expect(page.next_cursor is not None, "feed cursor")
         await self.sdk_iterate()
+        sdk_request = await self._last_request()
         await self.raw_iterate()
+        _expect(sdk_request == await self._last_request(), "the two sides fetch the last page differently")
+
+
+def _expect(condition: bool, what: str) -> None:
+    # Not `assert`: the check must hold under `python -O` too.
+    if not condition:
+        raise RuntimeError(f"benchmark self-check failed: {what}")
 
 
 def _repeat(call: Callable[[], Awaitable[Any]], times: int) -> Callable[[], Awaitable[int]]:
@@ -176,59 +210,59 @@ def _repeat(call: Callable[[], Awaitable[Any]], times: int) -> Callable[[], Awai
 
 
 def cases(clients: Clients, *, scale: float = 1.0) -> list[Case]:
+    """The four cases; `scale` multiplies the work per repetition (e.g. 0.2 for a quick look)."""
+
     def n(count: int) -> int:
         return max(1, round(count * scale))
 
-    calls, feed_calls = n(400), n(40)
+    # Many short repetitions rather than a few long ones: see Measurement.ratio.
+    calls, feed_calls = n(150), n(15)
     return [
         Case(
-            "get",
-            'users.get("user-1")',
-            "call",
-            1.5,
-            calls,
-            7,
-            _repeat(clients.sdk_get, calls),
-            _repeat(clients.raw_get, calls),
+            key="get",
+            title='users.get("user-1")',
+            unit="call",
+            target=1.5,
+            reps=41,
+            sdk=_repeat(clients.sdk_get, calls),
+            raw=_repeat(clients.raw_get, calls),
         ),
         Case(
-            "trigger",
-            'workflows.trigger("new-comment")',
-            "call",
-            1.5,
-            calls,
-            7,
-            _repeat(clients.sdk_trigger, calls),
-            _repeat(clients.raw_trigger, calls),
+            key="trigger",
+            title='workflows.trigger("new-comment")',
+            unit="call",
+            target=1.5,
+            reps=41,
+            sdk=_repeat(clients.sdk_trigger, calls),
+            raw=_repeat(clients.raw_trigger, calls),
             note="2 recipients, 5 data fields",
         ),
         Case(
-            "feed",
-            "users.feeds.list_items (1 page)",
-            "call",
-            2.5,
-            feed_calls,
-            7,
-            _repeat(clients.sdk_feed, feed_calls),
-            _repeat(clients.raw_feed, feed_calls),
+            key="feed",
+            title="users.feeds.list_items (1 page)",
+            unit="call",
+            target=2.5,
+            reps=41,
+            sdk=_repeat(clients.sdk_feed, feed_calls),
+            raw=_repeat(clients.raw_feed, feed_calls),
             note=f"{payloads.FEED_ITEMS} items, {len(payloads.feed_body()) / 1000:.0f} KB",
         ),
         Case(
-            "iterate",
-            "async for user in users.list()",
-            "page",
-            2.5,
-            payloads.USERS_PAGES,
-            max(3, n(5)),
-            clients.sdk_iterate,
-            clients.raw_iterate,
-            note=f"{payloads.USERS_TOTAL} users, {payloads.USERS_PAGES} pages of {payloads.USERS_PAGE_SIZE}",
+            key="iterate",
+            title="async for user in users.list()",
+            unit="page",
+            target=2.5,
+            reps=max(3, n(15)),
+            sdk=clients.sdk_iterate,
+            raw=clients.raw_iterate,
+            note=f"{payloads.USERS_TOTAL} users, {payloads.USERS_PAGES} pages",
         ),
     ]
 
 
 async def _cpu_us(run: Callable[[], Awaitable[int]]) -> float:
-    gc.collect()  # garbage left by the previous repetition is not this one's to pay for
+    # No gc.collect() here: the collector's work is part of a call's cost, and collecting
+    # before every repetition would hide the part that builds up over many calls.
     started = time.process_time()
     units = await run()
     return (time.process_time() - started) / units * 1e6
@@ -238,6 +272,7 @@ async def measure(case: Case) -> Measurement:
     # Warm-up: connections open, cattrs hooks generated, caches filled.
     await case.sdk()
     await case.raw()
+    gc.collect()  # start from the same heap on every case
     sdk_us: list[float] = []
     raw_us: list[float] = []
     for rep in range(case.reps):
@@ -265,26 +300,23 @@ async def profile(case: Case, *, top: int = 30) -> str:
     return out.getvalue()
 
 
-def spread(values: list[float]) -> float:
-    """(max - min) / median, in percent: how noisy the repetitions were."""
-    return (max(values) - min(values)) / statistics.median(values) * 100
-
-
 def table(results: list[Measurement]) -> str:
     header = (
-        f"  {'case':<34} {'unit':<5} {'knock-async':>12} {'raw aiohttp':>12} {'ratio':>7} "
-        f"{'target':>7}  result   spread sdk/raw  notes"
+        f"  {'case':<34} {'per':<5} {'knock-async':>12} {'raw aiohttp':>12} {'ratio':>6} "
+        f"{'(middle half)':>13} {'target':>7}  result  notes"
     )
     lines = [header, "  " + "-" * (len(header) - 2)]
     for m in results:
         notes = m.case.note
         if m.case.unit == "page":
-            per_item = f"per user: {m.sdk / payloads.USERS_PAGE_SIZE:.1f} vs {m.raw / payloads.USERS_PAGE_SIZE:.1f} µs"
-            notes = f"{notes}; {per_item}" if notes else per_item
+            size = payloads.USERS_PAGE_SIZE
+            per_user = f"per user {m.sdk / size:.1f} vs {m.raw / size:.1f} µs"
+            notes = f"{notes}; {per_user}" if notes else per_user
+        low, high = m.ratio_iqr
         lines.append(
-            f"  {m.case.title:<34} {m.case.unit:<5} {m.sdk:>9.1f} µs {m.raw:>9.1f} µs {m.ratio:>6.2f}x "
-            f"{f'<={m.case.target}x':>7}  {'PASS' if m.passed else 'MISS':<6}  "
-            f"{spread(m.sdk_us):>4.0f}%/{spread(m.raw_us):>3.0f}%   {notes}"
+            f"  {m.case.title:<34} {m.case.unit:<5} {m.sdk:>9.1f} µs {m.raw:>9.1f} µs {m.ratio:>5.2f}x "
+            f"{f'{low:.2f}-{high:.2f}x':>13} {f'<={m.case.target}x':>7}  "
+            f"{'PASS' if m.passed else 'MISS':<6}  {notes}"
         )
     return "\n".join(lines)
 
@@ -309,4 +341,3 @@ async def run_profile(base_url: str, key: str, *, scale: float = 1.0) -> str:
         return await profile(case)
     finally:
         await clients.close()
-

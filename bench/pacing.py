@@ -50,14 +50,16 @@ def operation(operation_id: str) -> Operation[Any]:
 
 async def run_pacing(calls: int = CALLS) -> PacingResult:
     tier = operation(OPERATION_ID).tier
-    async with Tier2StandIn(rate=RATE) as server:
-        # The default limiter and retries: exactly what an application gets out of the box.
-        async with AsyncKnock("sk_bench_tier2", base_url=server.url) as knock:
-            started = time.perf_counter()
-            results = await asyncio.gather(
-                *(knock.users.delete(f"user-{i}") for i in range(calls)), return_exceptions=True
-            )
-            wall = time.perf_counter() - started
+    # The default limiter and retries: exactly what an application gets out of the box.
+    async with (
+        Tier2StandIn(rate=RATE) as server,
+        AsyncKnock("sk_bench_tier2", base_url=server.url) as knock,
+    ):
+        started = time.perf_counter()
+        results = await asyncio.gather(
+            *(knock.users.delete(f"user-{i}") for i in range(calls)), return_exceptions=True
+        )
+        wall = time.perf_counter() - started
     return PacingResult(
         calls=calls,
         succeeded=sum(1 for result in results if not isinstance(result, BaseException)),

@@ -6,13 +6,15 @@ Every hook is made here, once per class, the first time a class is seen:
 - nothing is lost: keys a model does not declare are kept in its `additional_properties`
   and written back on unstructure; optional fields left `UNSET` are not written;
 - date-times are timezone-aware `datetime`s, written back in UTC with a `Z`;
-- unions of models pick the variant that fits the payload best.
+- unions of models pick the variant that fits the payload best (when every variant has a
+  distinct required literal such as `__typename`, that literal names it straight away).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -32,9 +34,29 @@ converter = cattrs.Converter()
 # --- date-times -------------------------------------------------------------------------
 
 
-def parse_datetime(value: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+def _fromisoformat_z(value: str) -> dt.datetime:
+    # Before 3.11, fromisoformat does not read a trailing "Z".
+    return dt.datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+
+
+# 3.11+ reads "Z" itself, without the string copy: worth it on the hot path of every response.
+_fromisoformat = dt.datetime.fromisoformat if sys.version_info >= (3, 11) else _fromisoformat_z
+
+
+def structure_datetime(value: Any, _: Any = None) -> dt.datetime:
+    """The datetime hook (one function: it runs for every timestamp of every response)."""
+    if isinstance(value, dt.datetime):
+        return value
+    try:
+        parsed = _fromisoformat(value)
+    except (TypeError, ValueError):
+        # What 3.11+ still rejects with the "Z" ("2024-05-02Z"), or a failure exactly as before.
+        parsed = _fromisoformat_z(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def parse_datetime(value: str) -> dt.datetime:
+    return structure_datetime(value)
 
 
 def format_datetime(value: dt.datetime) -> str:
@@ -44,9 +66,7 @@ def format_datetime(value: dt.datetime) -> str:
     return text[:-6] + "Z"
 
 
-converter.register_structure_hook(
-    dt.datetime, lambda v, _: v if isinstance(v, dt.datetime) else parse_datetime(v)
-)
+converter.register_structure_hook(dt.datetime, structure_datetime)
 converter.register_unstructure_hook(dt.datetime, format_datetime)
 converter.register_structure_hook(
     dt.date, lambda v, _: v if isinstance(v, dt.date) else dt.date.fromisoformat(v)
@@ -84,12 +104,13 @@ def _structure_model_factory(cls: type) -> Callable[[Any, Any], Any]:
     known = frozenset(wire_name(f) for f in fields)
 
     def structure(value: Mapping[str, Any], _: Any) -> Any:
-        if not isinstance(value, Mapping):
+        # `type(...) is dict` first: JSON gives dicts, and an ABC isinstance check is slow.
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise TypeError(f"{cls.__name__} expects a JSON object, got {type(value).__name__}")
         obj = base(value, cls)
-        extras = {k: v for k, v in value.items() if k not in known}
-        if extras:
-            setattr(obj, EXTRAS, extras)
+        # Most payloads carry no unknown keys: check that in C before building anything.
+        if not known.issuperset(value):
+            setattr(obj, EXTRAS, {k: v for k, v in value.items() if k not in known})
         return obj
 
     return structure
@@ -148,41 +169,115 @@ def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
 
         return structure_scalar
     nullable = type(None) in others
+    if not models and [m for m in others if m is not type(None)] == [dt.datetime]:
+        # The next most common case (`datetime | None | Unset`), without the general machinery.
+
+        def structure_optional_datetime(value: Any, _: Any) -> Any:
+            if value is None and nullable:
+                return None
+            if isinstance(value, (str, dt.datetime)):
+                return structure_datetime(value)
+            raise TypeError(f"{value!r} does not fit {tp}")
+
+        return structure_optional_datetime
+    # Worked out once per union rather than on every value: the fit check of each member and
+    # which variant a discriminating literal names.
+    fitters = [(_fitter(m), m) for m in others if m is not type(None)]
+    wire, classes = _discriminator(models) or ("", {})
+    # Hooks are looked up on the first value, not now: a member may be a model whose own hook
+    # is being made right now (recursive types).
+    checks: list[tuple[Callable[[Any], bool], Callable[[Any, Any], Any], Any]] = []
+    variants: dict[str, tuple[Callable[[Any, Any], Any], type]] = {}
+    resolved = False
+
+    def resolve() -> None:
+        nonlocal resolved
+        found = [(fits, converter.get_structure_hook(m), m) for fits, m in fitters]
+        by_value = {v: (converter.get_structure_hook(c), c) for v, c in classes.items()}
+        checks[:] = found  # all or nothing, should a lookup fail
+        variants.update(by_value)
+        resolved = True
 
     def structure(value: Any, _: Any) -> Any:
         if value is None and nullable:
             return None
-        if isinstance(value, Mapping) and models:
+        if not resolved:
+            resolve()
+        if models and (type(value) is dict or isinstance(value, Mapping)):
+            key = value.get(wire) if variants else None
+            variant = variants.get(key) if isinstance(key, str) else None
+            if variant is not None:
+                hook, cls = variant
+                try:
+                    return hook(value, cls)
+                except Exception:  # structure_best reports why no variant fits
+                    pass
             return structure_best(models, value)
-        for member in others:
-            if member is not type(None) and _fits(member, value):
-                return converter.structure(value, member)
+        for fits, hook, member in checks:
+            if fits(value):
+                return hook(value, member)
         raise TypeError(f"{value!r} does not fit {tp}")
 
     return structure
 
 
-def _fits(tp: Any, value: Any) -> bool:
+def _discriminator(models: list[type]) -> tuple[str, dict[str, type]] | None:
+    """(wire name, variant by value) when every variant has a required literal field of that
+    wire name and no value is shared: the value then names the only variant that can fit."""
+    if len(models) < 2:
+        return None
+    candidates: dict[str, dict[str, type]] | None = None
+    for cls in models:
+        try:
+            hints = typing.get_type_hints(cls)
+        except Exception:  # an unresolvable annotation: no shortcut, structure_best decides
+            return None
+        literals: dict[str, tuple[str, ...]] = {}
+        for field in _model_fields(cls):
+            tp = hints.get(field.name)
+            if field.default is attrs.NOTHING and typing.get_origin(tp) is typing.Literal:
+                args = typing.get_args(tp)
+                if all(isinstance(arg, str) for arg in args):  # str only: no 1 == True surprises
+                    literals[wire_name(field)] = args
+        if candidates is None:
+            candidates = {wire: {} for wire in literals}
+        for wire in list(candidates):
+            values = literals.get(wire)
+            if values is None or any(v in candidates[wire] for v in values):
+                del candidates[wire]  # missing from this variant, or not disjoint
+            else:
+                candidates[wire].update(dict.fromkeys(values, cls))
+    if not candidates:
+        return None
+    wire = min(candidates)  # any will do; the choice is only made deterministic
+    return wire, candidates[wire]
+
+
+def _fitter(tp: Any) -> Callable[[Any], bool]:
+    """Whether a JSON value fits `tp`, as a check made once per type."""
     origin = typing.get_origin(tp) or tp
     if origin is Any:
-        return True
+        return lambda value: True
     if origin is typing.Literal:
-        return value in typing.get_args(tp)
+        args = typing.get_args(tp)
+        return lambda value: value in args
     if origin in (dt.datetime, dt.date):
-        return isinstance(value, (str, origin))
+        kinds = (str, origin)
+        return lambda value: isinstance(value, kinds)
     if origin in (list, tuple):
-        return isinstance(value, list)
+        return lambda value: isinstance(value, list)
     if origin in (dict, Mapping):
-        return isinstance(value, Mapping)
+        return lambda value: type(value) is dict or isinstance(value, Mapping)
     if origin is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
     if origin is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
     if isinstance(origin, type):
         if issubclass(origin, str):  # str and string enums
-            return isinstance(value, str)
-        return isinstance(value, origin)
-    return False
+            return lambda value: isinstance(value, str)
+        kind = origin
+        return lambda value: isinstance(value, kind)
+    return lambda value: False
 
 
 @functools.cache
