@@ -485,27 +485,19 @@ class Transport:
         target = URL(url, encoded=True)  # already percent-encoded; yarl must not re-normalise it
         method = plan.method
         limiter = self._limiter
-        scope = self._scope
         spent = 0.0  # seconds of this call's budget used by sends and backoff (not limiter waits)
         attempt = 0
         while True:
             started = 0.0
-            failure: KnockError | None = None
             cause: BaseException | None = None
             try:
-                if limiter is None:
+                async with limiter.slot(op.tier, self._scope) if limiter else contextlib.nullcontext():
                     started = time.perf_counter()
                     status, response_headers, raw = await _exchange(
                         session, method, target, headers, data, timeout
                     )
-                else:
-                    async with limiter.slot(op.tier, scope):
-                        started = time.perf_counter()
-                        status, response_headers, raw = await _exchange(
-                            session, method, target, headers, data, timeout
-                        )
             except asyncio.TimeoutError as exc:
-                failure = APITimeoutError(f"{method} {op.path}: Knock did not answer in time")
+                failure: KnockError = APITimeoutError(f"{method} {op.path}: Knock did not answer in time")
                 cause = exc
             except aiohttp.InvalidURL:
                 raise
@@ -517,72 +509,43 @@ class Transport:
                 cause = exc
             elapsed = time.perf_counter() - started if started else 0.0
             spent += elapsed
-
-            if failure is not None:
-                logger.debug(
-                    "knock %s %s [%s] -> %s in %.1f ms (attempt %d)",
-                    method,
-                    op.path,
-                    op.id,
-                    type(cause).__name__,
-                    elapsed * 1000,
-                    attempt + 1,
-                )
-                if attempt < max_retries:
-                    delay = _backoff(attempt)
-                    if budget is None or spent + delay < budget:
-                        logger.info(
-                            "knock %s %s [%s]: %s; retrying in %.2f s (retry %d of %d)",
-                            method,
-                            op.path,
-                            op.id,
-                            type(cause).__name__,
-                            delay,
-                            attempt + 1,
-                            max_retries,
-                        )
-                        await self.sleep(delay)
-                        spent += delay
-                        attempt += 1
-                        timeout = self._attempt_timeout(budget, spent)
-                        continue
-                raise failure from cause
-
             logger.debug(
-                "knock %s %s [%s] -> %d in %.1f ms (attempt %d)",
+                "knock %s %s [%s] -> %s in %.1f ms (attempt %d)",
                 method,
                 op.path,
                 op.id,
-                status,
+                type(cause).__name__ if cause else status,
                 elapsed * 1000,
                 attempt + 1,
             )
-            if 200 <= status < 300:
+            if cause is not None:
+                delay = _backoff(attempt)
+            elif 200 <= status < 300:
                 break
-
-            retry_after: float | None = None
-            if status in RETRYABLE_4XX or status >= 500:
+            else:
+                failure = error_from_response(status, response_headers, raw, secrets=self._secrets)
+                if status not in RETRYABLE_4XX and status < 500:
+                    raise failure
                 retry_after = parse_retry_after(response_headers.get("Retry-After"))
                 delay = min(retry_after, MAX_RETRY_AFTER) if retry_after is not None else _backoff(attempt)
                 if status == 429 and limiter is not None:
-                    limiter.pause(op.tier, scope, delay)
-                if attempt < max_retries and (budget is None or spent + delay < budget):
-                    logger.info(
-                        "knock %s %s [%s]: status %d; retrying in %.2f s (retry %d of %d)",
-                        method,
-                        op.path,
-                        op.id,
-                        status,
-                        delay,
-                        attempt + 1,
-                        max_retries,
-                    )
-                    await self.sleep(delay)
-                    spent += delay
-                    attempt += 1
-                    timeout = self._attempt_timeout(budget, spent)
-                    continue
-            raise error_from_response(status, response_headers, raw, secrets=self._secrets)
+                    limiter.pause(op.tier, self._scope, delay)
+            if attempt >= max_retries or (budget is not None and spent + delay >= budget):
+                raise failure from cause
+            logger.info(
+                "knock %s %s [%s]: %s; retrying in %.2f s (retry %d of %d)",
+                method,
+                op.path,
+                op.id,
+                type(cause).__name__ if cause else f"status {status}",
+                delay,
+                attempt + 1,
+                max_retries,
+            )
+            await self.sleep(delay)
+            spent += delay
+            attempt += 1
+            timeout = self._attempt_timeout(budget, spent)
 
         rate_limited = _rate_limited(response_headers)
         if rate_limited:
