@@ -616,7 +616,7 @@ class MessageInAppFeedContentBlockType(OpenEnum):
 class MessageInAppFeedContentBlock:
     """A text or markdown block of an in-app feed message."""
 
-    type: MessageInAppFeedContentBlockType
+    type: Literal["markdown", "text"]
     """Format of the block."""
     name: str
     """Name of the block."""
@@ -652,24 +652,12 @@ class MessageInAppFeedButton:
 class MessageInAppFeedButtonSetBlock:
     """A set of buttons in an in-app feed message."""
 
-    type: MessageInAppFeedButtonSetBlockType
+    type: Literal["button_set"]
     """Always button_set."""
     name: str
     """Name of the button set."""
     buttons: list[MessageInAppFeedButton]
     """The buttons."""
-    additional_properties: dict[str, Any] = attrs.field(factory=dict)
-    """Properties Knock sent that this model does not declare (custom properties included)."""
-
-
-@attrs.define(kw_only=True)
-class MessageInAppFeedContent:
-    """Rendered content of an in-app feed message."""
-
-    typename: Literal["MessageInAppFeedContent"] = attrs.field(metadata={"wire": "__typename"})
-    """Always "MessageInAppFeedContent"."""
-    blocks: list[MessageInAppFeedContentBlock | MessageInAppFeedButtonSetBlock]
-    """The message's blocks, in order."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
@@ -1357,67 +1345,6 @@ class FeedRenderMode(OpenEnum):
     RICH = "rich"
 
 
-class FeedItemContentBlockType(OpenEnum):
-    """Format of a feed content block."""
-
-    MARKDOWN = "markdown"
-    TEXT = "text"
-
-
-@attrs.define(kw_only=True)
-class FeedItemContentBlock:
-    """A text or markdown block of a feed item."""
-
-    type: Literal["markdown", "text"]
-    name: str
-    """Name of the block in the template, e.g. body."""
-    content: str
-    """The block's source text."""
-    rendered: str
-    """The block rendered to HTML."""
-    additional_properties: dict[str, Any] = attrs.field(factory=dict)
-    """Properties Knock sent that this model does not declare (custom properties included)."""
-
-
-@attrs.define(kw_only=True)
-class FeedItemButton:
-    """One button of a feed item."""
-
-    name: str
-    """Name of the button in the template."""
-    label: str
-    """Text shown on the button."""
-    action: str
-    """What a click does, usually a URL."""
-    additional_properties: dict[str, Any] = attrs.field(factory=dict)
-    """Properties Knock sent that this model does not declare (custom properties included)."""
-
-
-class FeedItemButtonSetBlockType(OpenEnum):
-    """Type tag of a button set block."""
-
-    BUTTON_SET = "button_set"
-
-
-@attrs.define(kw_only=True)
-class FeedItemButtonSetBlock:
-    """A row of buttons in a feed item."""
-
-    type: Literal["button_set"]
-    name: str
-    """Name of the button set in the template."""
-    buttons: list[FeedItemButton]
-    """The buttons, in display order."""
-    additional_properties: dict[str, Any] = attrs.field(factory=dict)
-    """Properties Knock sent that this model does not declare (custom properties included)."""
-
-
-FeedItemBlock: TypeAlias = FeedItemContentBlock | FeedItemButtonSetBlock
-"""
-A block of a feed item, told apart by its type.
-"""
-
-
 @attrs.define(kw_only=True)
 class FeedItemSource:
     """The workflow that produced a feed item."""
@@ -1706,6 +1633,12 @@ class GuideActionResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
+MessageInAppFeedBlock: TypeAlias = MessageInAppFeedContentBlock | MessageInAppFeedButtonSetBlock
+"""
+One block of an in-app feed message: rendered text or a set of buttons.
+"""
+
+
 @attrs.define(kw_only=True)
 class Error:
     """The body of every Knock error response."""
@@ -1913,23 +1846,13 @@ class ListActivitiesResponse:
 
 
 @attrs.define(kw_only=True)
-class MessageContent:
-    """A message's content as rendered for its provider."""
+class MessageInAppFeedContent:
+    """Rendered content of an in-app feed message."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
-    """Always "MessageContent"."""
-    message_id: str
-    """ID of the message this content belongs to."""
-    data: (
-        MessageEmailContent
-        | MessageSmsContent
-        | MessagePushContent
-        | MessageChatContent
-        | MessageInAppFeedContent
-    )
-    """The rendered content; its shape depends on the channel type."""
-    inserted_at: datetime
-    """When the content was rendered."""
+    typename: Literal["MessageInAppFeedContent"] = attrs.field(metadata={"wire": "__typename"})
+    """Always "MessageInAppFeedContent"."""
+    blocks: list[MessageInAppFeedBlock]
+    """The message's blocks, in order."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
@@ -2110,7 +2033,7 @@ class FeedItem:
     """Id of the underlying message."""
     actors: list[Recipient]
     """Who caused the item (only the first one in compact mode)."""
-    blocks: list[FeedItemBlock]
+    blocks: list[MessageInAppFeedBlock]
     """The rendered content of the item."""
     data: dict[str, Any] | None
     """Trigger data of the item."""
@@ -2214,6 +2137,28 @@ InlineChannelDataRequest: TypeAlias = dict[
 """
 Channel data set while identifying a recipient; each key is a channel id and each value the data itself (no "data" wrapper).
 """
+
+
+@attrs.define(kw_only=True)
+class MessageContent:
+    """A message's content as rendered for its provider."""
+
+    typename: str = attrs.field(metadata={"wire": "__typename"})
+    """Always "MessageContent"."""
+    message_id: str
+    """ID of the message this content belongs to."""
+    data: (
+        MessageEmailContent
+        | MessageSmsContent
+        | MessagePushContent
+        | MessageChatContent
+        | MessageInAppFeedContent
+    )
+    """The rendered content; its shape depends on the channel type."""
+    inserted_at: datetime
+    """When the content was rendered."""
+    additional_properties: dict[str, Any] = attrs.field(factory=dict)
+    """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
 @attrs.define(kw_only=True)
