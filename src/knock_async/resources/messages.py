@@ -110,6 +110,7 @@ class MessagesBatch:
         message_ids.
 
         `POST /v1/messages/batch/archived`, rate limit tier 3, batch tier 1.
+        Ids that Knock's batch de-duplication skipped are in `knock.with_raw_response(...)`'s `rate_limited`.
 
         Args:
             message_ids: IDs of the messages.
@@ -152,6 +153,7 @@ class MessagesBatch:
         message_ids.
 
         `POST /v1/messages/batch/interacted`, rate limit tier 3, batch tier 1.
+        Ids that Knock's batch de-duplication skipped are in `knock.with_raw_response(...)`'s `rate_limited`.
 
         Args:
             message_ids: IDs of the messages.
@@ -175,6 +177,7 @@ class MessagesBatch:
         message_ids.
 
         `POST /v1/messages/batch/read`, rate limit tier 3, batch tier 1.
+        Ids that Knock's batch de-duplication skipped are in `knock.with_raw_response(...)`'s `rate_limited`.
 
         Args:
             message_ids: IDs of the messages.
@@ -197,6 +200,7 @@ class MessagesBatch:
         message_ids.
 
         `POST /v1/messages/batch/seen`, rate limit tier 3, batch tier 1.
+        Ids that Knock's batch de-duplication skipped are in `knock.with_raw_response(...)`'s `rate_limited`.
 
         Args:
             message_ids: IDs of the messages.
@@ -219,6 +223,7 @@ class MessagesBatch:
         message_ids.
 
         `POST /v1/messages/batch/unread`, rate limit tier 3, batch tier 1.
+        Ids that Knock's batch de-duplication skipped are in `knock.with_raw_response(...)`'s `rate_limited`.
 
         Args:
             message_ids: IDs of the messages.
@@ -241,6 +246,7 @@ class MessagesBatch:
         message_ids.
 
         `POST /v1/messages/batch/unseen`, rate limit tier 3, batch tier 1.
+        Ids that Knock's batch de-duplication skipped are in `knock.with_raw_response(...)`'s `rate_limited`.
 
         Args:
             message_ids: IDs of the messages.
@@ -263,6 +269,7 @@ class MessagesBatch:
         message_ids.
 
         `POST /v1/messages/batch/unarchived`, rate limit tier 3, batch tier 1.
+        Ids that Knock's batch de-duplication skipped are in `knock.with_raw_response(...)`'s `rate_limited`.
 
         Args:
             message_ids: IDs of the messages.
