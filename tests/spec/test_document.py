@@ -130,3 +130,41 @@ def test_every_response_has_an_example_that_validates(
         assert "example" in content, f"{code} has no example"
         errors = sorted(_validator(content["schema"]).iter_errors(content["example"]), key=str)
         assert not errors, [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5]]
+
+
+# The operations of the API reference this project started from (each message status
+# counted on its own): the document must keep covering all of them.
+SEED_OPERATIONS = {
+    "workflows.trigger", "workflows.cancel",
+    "messages.list", "messages.get", "messages.list_events", "messages.list_activities",
+    "messages.get_content", "messages.batch.get_content", "messages.list_delivery_logs",
+    "messages.mark_as_seen", "messages.mark_as_read", "messages.mark_as_interacted", "messages.archive",
+    "messages.mark_as_unseen", "messages.mark_as_unread", "messages.unarchive",
+    "messages.batch.mark_as_seen", "messages.batch.mark_as_unseen", "messages.batch.mark_as_read",
+    "messages.batch.mark_as_unread", "messages.batch.mark_as_interacted", "messages.batch.archive",
+    "messages.batch.unarchive", "channels.bulk_update_message_status",
+    "users.feeds.list_items",
+    "users.identify", "users.list", "users.get", "users.list_messages", "users.delete", "users.merge",
+    "users.bulk_identify", "users.bulk_delete",
+    "objects.list", "objects.get", "objects.list_messages", "objects.set", "objects.delete",
+    "objects.bulk_set", "objects.bulk_delete",
+    "objects.list_subscriptions", "users.list_subscriptions", "objects.add_subscriptions",
+    "objects.bulk_add_subscriptions", "objects.delete_subscriptions",
+    "users.list_preferences", "users.get_preferences", "users.set_preferences",
+    "objects.list_preferences", "objects.get_preferences", "objects.set_preferences",
+    "users.bulk_set_preferences",
+    "tenants.list", "tenants.get", "tenants.set", "tenants.delete",
+    "schedules.list", "users.list_schedules", "objects.list_schedules", "schedules.create",
+    "schedules.update", "schedules.delete",
+    "users.get_channel_data", "users.set_channel_data", "users.unset_channel_data",
+    "objects.get_channel_data", "objects.set_channel_data", "objects.unset_channel_data",
+    "bulk_operations.get",
+    "providers.slack.check_auth", "providers.slack.list_channels", "providers.slack.revoke_access",
+    "providers.ms_teams.check_auth", "providers.ms_teams.revoke_access",
+    "audiences.list_members", "audiences.add_members", "audiences.remove_members",
+}  # fmt: skip
+
+
+def test_every_seed_operation_is_covered() -> None:
+    assert len(SEED_OPERATIONS) == 77
+    assert not SEED_OPERATIONS - set(IDS)
