@@ -7,13 +7,16 @@ Every hook is made here, once per class, the first time a class is seen:
   and written back on unstructure; optional fields left `UNSET` are not written;
 - date-times are timezone-aware `datetime`s, written back in UTC with a `Z`;
 - unions of models pick the variant that fits the payload best (when every variant has a
-  distinct required literal such as `__typename`, that literal names it straight away).
+  distinct required literal such as `__typename`, that literal names it straight away);
+- speed: each model gets a generated structure function that does the common cases inline
+  and hands anything else to the cattrs-made one, so results and errors are cattrs' own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import linecache
 import sys
 import types
 import typing
@@ -100,12 +103,11 @@ def _structure_model_factory(cls: type) -> Callable[[Any, Any], Any]:
         overrides[EXTRAS] = override(omit=True)
     base: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, converter, **overrides)
     if not keeps_extras:
-        return base
+        return _fast_structure_fn(cls, base)
     known = frozenset(wire_name(f) for f in fields)
 
     def structure(value: Mapping[str, Any], _: Any) -> Any:
-        # `type(...) is dict` first: JSON gives dicts, and an ABC isinstance check is slow.
-        if type(value) is not dict and not isinstance(value, Mapping):
+        if not isinstance(value, Mapping):
             raise TypeError(f"{cls.__name__} expects a JSON object, got {type(value).__name__}")
         obj = base(value, cls)
         # Most payloads carry no unknown keys: check that in C before building anything.
@@ -113,7 +115,166 @@ def _structure_model_factory(cls: type) -> Callable[[Any, Any], Any]:
             setattr(obj, EXTRAS, {k: v for k, v in value.items() if k not in known})
         return obj
 
-    return structure
+    return _fast_structure_fn(cls, structure)
+
+
+# The fast path: per model, one generated function that structures the common kinds of field
+# inline rather than through one hook call per field. A field is structured inline only where
+# the result is plainly the one its hook gives (an exact `str` is itself, a date-time string
+# parses as structure_datetime parses it, ...), by that very hook otherwise. On any exception,
+# the whole object goes to the cattrs-made function instead, which reports the errors as it
+# always has (every field, with its path) or, where the inline code was merely stricter,
+# structures the object. Either way: the same results, the same errors.
+
+_ABSENT = object()  # a key the payload does not have
+
+
+class _LateHook:
+    """A hook looked up on first use (the hook of a nested model may still be in the making),
+    which then takes its own place in `where[key]`."""
+
+    def __init__(self, where: dict[Any, Any], key: Any) -> None:
+        self.where, self.key = where, key
+
+    def __call__(self, value: Any, tp: Any) -> Any:
+        hook = self.where[self.key] = converter.get_structure_hook(tp)
+        return hook(value, tp)
+
+
+class _Inliner:
+    """Writes the expressions of one generated function; `namespace` becomes its globals."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {"ABSENT": _ABSENT, "UTC": dt.timezone.utc, "parse": _fromisoformat}
+
+    def bind(self, value: Any, prefix: str = "c") -> str:
+        name = f"{prefix}{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def hook(self, tp: Any, v: str) -> str:
+        """`v` structured by the hook of `tp`."""
+        name = f"hook{len(self.namespace)}"
+        self.namespace[name] = _LateHook(self.namespace, name)
+        return f"{name}({v}, {self.bind(tp, 'tp')})"
+
+    def expr(self, tp: Any, v: str, union_hook: str | None = None) -> str:
+        """`v` structured into `tp`, as the hook of `tp` does. Given `union_hook`, `tp` is the
+        one member of a union (besides None): the inline check must then also imply that the
+        union's hook would pick `tp`."""
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if _is_union(tp):
+            return self.union_expr(tp, v)
+        if tp is Any:
+            return v
+        leaf = self.leaf_hook(tp)
+        if leaf == converter._structure_call and not union_hook:  # str, int, float, bool, enums
+            call = self.bind(tp, "tp")
+            if tp in (str, int, float, bool):  # `tp(v)` is `v` itself when of exactly that type
+                return f"{v} if type({v}) is {call} else {call}({v})"
+            return f"{call}({v})"
+        otherwise = union_hook or self.hook(tp, v)
+        if tp is dt.datetime and (leaf is structure_datetime or union_hook):
+            parsed = f"(d if (d := parse({v})).tzinfo else d.replace(tzinfo=UTC))"  # structure_datetime
+            return f"{parsed} if type({v}) is str else {otherwise}"
+        if leaf == converter._structure_simple_literal:  # `v` if one of the values
+            return f"{v} if {v} in {self.bind(args)} else {otherwise}"
+        if origin is list and len(args) == 1:  # cattrs: [hook(e) for e in v]
+            e = f"e{len(self.namespace)}"
+            return f"[{self.expr(args[0], e)} for {e} in {v}] if type({v}) is list else {otherwise}"
+        if origin is dict and args == (str, Any):  # cattrs: {str(k): x for k, x in v.items()}
+            copied = f"{{k if type(k) is str else str(k): x for k, x in {v}.items()}}"
+            return f"{copied} if type({v}) is dict else {otherwise}"
+        if union_hook and attrs.has(tp):  # the union's only model: structure_best calls its hook
+            return f"{self.hook(tp, v)} if type({v}) is dict else {union_hook}"
+        return otherwise
+
+    @staticmethod
+    def leaf_hook(tp: Any) -> Any:
+        """The hook of a type that holds no other (`str`, an enum, a literal), else None."""
+        if attrs.has(tp) or typing.get_origin(tp) not in (None, typing.Literal):
+            return None  # (a model's hook may still be in the making: no lookup now)
+        return converter.get_structure_hook(tp)
+
+    def union_expr(self, tp: Any, v: str) -> str:
+        """As the hook of _structure_union_factory does."""
+        members = [m for m in typing.get_args(tp) if m is not Unset]
+        union_hook = self.hook(tp, v)
+        if all(m in _SCALARS for m in members):
+            allowed = frozenset(members) | ({int} if float in members else set())
+            return f"{v} if type({v}) in {self.bind(allowed)} else {union_hook}"
+        rest = [m for m in members if m is not type(None)]
+        found = _discriminator(rest) if all(attrs.has(m) for m in rest) else None
+        if found:  # the variant that the literal names (should it not fit: an exception)
+            wire, classes = found
+            hooks: dict[type, Any] = {}
+            hooks.update({cls: _LateHook(hooks, cls) for cls in classes.values()})
+            by_class, by_value, cls = self.bind(hooks, "hooks"), self.bind(classes), f"k{len(self.namespace)}"
+            picked = f"{by_class}[({cls} := {by_value}[{v}[{wire!r}]])]({v}, {cls})"
+            inline = f"{picked} if type({v}) is dict else {union_hook}"
+        elif len(rest) == 1:
+            inline = self.expr(rest[0], v, union_hook)
+        else:
+            return union_hook
+        return f"None if {v} is None else ({inline})" if len(rest) < len(members) else inline
+
+
+def _plain_init(cls: Any) -> bool:
+    """Whether `cls(**values)` only makes the object and stores the values (no validator,
+    converter, __setattr__ hook, pre- or post-init, hash cache or custom __new__)."""
+    return (
+        type(cls).__call__ is type.__call__
+        and cls.__new__ is object.__new__
+        and cls.__setattr__ is object.__setattr__
+        and "attrs generated" in getattr(getattr(cls.__init__, "__code__", None), "co_filename", "")
+        and not hasattr(cls, "__attrs_pre_init__")
+        and not hasattr(cls, "__attrs_post_init__")
+        and "_attrs_cached_hash" not in getattr(cls, "__slots__", ())
+        and all(f.init and f.validator is None and f.converter is None for f in attrs.fields(cls))
+    )
+
+
+def _fast_structure_fn(cls: type, exact: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """`exact` (the cattrs-made structure function) with the fast path in front."""
+    if getattr(cls, "__parameters__", ()):
+        return exact  # a generic model: the cattrs-made function alone
+    hints = typing.get_type_hints(cls)
+    inliner = _Inliner()
+    lines = ["def structure(o, _=None):", "    if type(o) is not dict:", "        return exact(o, _)"]
+    lines.append("    try:")
+    values = []
+    for i, field in enumerate(attrs.fields(cls)):
+        wire = repr(wire_name(field))
+        if field.name == EXTRAS:
+            known = inliner.bind(frozenset(wire_name(f) for f in _model_fields(cls)))
+            value = f"{{}} if {known}.issuperset(o) else {{k: x for k, x in o.items() if k not in {known}}}"
+        elif not field.init or isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            return exact  # not in the generated models
+        elif field.default is attrs.NOTHING:
+            lines.append(f"        v = o[{wire}]")
+            value = inliner.expr(hints[field.name], "v")
+        else:  # when absent, the default, as __init__ gives it
+            lines.append(f"        v = o.get({wire}, ABSENT)")
+            default = inliner.bind(field.default)
+            value = f"{default} if v is ABSENT else {inliner.expr(hints[field.name], 'v')}"
+        lines.append(f"        f{i} = {value}")
+        values.append((field, f"f{i}"))
+    if _plain_init(cls):  # what `cls(...)` does, but cheaper than passing 10-20 keyword arguments
+        lines.append("        obj = new(cls)")
+        lines.extend(f"        obj.{field.name} = {value}" for field, value in values)
+        lines.append("        return obj")
+    else:
+        lines.append(f"        return cls({', '.join(f'{field.alias}={value}' for field, value in values)})")
+    # After the `try` statement rather than in it: its errors then do not chain the one here.
+    lines += ["    except Exception:", "        pass", "    return exact(o, _)"]
+    namespace = inliner.namespace  # the late hooks replace themselves in it
+    namespace.update(cls=cls, exact=exact, new=object.__new__)
+    source = "\n".join(lines)
+    filename = f"<knock_async structure {cls.__module__}.{cls.__qualname__}>"
+    exec(compile(source, filename, "exec"), namespace)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks
+    fn: Callable[[Any, Any], Any] = namespace["structure"]
+    return fn
 
 
 def _unstructure_model_factory(cls: type) -> Callable[[Any], Any]:
