@@ -8,20 +8,18 @@ server answered anything the document does not allow fails at teardown.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from knock_async import AsyncKnock, RateLimiter
-from knock_async.testing import BulkProgress, KnockTestServer, ManualClock, RateLimits
-from tests.helpers import spec
+from knock_async.testing import KnockTestServer
 from tests.server.contract import ContractChecker
 
 # The scenarios live in a plain module; let pytest explain their failed asserts too.
 pytest.register_assert_rewrite("tests.integration.tour")
 
-ServerFactory = Callable[..., Awaitable[KnockTestServer]]
 ClientFactory = Callable[..., AsyncKnock]
 
 
@@ -31,50 +29,6 @@ def unpaced_limiter() -> RateLimiter:
     The tests that are about pacing use the default limiter against the server's real tiers.
     """
     return RateLimiter(rates={tier: 1_000_000.0 for tier in range(1, 6)})
-
-
-@pytest.fixture
-def contract() -> Iterator[ContractChecker]:
-    # Parse openapi/knock.yaml now (0.6 s, once a session), not inside the first response: that
-    # would stall the event loop the server and the client share, mid-test.
-    spec()
-    checker = ContractChecker()
-    yield checker
-    assert not checker.problems, "responses that do not match openapi/knock.yaml:\n" + "\n".join(
-        checker.problems
-    )
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def make_server(contract: ContractChecker, clock: ManualClock) -> AsyncIterator[ServerFactory]:
-    """Start contract-checked servers; by default on the manual clock, with bulk jobs advanced by
-    polling (deterministic) and no rate limits. Pass KnockTestServer options to change that
-    (`middlewares` are added inside the contract check)."""
-    servers: list[KnockTestServer] = []
-
-    async def make(**options: Any) -> KnockTestServer:
-        options.setdefault("clock", clock)
-        options.setdefault("rate_limits", RateLimits.off())
-        options.setdefault("bulk", BulkProgress(mode="poll"))
-        middlewares = [contract.middleware, *options.pop("middlewares", ())]
-        server = KnockTestServer(middlewares=middlewares, **options)
-        await server.start()
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        await server.close()
-
-
-@pytest.fixture
-async def server(make_server: ServerFactory) -> KnockTestServer:
-    return await make_server()
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ from collections import Counter, defaultdict
 
 from knock_async import RateLimiter
 from knock_async.testing import ChannelStep, Faults, RecordedRequest
-from tests.integration.conftest import ClientFactory, ServerFactory
+from tests.conftest import ServerFactory
+from tests.integration.conftest import ClientFactory
 
 TRIGGERS = 2_000
 CONCURRENCY = 200  # calls under way at once (the limiter's own cap, 64 in flight, still applies)

@@ -15,7 +15,8 @@ from aiohttp import web
 
 from knock_async import UNSET
 from knock_async.testing import KnockTestServer, RateLimits
-from tests.integration.conftest import ClientFactory, ServerFactory
+from tests.conftest import ServerFactory
+from tests.integration.conftest import ClientFactory
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

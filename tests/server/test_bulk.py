@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from knock_async.testing import BulkProgress, KnockTestServer, ManualClock
-from tests.server.conftest import ServerFactory
+from tests.conftest import ServerFactory
 from tests.server.support import Api
 
 USERS = {"users": [{"id": "a", "name": "A"}, {"name": "no id"}, {"id": "b"}, {"id": "c"}]}

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from knock_async.testing import Faults, KnockTestServer
-from tests.server.conftest import ServerFactory
+from tests.conftest import ServerFactory
 from tests.server.support import Api
 
 

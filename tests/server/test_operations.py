@@ -17,7 +17,7 @@ import pytest
 from knock_async._types import Operation
 from knock_async.testing import ChannelStep, KnockTestServer
 from knock_async.testing._routes import HANDLERS, discover_operations
-from tests.server.conftest import ServerFactory
+from tests.conftest import ServerFactory
 from tests.server.contract import request_problems
 from tests.server.support import Api
 

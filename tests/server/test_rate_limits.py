@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from knock_async.testing import RateLimits
-from tests.server.conftest import ServerFactory
+from tests.conftest import ServerFactory
 from tests.server.support import Api
 
 BULK_DELETE = "/v1/users/bulk/delete"  # tier 1: one request a second

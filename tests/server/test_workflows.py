@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from knock_async.testing import ChannelStep, KnockTestServer, ManualClock, SystemClock
-from tests.server.conftest import ServerFactory
+from tests.conftest import ServerFactory
 from tests.server.support import Api
 
 
