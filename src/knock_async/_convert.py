@@ -93,14 +93,20 @@ def _has_extras(cls: type) -> bool:
     return any(f.name == EXTRAS for f in attrs.fields(cls))
 
 
+def _overrides(cls: type) -> dict[str, Any]:
+    """cattrs overrides of a model: wire names, and extras handled by our own code."""
+    overrides: dict[str, Any] = {
+        f.name: override(rename=wire_name(f)) for f in _model_fields(cls) if wire_name(f) != f.name
+    }
+    if _has_extras(cls):
+        overrides[EXTRAS] = override(omit=True)
+    return overrides
+
+
 def _structure_model_factory(cls: type) -> Callable[[Any, Any], Any]:
     fields = _model_fields(cls)
-    overrides: dict[str, Any] = {
-        f.name: override(rename=wire_name(f)) for f in fields if wire_name(f) != f.name
-    }
-    keeps_extras = _has_extras(cls)
-    if keeps_extras:
-        overrides[EXTRAS] = override(omit=True)
+    overrides = _overrides(cls)
+    keeps_extras = EXTRAS in overrides
     base: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, converter, **overrides)
     if not keeps_extras:
         return _fast_structure_fn(cls, base)
@@ -278,13 +284,8 @@ def _fast_structure_fn(cls: type, exact: Callable[[Any, Any], Any]) -> Callable[
 
 
 def _unstructure_model_factory(cls: type) -> Callable[[Any], Any]:
-    fields = _model_fields(cls)
-    overrides: dict[str, Any] = {
-        f.name: override(rename=wire_name(f)) for f in fields if wire_name(f) != f.name
-    }
-    keeps_extras = _has_extras(cls)
-    if keeps_extras:
-        overrides[EXTRAS] = override(omit=True)
+    overrides = _overrides(cls)
+    keeps_extras = EXTRAS in overrides
     # Optional fields default to UNSET: omitting defaults writes exactly what was given.
     base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
         cls, converter, _cattrs_omit_if_default=True, **overrides
