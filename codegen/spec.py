@@ -39,6 +39,10 @@ class Param:
     required: bool
     description: str
 
+    @property
+    def takes_list(self) -> bool:
+        return self.hint.startswith("Sequence[")
+
 
 @attrs.frozen
 class Method:

@@ -299,6 +299,15 @@ def _values_at(
             yield from _values_at(item, steps, index + 1, f"{where}[{position}]")
 
 
+def _check_lists(op: Operation[Any], *params: Mapping[str, Any] | None) -> None:
+    for given in params:
+        if not given:
+            continue
+        for name in op.lists.intersection(given):
+            if isinstance(given[name], str):
+                raise TypeError(f"{op.id}: {name!r} takes a list, got the string {given[name]!r}")
+
+
 def _check_limits(plan: _Plan, payload: Mapping[str, Any], body_size: int) -> None:
     for limit, steps in plan.limits:
         # A part's JSON is a substring of the whole: a body within max_bytes needs no measuring.
@@ -440,6 +449,8 @@ class Transport:
         plan = _plan_for(op)
 
         # Everything that can fail on the caller's input fails here, before anything is sent.
+        if op.lists:
+            _check_lists(op, query, body)
         url = self._base_url + plan.render_path(path)
         if query:
             query_string = _encode_query(query)

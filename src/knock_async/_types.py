@@ -83,6 +83,9 @@ class Operation(Generic[T]):
     bulk: bool = False
     limits: tuple[Limit, ...] = ()
     publishable: bool = False
+    # Query and body parameters (wire names) that take a list: a lone string there would be
+    # sent as it is (mypy accepts it, `str` being a Sequence), so the transport refuses it.
+    lists: frozenset[str] = frozenset()
 
 
 @attrs.frozen

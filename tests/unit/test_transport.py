@@ -987,3 +987,22 @@ async def test_raw_response_capture_does_not_leak_out(transport: Transport, api:
     from knock_async._transport import _capture
 
     assert _capture.get() is None
+
+
+async def test_a_lone_string_where_a_list_belongs_is_refused(transport: Transport, api: KnockMock) -> None:
+    trigger = Operation[None](
+        id="workflows.trigger",
+        method="POST",
+        path="/v1/workflows/{key}/trigger",
+        tier=5,
+        lists=frozenset({"recipients"}),
+    )
+    with pytest.raises(TypeError, match=r"'recipients' takes a list, got the string 'user-1'"):
+        await transport.request(trigger, path={"key": "welcome"}, body={"recipients": "user-1"})
+    assert all_calls(api) == []
+    listing = Operation[None](
+        id="messages.list", method="GET", path="/v1/messages", tier=4, lists=frozenset({"status[]"})
+    )
+    with pytest.raises(TypeError, match=r"'status\[\]' takes a list"):
+        await transport.request(listing, query={"status[]": "delivered"})
+    assert all_calls(api) == []

@@ -18,6 +18,7 @@ _AUDIENCES_ADD_MEMBERS: Operation[None] = Operation(
     tier=3,
     response=None,
     limits=(Limit(field="members", max_items=1000),),
+    lists=frozenset({"members"}),
 )
 
 _AUDIENCES_LIST_MEMBERS: Operation[models.ListAudienceMembersResponse] = Operation(
@@ -36,6 +37,7 @@ _AUDIENCES_REMOVE_MEMBERS: Operation[None] = Operation(
     tier=3,
     response=None,
     limits=(Limit(field="members", max_items=1000),),
+    lists=frozenset({"members"}),
 )
 
 

@@ -18,6 +18,7 @@ _CHANNELS_BULK_UPDATE_MESSAGE_STATUS: Operation[models.BulkOperation] = Operatio
     tier=2,
     response=models.BulkOperation,
     bulk=True,
+    lists=frozenset({"recipient_ids", "recipient_gids", "tenants", "workflows"}),
 )
 
 

@@ -21,6 +21,7 @@ _MESSAGES_BATCH_ARCHIVE: Operation[builtins.list[models.Message]] = Operation(
     response=builtins.list[models.Message],
     batch_tier=1,
     publishable=True,
+    lists=frozenset({"message_ids"}),
 )
 
 _MESSAGES_BATCH_GET_CONTENT: Operation[builtins.list[models.MessageContent]] = Operation(
@@ -29,6 +30,7 @@ _MESSAGES_BATCH_GET_CONTENT: Operation[builtins.list[models.MessageContent]] = O
     path="/v1/messages/batch/content",
     tier=4,
     response=builtins.list[models.MessageContent],
+    lists=frozenset({"message_ids[]"}),
 )
 
 _MESSAGES_BATCH_MARK_AS_INTERACTED: Operation[builtins.list[models.Message]] = Operation(
@@ -39,6 +41,7 @@ _MESSAGES_BATCH_MARK_AS_INTERACTED: Operation[builtins.list[models.Message]] = O
     response=builtins.list[models.Message],
     batch_tier=1,
     publishable=True,
+    lists=frozenset({"message_ids"}),
 )
 
 _MESSAGES_BATCH_MARK_AS_READ: Operation[builtins.list[models.Message]] = Operation(
@@ -49,6 +52,7 @@ _MESSAGES_BATCH_MARK_AS_READ: Operation[builtins.list[models.Message]] = Operati
     response=builtins.list[models.Message],
     batch_tier=1,
     publishable=True,
+    lists=frozenset({"message_ids"}),
 )
 
 _MESSAGES_BATCH_MARK_AS_SEEN: Operation[builtins.list[models.Message]] = Operation(
@@ -59,6 +63,7 @@ _MESSAGES_BATCH_MARK_AS_SEEN: Operation[builtins.list[models.Message]] = Operati
     response=builtins.list[models.Message],
     batch_tier=1,
     publishable=True,
+    lists=frozenset({"message_ids"}),
 )
 
 _MESSAGES_BATCH_MARK_AS_UNREAD: Operation[builtins.list[models.Message]] = Operation(
@@ -69,6 +74,7 @@ _MESSAGES_BATCH_MARK_AS_UNREAD: Operation[builtins.list[models.Message]] = Opera
     response=builtins.list[models.Message],
     batch_tier=1,
     publishable=True,
+    lists=frozenset({"message_ids"}),
 )
 
 _MESSAGES_BATCH_MARK_AS_UNSEEN: Operation[builtins.list[models.Message]] = Operation(
@@ -79,6 +85,7 @@ _MESSAGES_BATCH_MARK_AS_UNSEEN: Operation[builtins.list[models.Message]] = Opera
     response=builtins.list[models.Message],
     batch_tier=1,
     publishable=True,
+    lists=frozenset({"message_ids"}),
 )
 
 _MESSAGES_BATCH_UNARCHIVE: Operation[builtins.list[models.Message]] = Operation(
@@ -89,6 +96,7 @@ _MESSAGES_BATCH_UNARCHIVE: Operation[builtins.list[models.Message]] = Operation(
     response=builtins.list[models.Message],
     batch_tier=1,
     publishable=True,
+    lists=frozenset({"message_ids"}),
 )
 
 
@@ -314,6 +322,7 @@ _MESSAGES_LIST: Operation[models.ListMessagesResponse] = Operation(
     tier=4,
     response=models.ListMessagesResponse,
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"status[]", "engagement_status[]", "message_ids[]", "workflow_categories[]"}),
 )
 
 _MESSAGES_LIST_ACTIVITIES: Operation[models.ListActivitiesResponse] = Operation(

@@ -20,6 +20,7 @@ _OBJECTS_ADD_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = Oper
     tier=3,
     response=builtins.list[models.Subscription],
     limits=(Limit(field="recipients", max_items=100),),
+    lists=frozenset({"recipients"}),
 )
 
 _OBJECTS_BULK_ADD_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
@@ -33,6 +34,7 @@ _OBJECTS_BULK_ADD_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
         Limit(field="subscriptions", max_items=100),
         Limit(field="subscriptions[].recipients", max_items=50),
     ),
+    lists=frozenset({"subscriptions"}),
 )
 
 _OBJECTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
@@ -43,6 +45,7 @@ _OBJECTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     response=models.BulkOperation,
     bulk=True,
     limits=(Limit(field="object_ids", max_items=1000),),
+    lists=frozenset({"object_ids"}),
 )
 
 _OBJECTS_BULK_DELETE_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
@@ -53,6 +56,7 @@ _OBJECTS_BULK_DELETE_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
     response=models.BulkOperation,
     bulk=True,
     limits=(Limit(field="subscriptions[].recipients", max_items=100),),
+    lists=frozenset({"subscriptions"}),
 )
 
 _OBJECTS_BULK_SET: Operation[models.BulkOperation] = Operation(
@@ -63,6 +67,7 @@ _OBJECTS_BULK_SET: Operation[models.BulkOperation] = Operation(
     response=models.BulkOperation,
     bulk=True,
     limits=(Limit(field="objects", max_items=1000),),
+    lists=frozenset({"objects"}),
 )
 
 _OBJECTS_DELETE: Operation[None] = Operation(
@@ -80,6 +85,7 @@ _OBJECTS_DELETE_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = O
     tier=3,
     response=builtins.list[models.Subscription],
     limits=(Limit(field="recipients", max_items=100),),
+    lists=frozenset({"recipients"}),
 )
 
 _OBJECTS_GET: Operation[models.Object] = Operation(
@@ -113,6 +119,7 @@ _OBJECTS_LIST: Operation[models.ListObjectsResponse] = Operation(
     tier=4,
     response=models.ListObjectsResponse,
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"include[]"}),
 )
 
 _OBJECTS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
@@ -122,6 +129,7 @@ _OBJECTS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
     tier=4,
     response=models.ListMessagesResponse,
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"status[]", "engagement_status[]", "message_ids[]", "workflow_categories[]"}),
 )
 
 _OBJECTS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Operation(
@@ -148,6 +156,7 @@ _OBJECTS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Opera
     tier=4,
     response=models.ListSubscriptionsResponse,
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"objects[]", "recipients[]", "include[]"}),
 )
 
 _OBJECTS_SET: Operation[models.Object] = Operation(

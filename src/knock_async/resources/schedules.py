@@ -21,6 +21,7 @@ _SCHEDULES_BULK_CREATE: Operation[models.BulkOperation] = Operation(
     response=models.BulkOperation,
     bulk=True,
     limits=(Limit(field="schedules", max_items=1000),),
+    lists=frozenset({"schedules"}),
 )
 
 _SCHEDULES_CREATE: Operation[builtins.list[models.Schedule]] = Operation(
@@ -30,6 +31,7 @@ _SCHEDULES_CREATE: Operation[builtins.list[models.Schedule]] = Operation(
     tier=3,
     response=builtins.list[models.Schedule],
     limits=(Limit(field="recipients", max_items=100),),
+    lists=frozenset({"recipients", "repeats"}),
 )
 
 _SCHEDULES_DELETE: Operation[builtins.list[models.Schedule]] = Operation(
@@ -39,6 +41,7 @@ _SCHEDULES_DELETE: Operation[builtins.list[models.Schedule]] = Operation(
     tier=3,
     response=builtins.list[models.Schedule],
     limits=(Limit(field="schedule_ids", max_items=100),),
+    lists=frozenset({"schedule_ids"}),
 )
 
 _SCHEDULES_LIST: Operation[models.ListSchedulesResponse] = Operation(
@@ -48,6 +51,7 @@ _SCHEDULES_LIST: Operation[models.ListSchedulesResponse] = Operation(
     tier=4,
     response=models.ListSchedulesResponse,
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"recipients[]"}),
 )
 
 _SCHEDULES_UPDATE: Operation[builtins.list[models.Schedule]] = Operation(
@@ -57,6 +61,7 @@ _SCHEDULES_UPDATE: Operation[builtins.list[models.Schedule]] = Operation(
     tier=3,
     response=builtins.list[models.Schedule],
     limits=(Limit(field="schedule_ids", max_items=100),),
+    lists=frozenset({"schedule_ids", "repeats"}),
 )
 
 

@@ -18,6 +18,7 @@ _TENANTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     tier=1,
     response=models.BulkOperation,
     bulk=True,
+    lists=frozenset({"tenant_ids[]"}),
 )
 
 _TENANTS_BULK_SET: Operation[models.BulkOperation] = Operation(
@@ -28,6 +29,7 @@ _TENANTS_BULK_SET: Operation[models.BulkOperation] = Operation(
     response=models.BulkOperation,
     bulk=True,
     limits=(Limit(field="tenants", max_items=1000),),
+    lists=frozenset({"tenants"}),
 )
 
 _TENANTS_DELETE: Operation[None] = Operation(

@@ -30,6 +30,7 @@ _USERS_FEEDS_LIST_ITEMS: Operation[models.ListFeedItemsResponse] = Operation(
     response=models.ListFeedItemsResponse,
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     publishable=True,
+    lists=frozenset({"workflow_categories[]"}),
 )
 
 
@@ -346,6 +347,7 @@ _USERS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     response=models.BulkOperation,
     bulk=True,
     limits=(Limit(field="user_ids", max_items=1000),),
+    lists=frozenset({"user_ids"}),
 )
 
 _USERS_BULK_IDENTIFY: Operation[models.BulkOperation] = Operation(
@@ -356,6 +358,7 @@ _USERS_BULK_IDENTIFY: Operation[models.BulkOperation] = Operation(
     response=models.BulkOperation,
     bulk=True,
     limits=(Limit(field="users", max_items=1000),),
+    lists=frozenset({"users"}),
 )
 
 _USERS_BULK_SET_PREFERENCES: Operation[models.BulkOperation] = Operation(
@@ -366,6 +369,7 @@ _USERS_BULK_SET_PREFERENCES: Operation[models.BulkOperation] = Operation(
     response=models.BulkOperation,
     bulk=True,
     limits=(Limit(field="user_ids", max_items=1000),),
+    lists=frozenset({"user_ids"}),
 )
 
 _USERS_DELETE: Operation[None] = Operation(
@@ -435,6 +439,7 @@ _USERS_LIST: Operation[models.ListUsersResponse] = Operation(
     tier=4,
     response=models.ListUsersResponse,
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"include[]"}),
 )
 
 _USERS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
@@ -444,6 +449,7 @@ _USERS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
     tier=4,
     response=models.ListMessagesResponse,
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"status[]", "engagement_status[]", "message_ids[]", "workflow_categories[]"}),
 )
 
 _USERS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Operation(
@@ -471,6 +477,7 @@ _USERS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Operati
     tier=4,
     response=models.ListSubscriptionsResponse,
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"objects[]", "include[]"}),
 )
 
 _USERS_MERGE: Operation[models.User] = Operation(

@@ -27,6 +27,7 @@ _WORKFLOW_RECIPIENT_RUNS_LIST: Operation[models.ListWorkflowRecipientRunsRespons
     tier=2,
     response=models.ListWorkflowRecipientRunsResponse,
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"status[]"}),
 )
 
 

@@ -17,6 +17,7 @@ _WORKFLOWS_CANCEL: Operation[None] = Operation(
     tier=5,
     response=None,
     limits=(Limit(field="recipients", max_items=1000),),
+    lists=frozenset({"recipients"}),
 )
 
 _WORKFLOWS_TRIGGER: Operation[models.WorkflowTriggerResponse] = Operation(
@@ -29,6 +30,7 @@ _WORKFLOWS_TRIGGER: Operation[models.WorkflowTriggerResponse] = Operation(
         Limit(field="recipients", max_items=1000),
         Limit(field="data", max_bytes=10485760),
     ),
+    lists=frozenset({"recipients"}),
 )
 
 
