@@ -718,31 +718,10 @@ async def guides(env: Env) -> None:
     )
     assert listed.entries == [] and listed.ineligible_guides == []
     guide = knock.users.guides
-    seen = await guide.mark_message_as_seen(
-        "guide-user",
-        channel_id=channel,
-        guide_id="g-1",
-        guide_key="onboarding",
-        guide_step_ref="step-1",
-        content={"title": "Hi"},
-    )
-    interacted = await guide.mark_message_as_interacted(
-        "guide-user",
-        channel_id=channel,
-        guide_id="g-1",
-        guide_key="onboarding",
-        guide_step_ref="step-1",
-        metadata={"button": "next"},
-    )
-    archived = await guide.mark_message_as_archived(
-        "guide-user",
-        channel_id=channel,
-        guide_id="g-1",
-        guide_key="onboarding",
-        guide_step_ref="step-1",
-        is_final=True,
-    )
     step = {"channel_id": channel, "guide_id": "g-1", "guide_key": "onboarding", "guide_step_ref": "step-1"}
+    seen = await guide.mark_message_as_seen("guide-user", **step, content={"title": "Hi"})
+    interacted = await guide.mark_message_as_interacted("guide-user", **step, metadata={"button": "next"})
+    archived = await guide.mark_message_as_archived("guide-user", **step, is_final=True)
     assert seen.status == interacted.status == archived.status == "ok"
     [request] = server.calls("users.guides.mark_message_as_seen")[-1:]
     assert request.body == {**step, "content": {"title": "Hi"}}
