@@ -15,7 +15,8 @@ KnockError
 │   └── InternalServerError         5xx
 ├── APIResponseValidationError  a 2xx body the operation's response type cannot hold
 ├── PayloadLimitError           (also ValueError) a body over a Knock limit, caught before sending
-└── ClientClosedError           (also RuntimeError) a request after close()
+├── ClientClosedError           (also RuntimeError) a request after close()
+└── PaginationError             a list's next cursor repeats one already followed
 """
 
 from __future__ import annotations
@@ -68,6 +69,10 @@ class APITimeoutError(APIConnectionError):
 
 class ClientClosedError(KnockError, RuntimeError):
     """A request was made on a client (transport) that was already closed."""
+
+
+class PaginationError(KnockError):
+    """A paginated list handed out a cursor it had handed out before: following it would loop."""
 
 
 class APIResponseValidationError(KnockError):

@@ -13,6 +13,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
+from ._errors import PaginationError
 from ._types import Operation, Pagination, RequestOptions
 
 T = TypeVar("T")
@@ -115,6 +116,9 @@ class AsyncPager(Generic[ItemT, PageT]):
     async def _pages(self) -> AsyncGenerator[Page[ItemT, PageT], None]:
         remaining = self._limit
         cursor: str | None = None
+        # Every cursor this iteration followed: a server that hands one out again would
+        # otherwise be paged through forever. Cursors are short, so this stays small.
+        followed: set[str] = set()
         while remaining is None or remaining > 0:
             page = await self._fetch(cursor)
             if remaining is not None:
@@ -126,6 +130,12 @@ class AsyncPager(Generic[ItemT, PageT]):
             del page  # hold no page while the next one is fetched
             if cursor is None or empty:
                 return
+            if cursor in followed:
+                raise PaginationError(
+                    f"{self._op.id}: Knock returned the cursor {cursor!r} a second time; "
+                    f"stopping after {len(followed) + 1} pages instead of looping"
+                )
+            followed.add(cursor)
 
     async def _fetch(self, cursor: str | None) -> Page[ItemT, PageT]:
         query = self._query

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import pytest
 
+from knock_async import PaginationError
 from knock_async._pagination import AsyncPager, Page
 from knock_async._types import UNSET, Operation, Pagination, RequestOptions, Unset
 
@@ -286,3 +287,29 @@ def test_making_a_pager_sends_nothing() -> None:
     transport = FakeTransport()
     pager(transport)
     assert transport.requests == 0
+
+
+class LoopingTransport(FakeTransport):
+    """A misbehaving server: the page that should lead to "150" points back to `back_to`."""
+
+    def __init__(self, back_to: str) -> None:
+        super().__init__(total=10_000)
+        self.back_to = back_to
+
+    async def request(self, op: Operation[Any], **kwargs: Any) -> Any:
+        page = await super().request(op, **kwargs)
+        if page.page_info.after == "150":
+            page.page_info = PageInfo(after=self.back_to, before=page.page_info.before)
+        return page
+
+
+@pytest.mark.parametrize("back_to", ["100", "50"])  # the same cursor again, or a cycle
+async def test_a_repeated_cursor_raises_instead_of_looping(back_to: str) -> None:
+    transport = LoopingTransport(back_to)
+    seen: list[int] = []
+    with pytest.raises(PaginationError, match=f"cursor '{back_to}' a second time"):
+        async for item in pager(transport):
+            seen.append(item.n)
+    # Each page was yielded once before the loop was noticed; nothing more was requested.
+    assert transport.requests == 3
+    assert len(seen) == transport.requests * PAGE_SIZE
