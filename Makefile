@@ -3,15 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.runtime
 
 .PHONY: install generate check-generated lint test demo bench serve clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(PY):
+	@echo "==> creating the virtual environment $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+
+# The demo needs only the runtime (aiohttp, attrs, cattrs): seconds, not the whole tool chain.
+$(RUNTIME_STAMP): pyproject.toml | $(PY)
+	@echo "==> installing knock-async with its runtime dependencies (aiohttp, attrs, cattrs)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): pyproject.toml | $(PY)
+	@echo "==> installing knock-async with the development tools (ruff, mypy, pytest, ...)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 generate: install  ## regenerate models and resources from openapi/knock.yaml
@@ -28,13 +38,14 @@ lint: install
 test: install lint check-generated
 	$(PY) -m pytest
 
-demo: install  ## the quickstart against the embedded Knock server
+demo: $(RUNTIME_STAMP)  ## the quickstart against the embedded Knock server
+	@echo "==> running examples/quickstart.py against the embedded Knock server"
 	$(PY) examples/quickstart.py
 
 bench: install  ## client CPU per call against raw aiohttp, and the Tier 2 pacing case
 	$(PY) -m bench
 
-serve: install  ## the embedded Knock server on port 4010
+serve: $(RUNTIME_STAMP)  ## the embedded Knock server on port 4010
 	$(PY) -m knock_async.testing --port 4010
 
 clean:

@@ -30,15 +30,21 @@ def check(condition: bool, what: str) -> None:
     print(f"   ok: {what}")
 
 
-def show_progress(progress: BulkProgress) -> None:
-    """A text progress bar, redrawn in place on a terminal, a line per report elsewhere."""
-    total = max(progress.estimated_total_rows, 1)
-    filled = int(30 * progress.processed_rows / total)
-    line = f"   [{'#' * filled}{'.' * (30 - filled)}] {progress.processed_rows:>5}/{total} rows"
-    if sys.stdout.isatty():
-        print(f"\r{line}", end="\n" if progress.done else "", flush=True)
-    else:
-        print(line)
+class ProgressBar:
+    """A text progress bar, redrawn in place on a terminal; piped, a line per change."""
+
+    def __init__(self) -> None:
+        self._last = ""
+
+    def __call__(self, progress: BulkProgress) -> None:
+        total = max(progress.estimated_total_rows, 1)
+        filled = int(30 * progress.processed_rows / total)
+        line = f"   [{'#' * filled}{'.' * (30 - filled)}] {progress.processed_rows:>5}/{total} rows"
+        if sys.stdout.isatty():
+            print(f"\r{line}", end="\n" if progress.done else "", flush=True)
+        elif line != self._last:  # reports that change nothing visible are not repeated
+            print(line, flush=True)
+        self._last = line
 
 
 async def demo(knock: AsyncKnock, feed_channel: str, push_channel: str) -> None:
@@ -99,7 +105,7 @@ async def demo(knock: AsyncKnock, feed_channel: str, push_channel: str) -> None:
     result = await knock.bulk_operations.run_in_chunks(
         lambda chunk: knock.users.bulk_identify(users=chunk),
         people,
-        on_progress=show_progress,
+        on_progress=ProgressBar(),
         poll_interval=0.2,
     )
     result.raise_for_errors()

@@ -110,6 +110,27 @@ class BulkProgress:
     chunks_finished: int
     done: bool = False  # True on the last report
 
+    @classmethod
+    def of(cls, op: BulkOperationLike) -> BulkProgress:
+        """The progress of one operation, as `bulk_operations.wait` reports it."""
+        done = _finished(op)
+        return cls(
+            processed_rows=_n(op.processed_rows),
+            estimated_total_rows=_n(op.estimated_total_rows),
+            success_count=_n(op.success_count),
+            error_count=_n(op.error_count),
+            chunks_submitted=1,
+            chunks_finished=int(done),
+            done=done,
+        )
+
+    def __str__(self) -> str:
+        # One readable line, so that `on_progress=print` is useful as it is.
+        total = self.estimated_total_rows
+        share = f" ({100 * self.processed_rows // total}%)" if total else ""
+        state = "done" if self.done else f"{self.chunks_finished}/{self.chunks_submitted} chunks finished"
+        return f"{self.processed_rows:,}/{total:,} rows{share}, {self.error_count:,} errors, {state}"
+
 
 @attrs.frozen
 class BulkResult(Generic[E, B]):
@@ -203,18 +224,32 @@ class BulkOperationsBase(abc.ABC, Generic[B]):
         timeout: float = 300.0,
         poll_interval: float = 0.5,
         max_poll_interval: float = 5.0,
-        on_progress: Callable[[B], object] | None = None,
+        on_progress: Callable[[BulkProgress], object] | None = None,
         options: RequestOptions | None = None,
     ) -> B:
         """Poll until the operation is completed, and return it in that state.
 
         The wait between polls starts at `poll_interval` and grows 1.5x per poll up to
-        `max_poll_interval`. `on_progress` gets the operation after every poll.
+        `max_poll_interval`. `on_progress` gets a `BulkProgress` after every poll (its `str`
+        is one readable line, so `on_progress=print` works).
 
         Raises:
             BulkOperationFailedError: the operation ended `failed`.
             BulkOperationTimeoutError: not finished after `timeout` seconds (a TimeoutError).
         """
+        on_poll = None if on_progress is None else lambda op: on_progress(BulkProgress.of(op))
+        return await self._wait(operation, timeout, poll_interval, max_poll_interval, on_poll, options)
+
+    async def _wait(
+        self,
+        operation: B | str,
+        timeout: float,
+        poll_interval: float,
+        max_poll_interval: float,
+        on_poll: Callable[[B], object] | None,
+        options: RequestOptions | None = None,
+    ) -> B:
+        """`wait`, reporting each polled operation itself (`run_in_chunks` sums them up)."""
         if poll_interval <= 0 or max_poll_interval < poll_interval:
             raise ValueError("need 0 < poll_interval <= max_poll_interval")
         latest: B | None = None
@@ -233,8 +268,8 @@ class BulkOperationsBase(abc.ABC, Generic[B]):
                     await _sleep(interval)
                     interval = min(interval * BACKOFF, max_poll_interval)
                 latest = await self.get(operation_id, options=options)
-                if on_progress is not None:
-                    on_progress(latest)
+                if on_poll is not None:
+                    on_poll(latest)
             return latest
 
         try:
@@ -289,13 +324,7 @@ class BulkOperationsBase(abc.ABC, Generic[B]):
                 try:
                     created = await submit(chunk)
                     seen(created)
-                    await self.wait(
-                        created,
-                        timeout=timeout,
-                        poll_interval=poll_interval,
-                        max_poll_interval=max_poll_interval,
-                        on_progress=seen,
-                    )
+                    await self._wait(created, timeout, poll_interval, max_poll_interval, seen)
                 except KnockError as exc:
                     failures.append(
                         ChunkFailure(index=index, items=chunk, error=exc, operation=operations.get(index))

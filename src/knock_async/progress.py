@@ -9,16 +9,9 @@ only when a bar is made, so the SDK itself never depends on it.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
-
-class _Rows(Protocol):
-    """What both a BulkOperation and a BulkProgress report."""
-
-    @property
-    def processed_rows(self) -> int: ...
-    @property
-    def estimated_total_rows(self) -> int: ...
+from ._bulk import BulkProgress
 
 
 class TqdmProgress:
@@ -32,14 +25,14 @@ class TqdmProgress:
         tqdm_options.setdefault("unit", "rows")
         self._bar = tqdm(total=None, **tqdm_options)
 
-    def __call__(self, progress: _Rows) -> None:
+    def __call__(self, progress: BulkProgress) -> None:
         bar = self._bar
         total = progress.estimated_total_rows or None
         if total != bar.total:
             bar.total = total
         bar.n = progress.processed_rows
         bar.refresh()
-        if _done(progress):
+        if progress.done:
             self.close()
 
     def close(self) -> None:
@@ -55,11 +48,3 @@ class TqdmProgress:
 def tqdm_progress(**tqdm_options: Any) -> TqdmProgress:
     """A callback for `on_progress` that shows a tqdm bar; options go to `tqdm(...)`."""
     return TqdmProgress(**tqdm_options)
-
-
-def _done(progress: object) -> bool:
-    # A BulkProgress says so itself; a single BulkOperation is done once it ends.
-    done = getattr(progress, "done", None)
-    if isinstance(done, bool):
-        return done
-    return getattr(progress, "status", None) in ("completed", "failed")

@@ -45,6 +45,27 @@ def test_pytest_plugin_gives_users_a_server(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
 
 
+README_STYLE_TEST = """
+from knock_async import AsyncKnock
+
+
+async def test_as_the_readme_writes_it(knock_server):
+    knock_server.add_workflow("new-comment", ["in_app_feed"])
+    async with AsyncKnock(knock_server.api_key, base_url=knock_server.url) as knock:
+        run = await knock.workflows.trigger("new-comment", recipients=["u1"])
+    assert run.workflow_run_id
+"""
+
+
+def test_plugin_runs_unmarked_knock_server_tests_in_strict_mode(pytester: pytest.Pytester) -> None:
+    # pytest-asyncio's default mode is strict: only the test that takes knock_server is ours to mark.
+    pytester.makeini("[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makeconftest('pytest_plugins = ["knock_async.testing.pytest_plugin"]\n')
+    pytester.makepyfile(test_user=README_STYLE_TEST)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=1)
+
+
 async def test_module_runs_as_a_process() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "knock_async.testing", "--port", "0", "--workflow", "welcome=in_app_feed,email",
@@ -64,6 +85,31 @@ async def test_module_runs_as_a_process() -> None:
             trigger = {"recipients": ["u1"]}
             async with session.post("/v1/workflows/welcome/trigger", json=trigger) as response:
                 assert response.status == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+
+
+async def test_the_shell_server_is_usable_as_it_starts() -> None:
+    # No --workflow: the README's workflows exist, and the banner says how to point an app here.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "knock_async.testing", "--port", "0", stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        banner: list[str] = []
+        while not banner or not banner[-1].startswith("export KNOCK_API_KEY="):
+            banner.append((await asyncio.wait_for(process.stdout.readline(), 20)).decode().strip())
+        url = banner[0].split()[-1]
+        assert f"export KNOCK_BASE_URL={url}" in banner
+        [key_line] = [line for line in banner if line.startswith("export KNOCK_API_KEY=")]
+        key = key_line.partition("=")[2]
+        assert any("404 workflow_missing" in line for line in banner)
+        async with aiohttp.ClientSession(url, headers={"Authorization": f"Bearer {key}"}) as session:
+            for workflow in ("new-comment", "order-placed"):
+                trigger = {"recipients": ["u1"]}
+                async with session.post(f"/v1/workflows/{workflow}/trigger", json=trigger) as response:
+                    assert response.status == 200, workflow
     finally:
         process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(process.wait(), 20) == 0

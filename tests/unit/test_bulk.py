@@ -104,12 +104,18 @@ async def test_wait_follows_queued_processing_completed(no_waiting: list[float])
     ops = FakeBulkOperations()
     states = progression("op1", 10)
     ops.scripts["op1"] = states[1:]
-    seen: list[tuple[str, int]] = []
+    seen: list[BulkProgress] = []
 
-    done = await ops.wait(states[0], on_progress=lambda op: seen.append((op.status.value, op.processed_rows)))
+    done = await ops.wait(states[0], on_progress=seen.append)
 
     assert done.status == Status.COMPLETED and done.processed_rows == 10
-    assert seen == [("processing", 5), ("completed", 10)]  # after every poll
+    # after every poll
+    assert [(p.processed_rows, p.estimated_total_rows, p.done) for p in seen] == [
+        (5, 10, False),
+        (10, 10, True),
+    ]
+    assert str(seen[0]) == "5/10 rows (50%), 0 errors, 0/1 chunks finished"
+    assert str(seen[1]) == "10/10 rows (100%), 0 errors, done"
     assert ops.gets == ["op1", "op1"]
     assert no_waiting == [0.5, 0.75]  # it waits before each poll, longer each time
 

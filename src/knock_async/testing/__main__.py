@@ -1,6 +1,8 @@
 """Run the embedded Knock server as a process: `python -m knock_async.testing --port 4010`.
 
-Prints the URL and the keys, then serves until interrupted (Ctrl-C or SIGTERM).
+Prints the URL, the keys, the workflows it knows and the variables that point an app at it,
+then serves until interrupted (Ctrl-C or SIGTERM). Without `--workflow` it declares the
+workflows the README's examples trigger, so they work as written.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from collections.abc import Sequence
 from ._bulk import BulkProgress
 from ._ratelimit import RateLimits
 from ._server import DEFAULT_PUBLISHABLE_KEY, DEFAULT_SECRET_KEY, KnockTestServer
+
+# What the README's snippets trigger; `--workflow` replaces them.
+DEFAULT_WORKFLOWS = ("new-comment=in_app_feed,email", "order-placed=email")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -31,7 +36,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="KEY=TYPE[,TYPE...]",
-        help="declare a workflow, e.g. new-comment=in_app_feed,email (repeatable)",
+        help="declare a workflow, e.g. new-comment=in_app_feed,email (repeatable); "
+        f"default: {' '.join(DEFAULT_WORKFLOWS)}",
     )
     parser.add_argument("--bulk-step", type=float, default=0.5, help="seconds per bulk-operation step")
     return parser.parse_args(argv)
@@ -46,7 +52,7 @@ async def serve(args: argparse.Namespace) -> None:
         rate_limits=RateLimits.off() if args.no_rate_limits else RateLimits(),
         bulk=BulkProgress(mode="time", step=args.bulk_step),
     )
-    for spec in args.workflow:
+    for spec in args.workflow or DEFAULT_WORKFLOWS:
         key, _, types = spec.partition("=")
         server.add_workflow(key, [t for t in types.split(",") if t] or ["in_app_feed"])
     stop = asyncio.Event()
@@ -55,14 +61,27 @@ async def serve(args: argparse.Namespace) -> None:
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
     async with server:
-        print(f"Knock test server listening on {server.url}", flush=True)
-        print(f"  secret key:      {server.secret_key}", flush=True)
-        print(f"  publishable key: {server.publishable_key}", flush=True)
-        for workflow in server.state.workflows.values():
-            print(
-                f"  workflow:        {workflow.key} ({', '.join(s.type for s in workflow.steps)})", flush=True
-            )
+        print(banner(server), flush=True)
         await stop.wait()
+
+
+def banner(server: KnockTestServer) -> str:
+    lines = [
+        f"Knock test server listening on {server.url}",
+        f"  secret key:      {server.secret_key}",
+        f"  publishable key: {server.publishable_key}",
+    ]
+    lines += [
+        f"  workflow:        {workflow.key} ({', '.join(step.type for step in workflow.steps)})"
+        for workflow in server.state.workflows.values()
+    ]
+    lines += [
+        "Other workflow keys answer 404 workflow_missing: declare them with --workflow KEY=TYPE[,TYPE...].",
+        "Point an app (AsyncKnock() reads these) at this server:",
+        f"  export KNOCK_BASE_URL={server.url}",
+        f"  export KNOCK_API_KEY={server.secret_key}",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

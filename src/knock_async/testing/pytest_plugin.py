@@ -1,11 +1,13 @@
-"""pytest fixtures for the embedded Knock server.
+"""pytest fixtures for the embedded Knock server (install `knock-async[testing]`).
 
 Enable them in your conftest.py:
 
     pytest_plugins = ["knock_async.testing.pytest_plugin"]
 
-then take `knock_server` in an async test (pytest-asyncio). To configure the server, override
-`knock_server_options` in your conftest.py, e.g. to switch rate limits off:
+then take `knock_server` in an `async def` test. The plugin runs such tests with pytest-asyncio
+whatever its mode: in the default (strict) mode a test that takes `knock_server` needs no
+`@pytest.mark.asyncio`. To configure the server, override `knock_server_options` in your
+conftest.py, e.g. to switch rate limits off:
 
     @pytest.fixture
     def knock_server_options():
@@ -14,13 +16,38 @@ then take `knock_server` in an async test (pytest-asyncio). To configure the ser
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
+
+try:
+    import pytest_asyncio
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "the knock_server fixture runs on pytest-asyncio: pip install 'knock-async[testing]'"
+    ) from exc
 
 from ._server import KnockTestServer
+
+FIXTURE = "knock_server"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    """Mark `async def` tests that take `knock_server` for pytest-asyncio, before it looks.
+
+    In strict mode pytest-asyncio runs only marked coroutines; a user following the README
+    should not have to know that. Returning None lets pytest collect the test as usual.
+    """
+    if (
+        inspect.iscoroutinefunction(obj)
+        and collector.funcnamefilter(name)  # type: ignore[attr-defined]
+        and FIXTURE in inspect.signature(obj).parameters
+        and not any(mark.name == "asyncio" for mark in getattr(obj, "pytestmark", []))
+    ):
+        pytest.mark.asyncio(obj)
 
 
 @pytest.fixture
