@@ -119,7 +119,7 @@ async def users(env: Env) -> None:
     stored = await knock.users.get_preferences("ada", "default")
     assert (stored.categories, stored.channel_types, stored.workflows) == ({"marketing": False}, None, None)
     merged = await knock.users.set_preferences(
-        "ada", "default", persistence_strategy="merge", channel_types={"email": False}
+        "ada", "default", _persistence_strategy="merge", channel_types={"email": False}
     )
     assert merged.categories == {"marketing": False}
     assert isinstance(merged.channel_types, models.PreferenceSetChannelTypes)

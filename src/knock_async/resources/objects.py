@@ -784,7 +784,7 @@ class Objects:
         object_id: str,
         id: str,
         *,
-        persistence_strategy: models.PreferencePersistenceStrategy
+        _persistence_strategy: models.PreferencePersistenceStrategy
         | Literal["merge", "replace"]
         | Unset = UNSET,
         categories: Mapping[str, Any] | None | Unset = UNSET,
@@ -809,7 +809,7 @@ class Objects:
             collection: The object's collection.
             object_id: The object's id in its collection.
             id: The preference set id, "default" or a tenant id.
-            persistence_strategy: See the Knock API reference.
+            _persistence_strategy: See the Knock API reference.
             categories: Per-category settings, keyed by workflow category.
             channel_types: Per-channel-type settings.
             channels: Per-channel settings, keyed by channel id.
@@ -820,7 +820,7 @@ class Objects:
             _OBJECTS_SET_PREFERENCES,
             path={"collection": collection, "object_id": object_id, "id": id},
             body={
-                "__persistence_strategy__": persistence_strategy,
+                "__persistence_strategy__": _persistence_strategy,
                 "categories": categories,
                 "channel_types": channel_types,
                 "channels": channels,

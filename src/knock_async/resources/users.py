@@ -1027,7 +1027,7 @@ class Users:
         user_id: str,
         id: str,
         *,
-        persistence_strategy: models.PreferencePersistenceStrategy
+        _persistence_strategy: models.PreferencePersistenceStrategy
         | Literal["merge", "replace"]
         | Unset = UNSET,
         categories: Mapping[str, Any] | None | Unset = UNSET,
@@ -1050,7 +1050,7 @@ class Users:
         Args:
             user_id: Your identifier for the user.
             id: The preference set id, "default" or a tenant id.
-            persistence_strategy: See the Knock API reference.
+            _persistence_strategy: See the Knock API reference.
             categories: Per-category settings, keyed by workflow category.
             channel_types: Per-channel-type settings.
             channels: Per-channel settings, keyed by channel id.
@@ -1061,7 +1061,7 @@ class Users:
             _USERS_SET_PREFERENCES,
             path={"user_id": user_id, "id": id},
             body={
-                "__persistence_strategy__": persistence_strategy,
+                "__persistence_strategy__": _persistence_strategy,
                 "categories": categories,
                 "channel_types": channel_types,
                 "channels": channels,
