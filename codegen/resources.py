@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import jinja2
 
-from .spec import Method, Param, Schema, iter_operations, python_name, ref_name, resolve
+from .spec import Method, Param, Schema, iter_operations, keyword_name, python_name, ref_name, resolve
 
 # Hand-written bases for generated namespaces that need more than the API's own calls.
 NAMESPACE_BASES: dict[tuple[str, ...], tuple[str, str, str]] = {
@@ -122,7 +122,7 @@ def _method(
 def _param(types: _TypeNamer, p: Schema) -> Param:
     return Param(
         wire=p["name"],
-        name=python_name(p["name"]),
+        name=keyword_name(p["name"]),
         hint=types.hint(p.get("schema", {}), accept_dict=True),
         required=bool(p.get("required")),
         description=_text(p.get("description", "")),
@@ -140,7 +140,7 @@ def _body(spec: Schema, types: _TypeNamer, op: Schema) -> tuple[list[Param], boo
     params = [
         Param(
             wire=wire,
-            name=python_name(wire),
+            name=keyword_name(wire),
             hint=types.hint(prop, accept_dict=True),
             required=wire in required,
             description=_text(prop.get("description", "")),

@@ -31,6 +31,14 @@ def python_name(wire: str) -> str:
     return f"{name}_" if keyword.iskeyword(name) else name
 
 
+def keyword_name(wire: str) -> str:
+    """A method's keyword argument for a wire name, named as the official SDK (knockapi) names it:
+    as `python_name`, but a `__dunder__` name keeps one leading underscore
+    (`__persistence_strategy__` -> `_persistence_strategy`)."""
+    name = python_name(wire)
+    return f"_{name}" if wire.startswith("__") and wire.endswith("__") else name
+
+
 @attrs.frozen
 class Param:
     wire: str

@@ -49,11 +49,11 @@ class ProgressBar:
 
 async def demo(knock: AsyncKnock, feed_channel: str, push_channel: str) -> None:
     step("Identify users (custom properties are kept)")
-    ada = await knock.users.identify(
+    ada = await knock.users.update(
         "ada", name="Ada Lovelace", email="ada@example.com", custom_properties={"plan": "pro"}
     )
-    await knock.users.identify("grace", name="Grace Hopper", email="grace@example.com")
-    await knock.users.identify("alan", name="Alan Turing", email="alan@example.com")
+    await knock.users.update("grace", name="Grace Hopper", email="grace@example.com")
+    await knock.users.update("alan", name="Alan Turing", email="alan@example.com")
     check(
         ada.name == "Ada Lovelace" and ada.additional_properties.get("plan") == "pro",
         "ada is identified with her plan",
@@ -103,7 +103,7 @@ async def demo(knock: AsyncKnock, feed_channel: str, push_channel: str) -> None:
     ]
     started = time.perf_counter()
     result = await knock.bulk_operations.run_in_chunks(
-        lambda chunk: knock.users.bulk_identify(users=chunk),
+        lambda chunk: knock.users.bulk.identify(users=chunk),
         people,
         on_progress=ProgressBar(),
         poll_interval=0.2,

@@ -3,7 +3,7 @@
     from knock_async import AsyncKnock
 
     async with AsyncKnock() as knock:
-        await knock.users.identify("user-1", name="Ada")
+        await knock.users.update("user-1", name="Ada")
 
 Models live in `knock_async.models`; the embedded test server in `knock_async.testing`.
 """

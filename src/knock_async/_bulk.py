@@ -1,6 +1,6 @@
 """Bulk operations: waiting for one to finish, and running inputs larger than one call allows.
 
-Knock answers a bulk call (e.g. `users.bulk_identify`) with a BulkOperation that runs in the
+Knock answers a bulk call (e.g. `users.bulk.identify`) with a BulkOperation that runs in the
 background; `bulk_operations.get` reports its progress. The generated `bulk_operations`
 namespace inherits `BulkOperationsBase` and supplies `get`; everything else is here. This
 module knows the BulkOperation model only through the `BulkOperationLike` protocol.
@@ -293,7 +293,7 @@ class BulkOperationsBase(abc.ABC, Generic[B]):
         """Submit `items` in chunks of at most `chunk_size`, wait for them all, sum them up.
 
         `submit` makes one bulk call for one chunk, e.g.
-        `lambda chunk: knock.users.bulk_identify(users=chunk)`. At most `max_concurrency`
+        `lambda chunk: knock.users.bulk.identify(users=chunk)`. At most `max_concurrency`
         chunks are between submission and completion at a time (the rate limiter spaces the
         submissions at the endpoint's tier); `items` is read lazily, a chunk at a time.
         `timeout` applies to each chunk's wait.

@@ -73,7 +73,7 @@ class Pagination:
 class Operation(Generic[T]):
     """Everything the runtime needs to know about one API operation."""
 
-    id: str  # the operationId, e.g. "users.identify"
+    id: str  # the operationId, e.g. "users.update"
     method: str
     path: str  # template with {name} placeholders, e.g. "/v1/users/{user_id}"
     tier: int

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 import pytest
-from codegen.spec import python_name
+from codegen.spec import keyword_name
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest
 from werkzeug.datastructures import ImmutableMultiDict
@@ -80,12 +80,12 @@ def arguments(path: str, operation: dict[str, Any]) -> tuple[list[Any], dict[str
         (p for p in params if p["in"] == "path"), key=lambda p: path.index("{" + p["name"] + "}")
     )
     positional = [sample(p["schema"]) for p in in_path]
-    keywords = {python_name(p["name"]): query_sample(p) for p in params if p["in"] == "query"}
+    keywords = {keyword_name(p["name"]): query_sample(p) for p in params if p["in"] == "query"}
     keywords = {name: value for name, value in keywords.items() if value is not None}
     keywords.pop("after", None), keywords.pop("before", None)  # cursors are opaque
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body:
-        keywords.update({python_name(k): v for k, v in sample(body["schema"]).items()})
+        keywords.update({keyword_name(k): v for k, v in sample(body["schema"]).items()})
     return positional, keywords
 
 

@@ -79,7 +79,7 @@ async def test_payload_limits_are_enforced_before_anything_is_sent(
 ) -> None:
     server.add_workflow("broadcast", ["in_app_feed"])
     knock = make_client(server)
-    await knock.users.identify("warm-up")  # the connection is open: nothing below would be slow to send
+    await knock.users.update("warm-up")  # the connection is open: nothing below would be slow to send
     sent = len(server.requests)
 
     with pytest.raises(PayloadLimitError) as caught:

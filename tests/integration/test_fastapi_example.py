@@ -28,7 +28,7 @@ async def post_comment(request: web.Request) -> web.Response:
     comment = await request.json()
     knock = request.app[KNOCK]
     try:
-        await knock.users.identify(comment["author_id"], name=comment["author_name"])
+        await knock.users.update(comment["author_id"], name=comment["author_name"])
         run = await knock.workflows.trigger(
             "new-comment",
             recipients=comment["watchers"],

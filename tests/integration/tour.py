@@ -93,20 +93,18 @@ async def not_found(call: Awaitable[T]) -> NotFoundError:
 
 async def users(env: Env) -> None:
     knock, server = env.knock, env.server
-    first = await knock.users.identify(
+    first = await knock.users.update(
         "ada", name="Ada", email="ada@example.com", custom_properties={"plan": "pro", "seats": 3}
     )
     assert first.name == "Ada" and first.additional_properties == {"plan": "pro", "seats": 3}
     # A second identify merges: what it leaves out stays, what it sends wins.
-    await knock.users.identify(
-        "ada", phone_number="+15550100", custom_properties={"seats": 5, "team": "core"}
-    )
+    await knock.users.update("ada", phone_number="+15550100", custom_properties={"seats": 5, "team": "core"})
     ada = await knock.users.get("ada")
     assert (ada.name, ada.email, ada.phone_number) == ("Ada", "ada@example.com", "+15550100")
     assert ada.additional_properties == {"plan": "pro", "seats": 5, "team": "core"}
     assert server.state.users["ada"].properties["seats"] == 5
 
-    await knock.users.identify("grace", name="Grace", email="grace@example.com")
+    await knock.users.update("grace", name="Grace", email="grace@example.com")
     listed = {user.id: user for user in await collect(knock.users.list(page_size=1))}
     assert {"ada", "grace"} <= listed.keys() and listed["ada"].additional_properties["team"] == "core"
     assert len(listed) == len(server.state.users)
@@ -121,7 +119,7 @@ async def users(env: Env) -> None:
     stored = await knock.users.get_preferences("ada", "default")
     assert (stored.categories, stored.channel_types, stored.workflows) == ({"marketing": False}, None, None)
     merged = await knock.users.set_preferences(
-        "ada", "default", persistence_strategy="merge", channel_types={"email": False}
+        "ada", "default", _persistence_strategy="merge", channel_types={"email": False}
     )
     assert merged.categories == {"marketing": False}
     assert isinstance(merged.channel_types, models.PreferenceSetChannelTypes)
@@ -131,7 +129,7 @@ async def users(env: Env) -> None:
     assert sets.keys() == {"default", "acme"} and sets["acme"].workflows == {"new-comment": False}
 
     # Bulk preferences write the same set for many users, replacing what each had.
-    operation = await knock.users.bulk_set_preferences(
+    operation = await knock.users.bulk.set_preferences(
         user_ids=["ada", "grace"], preferences={"channel_types": {"sms": False}}
     )
     done = await env.settle(operation)
@@ -164,14 +162,14 @@ async def users(env: Env) -> None:
     assert (await knock.users.get_channel_data("ada", slack)).channel_id == slack
 
     # The hosted preference center.
-    signed = await knock.users.generate_preference_center_url("ada")
+    signed = await knock.users.preference_center.generate_signed_url("ada")
     assert signed.token and signed.token in signed.url and "/ada" in signed.url
-    config = await knock.users.get_preference_center_config("ada")
+    config = await knock.users.preference_center.get_config("ada")
     assert config.enabled and config.user_email == "ada@example.com"
     assert "new-comment" in {row.identifier for row in config.config.rows}
 
     # Merging moves the source user (properties, channel data, messages) into the target.
-    await knock.users.identify("anon-7", custom_properties={"cart": 3, "plan": "free"})
+    await knock.users.update("anon-7", custom_properties={"cart": 3, "plan": "free"})
     await knock.users.set_channel_data("anon-7", push, data={"tokens": ["anon-token"]})
     await knock.workflows.trigger("new-comment", recipients=["anon-7"], data={"comment": "welcome"})
     merged_user = await knock.users.merge("ada", from_user_id="anon-7")
@@ -185,12 +183,12 @@ async def users(env: Env) -> None:
     assert await collect(knock.users.list_messages("anon-7")) == []
 
     # Deleting, one and in bulk.
-    await knock.users.identify("temp")
+    await knock.users.update("temp")
     await knock.users.delete("temp")
     await not_found(knock.users.get("temp"))
     for user_id in ("gone-1", "gone-2"):
-        await knock.users.identify(user_id)
-    deleted = await env.settle(await knock.users.bulk_delete(user_ids=["gone-1", "gone-2", "never-was"]))
+        await knock.users.update(user_id)
+    deleted = await env.settle(await knock.users.bulk.delete(user_ids=["gone-1", "gone-2", "never-was"]))
     assert (deleted.success_count, deleted.error_count) == (2, 1)
     assert isinstance(deleted.error_items, list) and [item.id for item in deleted.error_items] == [
         "never-was"
@@ -204,7 +202,7 @@ async def bulk_identify(env: Env) -> None:
     people = [{"id": f"bulk-{n:04d}", "name": f"Person {n}", "cohort": n % 7} for n in range(2_500)]
     reports: list[BulkProgress] = []
     result = await knock.bulk_operations.run_in_chunks(
-        lambda chunk: knock.users.bulk_identify(users=chunk),
+        lambda chunk: knock.users.bulk.identify(users=chunk),
         people,
         poll_interval=0.001,
         max_poll_interval=0.01,
@@ -214,7 +212,7 @@ async def bulk_identify(env: Env) -> None:
     assert len(result.operations) == 3
     assert (result.success_count, result.error_count, result.processed_rows) == (2_500, 0, 2_500)
     assert all(operation.status == "completed" for operation in result.operations)
-    calls = server.calls("users.bulk_identify")
+    calls = server.calls("users.bulk.identify")
     assert sorted(len(call.body["users"]) for call in calls) == [500, 1_000, 1_000]
     assert all(call.status == 200 for call in calls)
     assert reports[-1].done and reports[-1].processed_rows == 2_500 and reports[-1].chunks_finished == 3
@@ -233,7 +231,7 @@ async def bulk_identify(env: Env) -> None:
 async def objects(env: Env) -> None:
     knock, server = env.knock, env.server
     for user_id in ("ada", "grace"):
-        await knock.users.identify(user_id)
+        await knock.users.update(user_id)
     created = await knock.objects.set("projects", "p1", name="Apollo", custom_properties={"stage": "beta"})
     assert (created.collection, created.id) == ("projects", "p1")
     assert isinstance(created.properties, dict) and created.properties["stage"] == "beta"
@@ -303,7 +301,7 @@ async def objects(env: Env) -> None:
     assert [(s.object.collection, s.object.id) for s in as_recipient] == [("teams", "t1")]
 
     # Bulk subscriptions.
-    added = await knock.objects.bulk_add_subscriptions(
+    added = await knock.objects.bulk.add_subscriptions(
         "projects",
         subscriptions=[{"id": "p2", "recipients": ["ada", "grace"]}, {"id": "p3", "recipients": ["grace"]}],
     )
@@ -320,7 +318,7 @@ async def objects(env: Env) -> None:
         )
     )
     assert sorted(s.object.id for s in both) == ["p1", "p2"]
-    dropped = await knock.objects.bulk_delete_subscriptions(
+    dropped = await knock.objects.bulk.delete_subscriptions(
         "projects", subscriptions=[{"id": "p2", "recipients": ["ada"]}]
     )
     assert (await env.settle(dropped)).success_count == 1
@@ -337,11 +335,11 @@ async def objects(env: Env) -> None:
     assert len(await collect(knock.users.list_messages("ada", source="project-update"))) == 1
 
     # Bulk set and delete, and delete.
-    written = await knock.objects.bulk_set("projects", objects=[{"id": "p4", "name": "Four"}, {"id": "p5"}])
+    written = await knock.objects.bulk.set("projects", objects=[{"id": "p4", "name": "Four"}, {"id": "p5"}])
     assert (await env.settle(written)).success_count == 2
     four = await knock.objects.get("projects", "p4")
     assert isinstance(four.properties, dict) and four.properties["name"] == "Four"
-    gone = await knock.objects.bulk_delete("projects", object_ids=["p4", "p5"])
+    gone = await knock.objects.bulk.delete("projects", object_ids=["p4", "p5"])
     assert (await env.settle(gone)).success_count == 2
     await not_found(knock.objects.get("projects", "p4"))
     await knock.objects.delete("projects", "p3")
@@ -370,11 +368,11 @@ async def tenants(env: Env) -> None:
     assert [t.id for t in await collect(knock.tenants.list(name="Acme"))] == ["acme"]
     assert [t.id for t in await collect(knock.tenants.list(tenant_id="acme"))] == ["acme"]
 
-    written = await knock.tenants.bulk_set(tenants=["beta", {"id": "gamma", "name": "Gamma"}])
+    written = await knock.tenants.bulk.set(tenants=["beta", {"id": "gamma", "name": "Gamma"}])
     assert (await env.settle(written)).success_count == 2
     assert {t.id for t in await collect(knock.tenants.list(page_size=1))} >= {"acme", "beta", "gamma"}
     assert (await knock.tenants.get("gamma")).name == "Gamma"
-    deleted = await knock.tenants.bulk_delete(tenant_ids=["beta", "gamma"])
+    deleted = await knock.tenants.bulk.delete(tenant_ids=["beta", "gamma"])
     assert (await env.settle(deleted)).success_count == 2
     await not_found(knock.tenants.get("beta"))
     await knock.tenants.delete("acme")
@@ -426,7 +424,7 @@ async def schedules(env: Env) -> None:
     assert [s.id for s in await collect(knock.users.list_schedules("sched-ada"))] == [ids[0]]
     assert [s.id for s in await collect(knock.objects.list_schedules("projects", "p9"))] == [ids[1]]
 
-    bulk = await knock.schedules.bulk_create(
+    bulk = await knock.schedules.bulk.create(
         schedules=[
             {"workflow": "weekly-digest", "recipient": "sched-grace", "repeats": [{"frequency": "daily"}]}
         ]
@@ -452,14 +450,14 @@ async def audiences(env: Env) -> None:
         ],
         create_audience=True,
     )
-    members = await collect(knock.audiences.list_members("beta-testers", page_size=1))
+    members = (await knock.audiences.list_members("beta-testers")).entries
     assert {(m.user_id, m.tenant) for m in members} == {("aud-ada", None), ("aud-new", "acme")}
     newbie = next(m for m in members if m.user_id == "aud-new")
     assert newbie.user is not None and newbie.user.name == "Newbie"  # identified inline
     await knock.audiences.remove_members(
         "beta-testers", members=[{"user": {"id": "aud-new"}, "tenant": "acme"}]
     )
-    assert [m.user_id for m in await collect(knock.audiences.list_members("beta-testers"))] == ["aud-ada"]
+    assert [m.user_id for m in (await knock.audiences.list_members("beta-testers")).entries] == ["aud-ada"]
 
 
 # ---------------------------------------------------------------------------- messages and feeds
@@ -475,7 +473,7 @@ async def feed_counts(env: Env, user_id: str, **filters: Any) -> tuple[int, int,
 async def messages(env: Env) -> None:
     knock, server = env.knock, env.server
     feed, email = env.channel(FEED), env.channel(EMAIL)
-    await knock.users.identify("reader", name="Reader", email="reader@example.com")
+    await knock.users.update("reader", name="Reader", email="reader@example.com")
     runs = [
         await knock.workflows.trigger(
             "new-comment",
@@ -509,8 +507,8 @@ async def messages(env: Env) -> None:
     assert [message.id for message in read] == [b]  # unknown ids drop out
     assert await feed_counts(env, "reader") == (4, 4, 2, 1)
     assert await feed_counts(env, "reader", status="unread") == (2, 2, 2, 1)
-    await env.settle(await knock.channels.bulk_update_message_status(feed, "seen", recipient_ids=["reader"]))
-    await env.settle(await knock.channels.bulk_update_message_status(feed, "read", recipient_ids=["reader"]))
+    await env.settle(await knock.channels.bulk.update_message_status(feed, "seen", recipient_ids=["reader"]))
+    await env.settle(await knock.channels.bulk.update_message_status(feed, "read", recipient_ids=["reader"]))
     assert await feed_counts(env, "reader") == (4, 4, 0, 0)
     assert all(
         message.read_at
@@ -548,7 +546,7 @@ async def messages(env: Env) -> None:
         d,
     }
     await env.settle(
-        await knock.channels.bulk_update_message_status(feed, "archive", recipient_ids=["reader"])
+        await knock.channels.bulk.update_message_status(feed, "archive", recipient_ids=["reader"])
     )
     assert await feed_counts(env, "reader") == (0, 0, 0, 0)
 

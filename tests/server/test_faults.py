@@ -69,7 +69,7 @@ async def test_random_faults_are_seeded(make_server: ServerFactory) -> None:
 
 
 async def test_random_faults_can_be_limited_to_operations(make_server: ServerFactory) -> None:
-    server = await make_server(faults=Faults(rate=1.0, operations=frozenset({"users.identify"})))
+    server = await make_server(faults=Faults(rate=1.0, operations=frozenset({"users.update"})))
     async with Api(server) as api:
         assert (await api.get("/v1/users")).ok
         assert (await api.put("/v1/users/u1", json={})).status == 500

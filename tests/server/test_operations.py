@@ -52,7 +52,8 @@ class Example:
 def examples(s: Seed) -> dict[str, Example]:
     """One realistic request per operationId."""
     user = {"user_id": "u1"}
-    project = {"collection": "projects", "object_id": "p1"}
+    project = {"collection": "projects", "object_id": "p1"}  # the routes below an object
+    the_project = {"collection": "projects", "id": "p1"}  # the object's own routes
     message = {"message_id": s.feed_message}
     statuses = {"message_ids": [s.feed_message]}
     guide = {
@@ -95,23 +96,23 @@ def examples(s: Seed) -> dict[str, Example]:
         "messages.batch.get_content": Example(query=[("message_ids[]", s.feed_message)]),
         "messages.mark_as_interacted": Example(message, body={"metadata": {"button": "open"}}),
         "messages.batch.mark_as_interacted": Example(body={**statuses, "metadata": {"button": "open"}}),
-        "channels.bulk_update_message_status": Example({"channel_id": s.feed, "action": "seen"}, body={}),
+        "channels.bulk.update_message_status": Example({"channel_id": s.feed, "action": "seen"}, body={}),
         "users.list": Example(query=[("include[]", "preferences")]),
         "users.get": Example(user),
-        "users.identify": Example(user, body={"name": "Ada", "email": "ada@example.com", "plan": "pro"}),
+        "users.update": Example(user, body={"name": "Ada", "email": "ada@example.com", "plan": "pro"}),
         "users.delete": Example(user),
         "users.list_messages": Example(user),
         "users.merge": Example(user, body={"from_user_id": "u2"}),
-        "users.bulk_identify": Example(body={"users": [{"id": "u3", "name": "Grace"}]}),
-        "users.bulk_delete": Example(body={"user_ids": ["u2"]}),
+        "users.bulk.identify": Example(body={"users": [{"id": "u3", "name": "Grace"}]}),
+        "users.bulk.delete": Example(body={"user_ids": ["u2"]}),
         "users.list_preferences": Example(user),
         "users.get_preferences": Example({**user, "id": "default"}),
         "users.set_preferences": Example({**user, "id": "default"}, body={"workflows": {WORKFLOW: True}}),
-        "users.bulk_set_preferences": Example(
+        "users.bulk.set_preferences": Example(
             body={"user_ids": ["u1"], "preferences": {"channel_types": {"email": False}}}
         ),
-        "users.generate_preference_center_url": Example(user),
-        "users.get_preference_center_config": Example(user),
+        "users.preference_center.generate_signed_url": Example(user),
+        "users.preference_center.get_config": Example(user),
         "users.list_subscriptions": Example(user),
         "users.list_schedules": Example(user, query=[("workflow", WORKFLOW)]),
         "users.get_channel_data": Example({**user, "channel_id": s.push}),
@@ -119,21 +120,21 @@ def examples(s: Seed) -> dict[str, Example]:
             {**user, "channel_id": s.push}, body={"data": {"tokens": ["tok-2"]}}
         ),
         "users.unset_channel_data": Example({**user, "channel_id": s.push}),
-        "users.feeds.list_items": Example({**user, "channel_id": s.feed}, query=[("status", "unread")]),
-        "users.feeds.get_settings": Example({**user, "channel_id": s.feed}),
+        "users.feeds.list_items": Example({**user, "id": s.feed}, query=[("status", "unread")]),
+        "users.feeds.get_settings": Example({**user, "id": s.feed}),
         "users.guides.get_channel": Example({**user, "channel_id": guide["channel_id"]}),
         "users.guides.mark_message_as_seen": Example(user, body={**guide, "content": {"title": "Hi"}}),
         "users.guides.mark_message_as_interacted": Example(user, body=guide),
         "users.guides.mark_message_as_archived": Example(user, body=guide),
         "objects.list": Example({"collection": "projects"}),
-        "objects.get": Example(project),
-        "objects.set": Example(project, body={"name": "Apollo", "owner": "u1"}),
-        "objects.delete": Example(project),
-        "objects.list_messages": Example(project),
-        "objects.bulk_set": Example(
+        "objects.get": Example(the_project),
+        "objects.set": Example(the_project, body={"name": "Apollo", "owner": "u1"}),
+        "objects.delete": Example(the_project),
+        "objects.list_messages": Example(the_project),
+        "objects.bulk.set": Example(
             {"collection": "projects"}, body={"objects": [{"id": "p2", "name": "Gemini"}]}
         ),
-        "objects.bulk_delete": Example({"collection": "projects"}, body={"object_ids": ["p1"]}),
+        "objects.bulk.delete": Example({"collection": "projects"}, body={"object_ids": ["p1"]}),
         "objects.list_preferences": Example(project),
         "objects.get_preferences": Example({**project, "id": "default"}),
         "objects.set_preferences": Example(
@@ -144,26 +145,26 @@ def examples(s: Seed) -> dict[str, Example]:
             project, body={"recipients": ["u2"], "properties": {"role": "viewer"}}
         ),
         "objects.delete_subscriptions": Example(project, body={"recipients": ["u1"]}),
-        "objects.bulk_add_subscriptions": Example(
+        "objects.bulk.add_subscriptions": Example(
             {"collection": "projects"}, body={"subscriptions": [{"id": "p1", "recipients": ["u2"]}]}
         ),
-        "objects.bulk_delete_subscriptions": Example(
+        "objects.bulk.delete_subscriptions": Example(
             {"collection": "projects"}, body={"subscriptions": [{"id": "p1", "recipients": ["u1"]}]}
         ),
-        "objects.list_schedules": Example(project, query=[("workflow", WORKFLOW)]),
+        "objects.list_schedules": Example(the_project, query=[("workflow", WORKFLOW)]),
         "objects.get_channel_data": Example({**project, "channel_id": s.slack}),
         "objects.set_channel_data": Example(
             {**project, "channel_id": s.slack}, body={"data": {"connections": [{"channel_id": "C2"}]}}
         ),
         "objects.unset_channel_data": Example({**project, "channel_id": s.slack}),
         "tenants.list": Example(),
-        "tenants.get": Example({"tenant_id": "t1"}),
+        "tenants.get": Example({"id": "t1"}),
         "tenants.set": Example(
-            {"tenant_id": "t1"}, body={"name": "Acme", "settings": {"branding": {"logo_url": None}}}
+            {"id": "t1"}, body={"name": "Acme", "settings": {"branding": {"logo_url": None}}}
         ),
-        "tenants.delete": Example({"tenant_id": "t1"}),
-        "tenants.bulk_set": Example(body={"tenants": ["t2", {"id": "t3", "name": "Initech"}]}),
-        "tenants.bulk_delete": Example(query=[("tenant_ids[]", "t1")]),
+        "tenants.delete": Example({"id": "t1"}),
+        "tenants.bulk.set": Example(body={"tenants": ["t2", {"id": "t3", "name": "Initech"}]}),
+        "tenants.bulk.delete": Example(query=[("tenant_ids[]", "t1")]),
         "bulk_operations.get": Example({"id": s.bulk_operation}),
         "audiences.list_members": Example({"key": "beta"}),
         "audiences.add_members": Example({"key": "beta"}, body={"members": [{"user": {"id": "u2"}}]}),
@@ -172,7 +173,7 @@ def examples(s: Seed) -> dict[str, Example]:
         "schedules.create": Example(body={"workflow": WORKFLOW, "recipients": ["u1"], "repeats": DAILY}),
         "schedules.update": Example(body={"schedule_ids": [s.schedule], "data": {"digest": True}}),
         "schedules.delete": Example(body={"schedule_ids": [s.schedule]}),
-        "schedules.bulk_create": Example(
+        "schedules.bulk.create": Example(
             body={"schedules": [{"workflow": WORKFLOW, "recipient": "u2", "repeats": DAILY}]}
         ),
         "workflows.trigger": Example(

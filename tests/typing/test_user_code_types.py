@@ -11,7 +11,7 @@ from knock_async import AsyncKnock, models
 
 async def main() -> None:
     async with AsyncKnock("sk_test") as knock:
-        user: models.User = await knock.users.identify("u1", name="Ada", custom_properties={"plan": "pro"})
+        user: models.User = await knock.users.update("u1", name="Ada", custom_properties={"plan": "pro"})
         run = await knock.workflows.trigger("welcome", recipients=["u1", {"id": "u2"}], data={"a": 1})
         print(user.name, run.workflow_run_id)
         async for item in knock.users.list(page_size=50):
@@ -23,7 +23,7 @@ from knock_async import AsyncKnock
 
 async def main() -> None:
     async with AsyncKnock("sk_test") as knock:
-        await knock.users.identify("u1", nmae="Ada")
+        await knock.users.update("u1", nmae="Ada")
         await knock.workflows.trigger("welcome", recipients=[42])
         await knock.users.get(42)
 """

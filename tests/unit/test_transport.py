@@ -87,7 +87,7 @@ class TriggerResponse:
 
 
 GET_USER = Operation(id="users.get", method="GET", path="/v1/users/{user_id}", tier=4, response=User)
-IDENTIFY = Operation(id="users.identify", method="PUT", path="/v1/users/{user_id}", tier=3, response=User)
+IDENTIFY = Operation(id="users.update", method="PUT", path="/v1/users/{user_id}", tier=3, response=User)
 DELETE_USER = Operation(id="users.delete", method="DELETE", path="/v1/users/{user_id}", tier=3)
 GET_FEED = Operation(
     id="users.feed", method="GET", path="/v1/users/{user_id}/feeds/{channel_id}", tier=4, response=dict
@@ -102,7 +102,7 @@ TRIGGER = Operation(
     limits=(Limit("recipients", max_items=3), Limit("data", max_bytes=64)),
 )
 BULK_IDENTIFY = Operation(
-    id="users.bulk_identify",
+    id="users.bulk.identify",
     method="POST",
     path="/v1/users/bulk/identify",
     tier=2,

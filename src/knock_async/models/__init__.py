@@ -759,8 +759,6 @@ class BulkUpdateChannelMessageStatusRequest:
     """Only messages created before this time."""
     recipient_ids: list[str] | Unset = UNSET
     """Only messages to these recipient IDs."""
-    recipient_gids: list[str] | Unset = UNSET
-    """Only messages to these recipient global IDs."""
     tenants: list[str] | Unset = UNSET
     """Only messages for these tenant IDs."""
     trigger_data: str | Unset = UNSET
@@ -2591,8 +2589,6 @@ class SetTenantRequest:
     """Branding and default preferences to store."""
     channel_data: InlineChannelDataRequest | None | Unset = UNSET
     """Channel data to set along the way, keyed by channel id."""
-    preferences: InlinePreferenceSetRequest | None | Unset = UNSET
-    """Preference sets to set along the way, keyed by preference set id."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 

@@ -7,9 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import models
-from .._pagination import AsyncPager
 from .._transport import Transport
-from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
+from .._types import UNSET, Limit, Operation, RequestOptions, Unset
 
 _AUDIENCES_ADD_MEMBERS: Operation[None] = Operation(
     id="audiences.add_members",
@@ -27,7 +26,6 @@ _AUDIENCES_LIST_MEMBERS: Operation[models.ListAudienceMembersResponse] = Operati
     path="/v1/audiences/{key}/members",
     tier=4,
     response=models.ListAudienceMembersResponse,
-    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
 )
 
 _AUDIENCES_REMOVE_MEMBERS: Operation[None] = Operation(
@@ -74,37 +72,26 @@ class Audiences:
             options=options,
         )
 
-    def list_members(
+    async def list_members(
         self,
         key: str,
         *,
-        page_size: int | Unset = UNSET,
-        after: str | Unset = UNSET,
-        before: str | Unset = UNSET,
-        limit: int | None = None,
         options: RequestOptions | None = None,
-    ) -> AsyncPager[models.AudienceMember, models.ListAudienceMembersResponse]:
+    ) -> models.ListAudienceMembersResponse:
         """List the members of an audience.
 
-        A member whose user no longer exists comes back with user set to null.
+        A member whose user no longer exists comes back with user set to null. Knock publishes no paging
+        parameters for this call, so it answers with one response rather than a pager.
 
         `GET /v1/audiences/{key}/members`, rate limit tier 4.
-        Await the pager for the first page, or `async for` over every item of every page.
 
         Args:
             key: Key of the audience.
-            page_size: How many items to return in one page.
-            after: Cursor of the page to fetch after (taken from page_info.after).
-            before: Cursor of the page to fetch before (taken from page_info.before).
-            limit: Stop after this many items (None: all of them).
         """
-        return AsyncPager(
-            self._transport,
+        return await self._transport.request(
             _AUDIENCES_LIST_MEMBERS,
             path={"key": key},
-            query={"page_size": page_size, "after": after, "before": before},
             options=options,
-            limit=limit,
         )
 
     async def remove_members(

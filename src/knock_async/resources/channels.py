@@ -12,23 +12,23 @@ from .._transport import Transport
 from .._types import UNSET, Operation, RequestOptions, Unset
 
 _CHANNELS_BULK_UPDATE_MESSAGE_STATUS: Operation[models.BulkOperation] = Operation(
-    id="channels.bulk_update_message_status",
+    id="channels.bulk.update_message_status",
     method="POST",
     path="/v1/channels/{channel_id}/messages/bulk/{action}",
     tier=2,
     response=models.BulkOperation,
     bulk=True,
-    lists=frozenset({"recipient_ids", "recipient_gids", "tenants", "workflows"}),
+    lists=frozenset({"recipient_ids", "tenants", "workflows"}),
 )
 
 
-class Channels:
-    """`channels`: 1 operation."""
+class ChannelsBulk:
+    """`channels.bulk`: 1 operation."""
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
-    async def bulk_update_message_status(
+    async def update_message_status(
         self,
         channel_id: str,
         action: models.BulkMessageStatusAction
@@ -56,7 +56,6 @@ class Channels:
         newer_than: datetime.datetime | Unset = UNSET,
         older_than: datetime.datetime | Unset = UNSET,
         recipient_ids: Sequence[str] | Unset = UNSET,
-        recipient_gids: Sequence[str] | Unset = UNSET,
         tenants: Sequence[str] | Unset = UNSET,
         trigger_data: str | Unset = UNSET,
         workflows: Sequence[str] | Unset = UNSET,
@@ -80,7 +79,6 @@ class Channels:
             newer_than: Only messages created after this time.
             older_than: Only messages created before this time.
             recipient_ids: Only messages to these recipient IDs.
-            recipient_gids: Only messages to these recipient global IDs.
             tenants: Only messages for these tenant IDs.
             trigger_data: A JSON object (as a string); only messages generated with matching trigger data.
             workflows: Only messages from these workflow keys.
@@ -96,10 +94,17 @@ class Channels:
                 "newer_than": newer_than,
                 "older_than": older_than,
                 "recipient_ids": recipient_ids,
-                "recipient_gids": recipient_gids,
                 "tenants": tenants,
                 "trigger_data": trigger_data,
                 "workflows": workflows,
             },
             options=options,
         )
+
+
+class Channels:
+    """`channels`: 0 operations, and `channels.bulk`."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self.bulk = ChannelsBulk(transport)

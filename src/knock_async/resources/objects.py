@@ -13,18 +13,8 @@ from .._pagination import AsyncPager
 from .._transport import Transport
 from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
 
-_OBJECTS_ADD_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = Operation(
-    id="objects.add_subscriptions",
-    method="POST",
-    path="/v1/objects/{collection}/{object_id}/subscriptions",
-    tier=3,
-    response=builtins.list[models.Subscription],
-    limits=(Limit(field="recipients", max_items=100),),
-    lists=frozenset({"recipients"}),
-)
-
 _OBJECTS_BULK_ADD_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
-    id="objects.bulk_add_subscriptions",
+    id="objects.bulk.add_subscriptions",
     method="POST",
     path="/v1/objects/{collection}/bulk/subscriptions/add",
     tier=1,
@@ -38,7 +28,7 @@ _OBJECTS_BULK_ADD_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
 )
 
 _OBJECTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
-    id="objects.bulk_delete",
+    id="objects.bulk.delete",
     method="POST",
     path="/v1/objects/{collection}/bulk/delete",
     tier=1,
@@ -49,7 +39,7 @@ _OBJECTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
 )
 
 _OBJECTS_BULK_DELETE_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
-    id="objects.bulk_delete_subscriptions",
+    id="objects.bulk.delete_subscriptions",
     method="POST",
     path="/v1/objects/{collection}/bulk/subscriptions/delete",
     tier=1,
@@ -60,7 +50,7 @@ _OBJECTS_BULK_DELETE_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
 )
 
 _OBJECTS_BULK_SET: Operation[models.BulkOperation] = Operation(
-    id="objects.bulk_set",
+    id="objects.bulk.set",
     method="POST",
     path="/v1/objects/{collection}/bulk/set",
     tier=1,
@@ -70,10 +60,128 @@ _OBJECTS_BULK_SET: Operation[models.BulkOperation] = Operation(
     lists=frozenset({"objects"}),
 )
 
+
+class ObjectsBulk:
+    """`objects.bulk`: 4 operations."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def add_subscriptions(
+        self,
+        collection: str,
+        *,
+        subscriptions: Sequence[models.BulkAddSubscriptionsItem | Mapping[str, Any]],
+        options: RequestOptions | None = None,
+    ) -> models.BulkOperation:
+        """Subscribe recipients to many objects of one collection at once.
+
+        Runs asynchronously; existing subscriptions are updated and recipients may be identified inline.
+
+        `POST /v1/objects/{collection}/bulk/subscriptions/add`, rate limit tier 1.
+        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
+
+        Args:
+            collection: The collection of the objects.
+            subscriptions: One entry per object (at most 100).
+        """
+        return await self._transport.request(
+            _OBJECTS_BULK_ADD_SUBSCRIPTIONS,
+            path={"collection": collection},
+            body={"subscriptions": subscriptions},
+            options=options,
+        )
+
+    async def delete(
+        self,
+        collection: str,
+        *,
+        object_ids: Sequence[str],
+        options: RequestOptions | None = None,
+    ) -> models.BulkOperation:
+        """Delete up to 1,000 objects of a collection in one go.
+
+        Queues an asynchronous job; follow it with bulk_operations.get.
+
+        `POST /v1/objects/{collection}/bulk/delete`, rate limit tier 1.
+        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
+
+        Args:
+            collection: The collection the objects belong to.
+            object_ids: Identifiers of the objects to delete (at most 1,000).
+        """
+        return await self._transport.request(
+            _OBJECTS_BULK_DELETE,
+            path={"collection": collection},
+            body={"object_ids": object_ids},
+            options=options,
+        )
+
+    async def delete_subscriptions(
+        self,
+        collection: str,
+        *,
+        subscriptions: Sequence[models.BulkDeleteSubscriptionsItem | Mapping[str, Any]],
+        options: RequestOptions | None = None,
+    ) -> models.BulkOperation:
+        """Unsubscribe recipients from many objects of one collection at once.
+
+        Runs asynchronously; subscriptions that do not exist are skipped.
+
+        `POST /v1/objects/{collection}/bulk/subscriptions/delete`, rate limit tier 1.
+        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
+
+        Args:
+            collection: The collection of the objects.
+            subscriptions: One entry per object.
+        """
+        return await self._transport.request(
+            _OBJECTS_BULK_DELETE_SUBSCRIPTIONS,
+            path={"collection": collection},
+            body={"subscriptions": subscriptions},
+            options=options,
+        )
+
+    async def set(
+        self,
+        collection: str,
+        *,
+        objects: Sequence[models.BulkSetObjectItem | Mapping[str, Any]],
+        options: RequestOptions | None = None,
+    ) -> models.BulkOperation:
+        """Set up to 1,000 objects of a collection in one go.
+
+        Queues an asynchronous job; follow it with bulk_operations.get.
+
+        `POST /v1/objects/{collection}/bulk/set`, rate limit tier 1.
+        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
+
+        Args:
+            collection: The collection the objects belong to.
+            objects: The objects to upsert (at most 1,000).
+        """
+        return await self._transport.request(
+            _OBJECTS_BULK_SET,
+            path={"collection": collection},
+            body={"objects": objects},
+            options=options,
+        )
+
+
+_OBJECTS_ADD_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = Operation(
+    id="objects.add_subscriptions",
+    method="POST",
+    path="/v1/objects/{collection}/{object_id}/subscriptions",
+    tier=3,
+    response=builtins.list[models.Subscription],
+    limits=(Limit(field="recipients", max_items=100),),
+    lists=frozenset({"recipients"}),
+)
+
 _OBJECTS_DELETE: Operation[None] = Operation(
     id="objects.delete",
     method="DELETE",
-    path="/v1/objects/{collection}/{object_id}",
+    path="/v1/objects/{collection}/{id}",
     tier=2,
     response=None,
 )
@@ -91,7 +199,7 @@ _OBJECTS_DELETE_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = O
 _OBJECTS_GET: Operation[models.Object] = Operation(
     id="objects.get",
     method="GET",
-    path="/v1/objects/{collection}/{object_id}",
+    path="/v1/objects/{collection}/{id}",
     tier=4,
     response=models.Object,
 )
@@ -125,7 +233,7 @@ _OBJECTS_LIST: Operation[models.ListObjectsResponse] = Operation(
 _OBJECTS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
     id="objects.list_messages",
     method="GET",
-    path="/v1/objects/{collection}/{object_id}/messages",
+    path="/v1/objects/{collection}/{id}/messages",
     tier=4,
     response=models.ListMessagesResponse,
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
@@ -143,7 +251,7 @@ _OBJECTS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Oper
 _OBJECTS_LIST_SCHEDULES: Operation[models.ListSchedulesResponse] = Operation(
     id="objects.list_schedules",
     method="GET",
-    path="/v1/objects/{collection}/{object_id}/schedules",
+    path="/v1/objects/{collection}/{id}/schedules",
     tier=4,
     response=models.ListSchedulesResponse,
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
@@ -162,7 +270,7 @@ _OBJECTS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Opera
 _OBJECTS_SET: Operation[models.Object] = Operation(
     id="objects.set",
     method="PUT",
-    path="/v1/objects/{collection}/{object_id}",
+    path="/v1/objects/{collection}/{id}",
     tier=3,
     response=models.Object,
 )
@@ -193,10 +301,11 @@ _OBJECTS_UNSET_CHANNEL_DATA: Operation[None] = Operation(
 
 
 class Objects:
-    """`objects`: 19 operations."""
+    """`objects`: 15 operations, and `objects.bulk`."""
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
+        self.bulk = ObjectsBulk(transport)
 
     async def add_subscriptions(
         self,
@@ -226,110 +335,10 @@ class Objects:
             options=options,
         )
 
-    async def bulk_add_subscriptions(
-        self,
-        collection: str,
-        *,
-        subscriptions: Sequence[models.BulkAddSubscriptionsItem | Mapping[str, Any]],
-        options: RequestOptions | None = None,
-    ) -> models.BulkOperation:
-        """Subscribe recipients to many objects of one collection at once.
-
-        Runs asynchronously; existing subscriptions are updated and recipients may be identified inline.
-
-        `POST /v1/objects/{collection}/bulk/subscriptions/add`, rate limit tier 1.
-        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
-
-        Args:
-            collection: The collection of the objects.
-            subscriptions: One entry per object (at most 100).
-        """
-        return await self._transport.request(
-            _OBJECTS_BULK_ADD_SUBSCRIPTIONS,
-            path={"collection": collection},
-            body={"subscriptions": subscriptions},
-            options=options,
-        )
-
-    async def bulk_delete(
-        self,
-        collection: str,
-        *,
-        object_ids: Sequence[str],
-        options: RequestOptions | None = None,
-    ) -> models.BulkOperation:
-        """Delete up to 1,000 objects of a collection in one go.
-
-        Queues an asynchronous job; follow it with bulk_operations.get.
-
-        `POST /v1/objects/{collection}/bulk/delete`, rate limit tier 1.
-        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
-
-        Args:
-            collection: The collection the objects belong to.
-            object_ids: Identifiers of the objects to delete (at most 1,000).
-        """
-        return await self._transport.request(
-            _OBJECTS_BULK_DELETE,
-            path={"collection": collection},
-            body={"object_ids": object_ids},
-            options=options,
-        )
-
-    async def bulk_delete_subscriptions(
-        self,
-        collection: str,
-        *,
-        subscriptions: Sequence[models.BulkDeleteSubscriptionsItem | Mapping[str, Any]],
-        options: RequestOptions | None = None,
-    ) -> models.BulkOperation:
-        """Unsubscribe recipients from many objects of one collection at once.
-
-        Runs asynchronously; subscriptions that do not exist are skipped.
-
-        `POST /v1/objects/{collection}/bulk/subscriptions/delete`, rate limit tier 1.
-        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
-
-        Args:
-            collection: The collection of the objects.
-            subscriptions: One entry per object.
-        """
-        return await self._transport.request(
-            _OBJECTS_BULK_DELETE_SUBSCRIPTIONS,
-            path={"collection": collection},
-            body={"subscriptions": subscriptions},
-            options=options,
-        )
-
-    async def bulk_set(
-        self,
-        collection: str,
-        *,
-        objects: Sequence[models.BulkSetObjectItem | Mapping[str, Any]],
-        options: RequestOptions | None = None,
-    ) -> models.BulkOperation:
-        """Set up to 1,000 objects of a collection in one go.
-
-        Queues an asynchronous job; follow it with bulk_operations.get.
-
-        `POST /v1/objects/{collection}/bulk/set`, rate limit tier 1.
-        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
-
-        Args:
-            collection: The collection the objects belong to.
-            objects: The objects to upsert (at most 1,000).
-        """
-        return await self._transport.request(
-            _OBJECTS_BULK_SET,
-            path={"collection": collection},
-            body={"objects": objects},
-            options=options,
-        )
-
     async def delete(
         self,
         collection: str,
-        object_id: str,
+        id: str,
         *,
         options: RequestOptions | None = None,
     ) -> None:
@@ -337,15 +346,15 @@ class Objects:
 
         Removes the object from its collection; this cannot be undone.
 
-        `DELETE /v1/objects/{collection}/{object_id}`, rate limit tier 2.
+        `DELETE /v1/objects/{collection}/{id}`, rate limit tier 2.
 
         Args:
             collection: The collection the object belongs to.
-            object_id: Your identifier of the object.
+            id: Your identifier of the object.
         """
         return await self._transport.request(
             _OBJECTS_DELETE,
-            path={"collection": collection, "object_id": object_id},
+            path={"collection": collection, "id": id},
             options=options,
         )
 
@@ -376,7 +385,7 @@ class Objects:
     async def get(
         self,
         collection: str,
-        object_id: str,
+        id: str,
         *,
         options: RequestOptions | None = None,
     ) -> models.Object:
@@ -384,15 +393,15 @@ class Objects:
 
         Returns the object with all of its properties.
 
-        `GET /v1/objects/{collection}/{object_id}`, rate limit tier 4.
+        `GET /v1/objects/{collection}/{id}`, rate limit tier 4.
 
         Args:
             collection: The collection the object belongs to.
-            object_id: Your identifier of the object.
+            id: Your identifier of the object.
         """
         return await self._transport.request(
             _OBJECTS_GET,
-            path={"collection": collection, "object_id": object_id},
+            path={"collection": collection, "id": id},
             options=options,
         )
 
@@ -427,7 +436,6 @@ class Objects:
         object_id: str,
         id: str,
         *,
-        tenant: str | Unset = UNSET,
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Fetch one preference set of an object.
@@ -440,12 +448,10 @@ class Objects:
             collection: The object's collection.
             object_id: The object's id in its collection.
             id: The preference set id, "default" or a tenant id.
-            tenant: Tenant whose preference set to resolve.
         """
         return await self._transport.request(
             _OBJECTS_GET_PREFERENCES,
             path={"collection": collection, "object_id": object_id, "id": id},
-            query={"tenant": tenant},
             options=options,
         )
 
@@ -487,7 +493,7 @@ class Objects:
     def list_messages(
         self,
         collection: str,
-        object_id: str,
+        id: str,
         *,
         page_size: int | Unset = UNSET,
         after: str | Unset = UNSET,
@@ -525,12 +531,12 @@ class Objects:
 
         Newest first; messages older than the retention window are left out.
 
-        `GET /v1/objects/{collection}/{object_id}/messages`, rate limit tier 4.
+        `GET /v1/objects/{collection}/{id}/messages`, rate limit tier 4.
         Await the pager for the first page, or `async for` over every item of every page.
 
         Args:
             collection: The collection the object belongs to.
-            object_id: Your identifier of the object.
+            id: Your identifier of the object.
             page_size: How many items to return in one page.
             after: Cursor of the page to fetch after (taken from page_info.after).
             before: Cursor of the page to fetch before (taken from page_info.before).
@@ -553,7 +559,7 @@ class Objects:
         return AsyncPager(
             self._transport,
             _OBJECTS_LIST_MESSAGES,
-            path={"collection": collection, "object_id": object_id},
+            path={"collection": collection, "id": id},
             query={
                 "page_size": page_size,
                 "after": after,
@@ -601,7 +607,7 @@ class Objects:
     def list_schedules(
         self,
         collection: str,
-        object_id: str,
+        id: str,
         *,
         workflow: str | Unset = UNSET,
         tenant: str | Unset = UNSET,
@@ -613,12 +619,12 @@ class Objects:
     ) -> AsyncPager[models.Schedule, models.ListSchedulesResponse]:
         """List the schedules whose recipient is a given object.
 
-        `GET /v1/objects/{collection}/{object_id}/schedules`, rate limit tier 4.
+        `GET /v1/objects/{collection}/{id}/schedules`, rate limit tier 4.
         Await the pager for the first page, or `async for` over every item of every page.
 
         Args:
             collection: The object's collection.
-            object_id: The object's id in its collection.
+            id: The object's id in its collection.
             workflow: Only schedules of this workflow key.
             tenant: Only schedules for this tenant id.
             page_size: How many items to return in one page.
@@ -629,7 +635,7 @@ class Objects:
         return AsyncPager(
             self._transport,
             _OBJECTS_LIST_SCHEDULES,
-            path={"collection": collection, "object_id": object_id},
+            path={"collection": collection, "id": id},
             query={
                 "workflow": workflow,
                 "tenant": tenant,
@@ -696,7 +702,7 @@ class Objects:
     async def set(
         self,
         collection: str,
-        object_id: str,
+        id: str,
         *,
         name: str | None | Unset = UNSET,
         locale: str | None | Unset = UNSET,
@@ -710,11 +716,11 @@ class Objects:
 
         Upserts the object; the given properties are merged into the stored ones.
 
-        `PUT /v1/objects/{collection}/{object_id}`, rate limit tier 3.
+        `PUT /v1/objects/{collection}/{id}`, rate limit tier 3.
 
         Args:
             collection: The collection the object belongs to.
-            object_id: Your identifier of the object.
+            id: Your identifier of the object.
             name: Optional display name of the object.
             locale: Locale used to pick message translations.
             timezone: IANA tz database name, used by recurring schedules.
@@ -724,7 +730,7 @@ class Objects:
         """
         return await self._transport.request(
             _OBJECTS_SET,
-            path={"collection": collection, "object_id": object_id},
+            path={"collection": collection, "id": id},
             body={
                 "name": name,
                 "locale": locale,
@@ -778,7 +784,7 @@ class Objects:
         object_id: str,
         id: str,
         *,
-        persistence_strategy: models.PreferencePersistenceStrategy
+        _persistence_strategy: models.PreferencePersistenceStrategy
         | Literal["merge", "replace"]
         | Unset = UNSET,
         categories: Mapping[str, Any] | None | Unset = UNSET,
@@ -803,7 +809,7 @@ class Objects:
             collection: The object's collection.
             object_id: The object's id in its collection.
             id: The preference set id, "default" or a tenant id.
-            persistence_strategy: See the Knock API reference.
+            _persistence_strategy: See the Knock API reference.
             categories: Per-category settings, keyed by workflow category.
             channel_types: Per-channel-type settings.
             channels: Per-channel settings, keyed by channel id.
@@ -814,7 +820,7 @@ class Objects:
             _OBJECTS_SET_PREFERENCES,
             path={"collection": collection, "object_id": object_id, "id": id},
             body={
-                "__persistence_strategy__": persistence_strategy,
+                "__persistence_strategy__": _persistence_strategy,
                 "categories": categories,
                 "channel_types": channel_types,
                 "channels": channels,

@@ -14,7 +14,7 @@ from .._transport import Transport
 from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
 
 _SCHEDULES_BULK_CREATE: Operation[models.BulkOperation] = Operation(
-    id="schedules.bulk_create",
+    id="schedules.bulk.create",
     method="POST",
     path="/v1/schedules/bulk/create",
     tier=1,
@@ -23,6 +23,34 @@ _SCHEDULES_BULK_CREATE: Operation[models.BulkOperation] = Operation(
     limits=(Limit(field="schedules", max_items=1000),),
     lists=frozenset({"schedules"}),
 )
+
+
+class SchedulesBulk:
+    """`schedules.bulk`: 1 operation."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def create(
+        self,
+        *,
+        schedules: Sequence[models.BulkScheduleRequest | Mapping[str, Any]],
+        options: RequestOptions | None = None,
+    ) -> models.BulkOperation:
+        """Create many schedules, each with its own settings, in one asynchronous job.
+
+        `POST /v1/schedules/bulk/create`, rate limit tier 1.
+        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
+
+        Args:
+            schedules: The schedules to create (at most 1000).
+        """
+        return await self._transport.request(
+            _SCHEDULES_BULK_CREATE,
+            body={"schedules": schedules},
+            options=options,
+        )
+
 
 _SCHEDULES_CREATE: Operation[builtins.list[models.Schedule]] = Operation(
     id="schedules.create",
@@ -66,30 +94,11 @@ _SCHEDULES_UPDATE: Operation[builtins.list[models.Schedule]] = Operation(
 
 
 class Schedules:
-    """`schedules`: 5 operations."""
+    """`schedules`: 4 operations, and `schedules.bulk`."""
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
-
-    async def bulk_create(
-        self,
-        *,
-        schedules: Sequence[models.BulkScheduleRequest | Mapping[str, Any]],
-        options: RequestOptions | None = None,
-    ) -> models.BulkOperation:
-        """Create many schedules, each with its own settings, in one asynchronous job.
-
-        `POST /v1/schedules/bulk/create`, rate limit tier 1.
-        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
-
-        Args:
-            schedules: The schedules to create (at most 1000).
-        """
-        return await self._transport.request(
-            _SCHEDULES_BULK_CREATE,
-            body={"schedules": schedules},
-            options=options,
-        )
+        self.bulk = SchedulesBulk(transport)
 
     async def create(
         self,

@@ -12,7 +12,7 @@ from .._transport import Transport
 from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
 
 _TENANTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
-    id="tenants.bulk_delete",
+    id="tenants.bulk.delete",
     method="POST",
     path="/v1/tenants/bulk/delete",
     tier=1,
@@ -22,7 +22,7 @@ _TENANTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
 )
 
 _TENANTS_BULK_SET: Operation[models.BulkOperation] = Operation(
-    id="tenants.bulk_set",
+    id="tenants.bulk.set",
     method="POST",
     path="/v1/tenants/bulk/set",
     tier=1,
@@ -32,47 +32,14 @@ _TENANTS_BULK_SET: Operation[models.BulkOperation] = Operation(
     lists=frozenset({"tenants"}),
 )
 
-_TENANTS_DELETE: Operation[None] = Operation(
-    id="tenants.delete",
-    method="DELETE",
-    path="/v1/tenants/{tenant_id}",
-    tier=2,
-    response=None,
-)
 
-_TENANTS_GET: Operation[models.Tenant] = Operation(
-    id="tenants.get",
-    method="GET",
-    path="/v1/tenants/{tenant_id}",
-    tier=4,
-    response=models.Tenant,
-)
-
-_TENANTS_LIST: Operation[models.ListTenantsResponse] = Operation(
-    id="tenants.list",
-    method="GET",
-    path="/v1/tenants",
-    tier=4,
-    response=models.ListTenantsResponse,
-    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
-)
-
-_TENANTS_SET: Operation[models.Tenant] = Operation(
-    id="tenants.set",
-    method="PUT",
-    path="/v1/tenants/{tenant_id}",
-    tier=3,
-    response=models.Tenant,
-)
-
-
-class Tenants:
-    """`tenants`: 6 operations."""
+class TenantsBulk:
+    """`tenants.bulk`: 2 operations."""
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
-    async def bulk_delete(
+    async def delete(
         self,
         *,
         tenant_ids: Sequence[str],
@@ -94,7 +61,7 @@ class Tenants:
             options=options,
         )
 
-    async def bulk_set(
+    async def set(
         self,
         *,
         tenants: Sequence[models.InlineTenantRequest | Mapping[str, Any]],
@@ -116,9 +83,51 @@ class Tenants:
             options=options,
         )
 
+
+_TENANTS_DELETE: Operation[None] = Operation(
+    id="tenants.delete",
+    method="DELETE",
+    path="/v1/tenants/{id}",
+    tier=2,
+    response=None,
+)
+
+_TENANTS_GET: Operation[models.Tenant] = Operation(
+    id="tenants.get",
+    method="GET",
+    path="/v1/tenants/{id}",
+    tier=4,
+    response=models.Tenant,
+)
+
+_TENANTS_LIST: Operation[models.ListTenantsResponse] = Operation(
+    id="tenants.list",
+    method="GET",
+    path="/v1/tenants",
+    tier=4,
+    response=models.ListTenantsResponse,
+    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+)
+
+_TENANTS_SET: Operation[models.Tenant] = Operation(
+    id="tenants.set",
+    method="PUT",
+    path="/v1/tenants/{id}",
+    tier=3,
+    response=models.Tenant,
+)
+
+
+class Tenants:
+    """`tenants`: 4 operations, and `tenants.bulk`."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self.bulk = TenantsBulk(transport)
+
     async def delete(
         self,
-        tenant_id: str,
+        id: str,
         *,
         options: RequestOptions | None = None,
     ) -> None:
@@ -126,35 +135,35 @@ class Tenants:
 
         Removes the tenant and its data; this cannot be undone.
 
-        `DELETE /v1/tenants/{tenant_id}`, rate limit tier 2.
+        `DELETE /v1/tenants/{id}`, rate limit tier 2.
 
         Args:
-            tenant_id: Your identifier of the tenant.
+            id: Your identifier of the tenant.
         """
         return await self._transport.request(
             _TENANTS_DELETE,
-            path={"tenant_id": tenant_id},
+            path={"id": id},
             options=options,
         )
 
     async def get(
         self,
-        tenant_id: str,
+        id: str,
         *,
         resolve_full_preference_settings: bool | Unset = UNSET,
         options: RequestOptions | None = None,
     ) -> models.Tenant:
         """Fetch one tenant.
 
-        `GET /v1/tenants/{tenant_id}`, rate limit tier 4.
+        `GET /v1/tenants/{id}`, rate limit tier 4.
 
         Args:
-            tenant_id: Your identifier of the tenant.
+            id: Your identifier of the tenant.
             resolve_full_preference_settings: When true, the environment's default preferences are merged into settings.preference_set in the answer.
         """
         return await self._transport.request(
             _TENANTS_GET,
-            path={"tenant_id": tenant_id},
+            path={"id": id},
             query={"resolve_full_preference_settings": resolve_full_preference_settings},
             options=options,
         )
@@ -201,13 +210,12 @@ class Tenants:
 
     async def set(
         self,
-        tenant_id: str,
+        id: str,
         *,
         resolve_full_preference_settings: bool | Unset = UNSET,
         name: str | None | Unset = UNSET,
         settings: models.TenantSettingsRequest | Mapping[str, Any] | None | Unset = UNSET,
         channel_data: models.InlineChannelDataRequest | Mapping[str, Any] | None | Unset = UNSET,
-        preferences: models.InlinePreferenceSetRequest | Mapping[str, Any] | None | Unset = UNSET,
         custom_properties: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
     ) -> models.Tenant:
@@ -215,27 +223,21 @@ class Tenants:
 
         Upserts the tenant; the given properties are merged into the stored ones.
 
-        `PUT /v1/tenants/{tenant_id}`, rate limit tier 3.
+        `PUT /v1/tenants/{id}`, rate limit tier 3.
 
         Args:
-            tenant_id: Your identifier of the tenant.
+            id: Your identifier of the tenant.
             resolve_full_preference_settings: When true, the environment's default preferences are merged into settings.preference_set in the answer.
             name: Optional display name of the tenant.
             settings: Branding and default preferences to store.
             channel_data: Channel data to set along the way, keyed by channel id.
-            preferences: Preference sets to set along the way, keyed by preference set id.
             custom_properties: Your own properties, sent at the top level of the body.
         """
         return await self._transport.request(
             _TENANTS_SET,
-            path={"tenant_id": tenant_id},
+            path={"id": id},
             query={"resolve_full_preference_settings": resolve_full_preference_settings},
-            body={
-                "name": name,
-                "settings": settings,
-                "channel_data": channel_data,
-                "preferences": preferences,
-            },
+            body={"name": name, "settings": settings, "channel_data": channel_data},
             extra_body=custom_properties,
             options=options,
         )

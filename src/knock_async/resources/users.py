@@ -13,10 +13,119 @@ from .._pagination import AsyncPager
 from .._transport import Transport
 from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
 
+_USERS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
+    id="users.bulk.delete",
+    method="POST",
+    path="/v1/users/bulk/delete",
+    tier=1,
+    response=models.BulkOperation,
+    bulk=True,
+    limits=(Limit(field="user_ids", max_items=1000),),
+    lists=frozenset({"user_ids"}),
+)
+
+_USERS_BULK_IDENTIFY: Operation[models.BulkOperation] = Operation(
+    id="users.bulk.identify",
+    method="POST",
+    path="/v1/users/bulk/identify",
+    tier=1,
+    response=models.BulkOperation,
+    bulk=True,
+    limits=(Limit(field="users", max_items=1000),),
+    lists=frozenset({"users"}),
+)
+
+_USERS_BULK_SET_PREFERENCES: Operation[models.BulkOperation] = Operation(
+    id="users.bulk.set_preferences",
+    method="POST",
+    path="/v1/users/bulk/preferences",
+    tier=1,
+    response=models.BulkOperation,
+    bulk=True,
+    limits=(Limit(field="user_ids", max_items=1000),),
+    lists=frozenset({"user_ids"}),
+)
+
+
+class UsersBulk:
+    """`users.bulk`: 3 operations."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def delete(
+        self,
+        *,
+        user_ids: Sequence[str],
+        options: RequestOptions | None = None,
+    ) -> models.BulkOperation:
+        """Delete up to 1,000 users in one go.
+
+        Queues an asynchronous job; follow it with bulk_operations.get.
+
+        `POST /v1/users/bulk/delete`, rate limit tier 1.
+        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
+
+        Args:
+            user_ids: Identifiers of the users to delete (at most 1,000).
+        """
+        return await self._transport.request(
+            _USERS_BULK_DELETE,
+            body={"user_ids": user_ids},
+            options=options,
+        )
+
+    async def identify(
+        self,
+        *,
+        users: Sequence[models.InlineIdentifyUserRequest | Mapping[str, Any]],
+        options: RequestOptions | None = None,
+    ) -> models.BulkOperation:
+        """Identify up to 1,000 users in one go.
+
+        Queues an asynchronous job; follow it with bulk_operations.get.
+
+        `POST /v1/users/bulk/identify`, rate limit tier 1.
+        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
+
+        Args:
+            users: The users to upsert (at most 1,000).
+        """
+        return await self._transport.request(
+            _USERS_BULK_IDENTIFY,
+            body={"users": users},
+            options=options,
+        )
+
+    async def set_preferences(
+        self,
+        *,
+        user_ids: Sequence[str],
+        preferences: models.BulkPreferenceSetRequest | Mapping[str, Any],
+        options: RequestOptions | None = None,
+    ) -> models.BulkOperation:
+        """Write the same preference set for many users at once.
+
+        Runs asynchronously and always replaces the users' existing set with the one sent.
+
+        `POST /v1/users/bulk/preferences`, rate limit tier 1.
+        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
+
+        Args:
+            user_ids: The users whose preference set to write (at most 1000).
+            preferences: See the Knock API reference.
+        """
+        return await self._transport.request(
+            _USERS_BULK_SET_PREFERENCES,
+            body={"user_ids": user_ids, "preferences": preferences},
+            options=options,
+        )
+
+
 _USERS_FEEDS_GET_SETTINGS: Operation[models.FeedSettings] = Operation(
     id="users.feeds.get_settings",
     method="GET",
-    path="/v1/users/{user_id}/feeds/{channel_id}/settings",
+    path="/v1/users/{user_id}/feeds/{id}/settings",
     tier=4,
     response=models.FeedSettings,
     publishable=True,
@@ -25,7 +134,7 @@ _USERS_FEEDS_GET_SETTINGS: Operation[models.FeedSettings] = Operation(
 _USERS_FEEDS_LIST_ITEMS: Operation[models.ListFeedItemsResponse] = Operation(
     id="users.feeds.list_items",
     method="GET",
-    path="/v1/users/{user_id}/feeds/{channel_id}",
+    path="/v1/users/{user_id}/feeds/{id}",
     tier=2,
     response=models.ListFeedItemsResponse,
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
@@ -43,28 +152,28 @@ class UsersFeeds:
     async def get_settings(
         self,
         user_id: str,
-        channel_id: str,
+        id: str,
         *,
         options: RequestOptions | None = None,
     ) -> models.FeedSettings:
         """Get a user's in-app feed settings
 
-        `GET /v1/users/{user_id}/feeds/{channel_id}/settings`, rate limit tier 4.
+        `GET /v1/users/{user_id}/feeds/{id}/settings`, rate limit tier 4.
 
         Args:
             user_id: Id of the user.
-            channel_id: Id of the in-app feed channel.
+            id: Id of the in-app feed channel.
         """
         return await self._transport.request(
             _USERS_FEEDS_GET_SETTINGS,
-            path={"user_id": user_id, "channel_id": channel_id},
+            path={"user_id": user_id, "id": id},
             options=options,
         )
 
     def list_items(
         self,
         user_id: str,
-        channel_id: str,
+        id: str,
         *,
         page_size: int | Unset = UNSET,
         after: str | Unset = UNSET,
@@ -91,12 +200,12 @@ class UsersFeeds:
         One page of the user's feed on an in-app channel, newest first, plus unread and unseen counts;
         empty for unknown users.
 
-        `GET /v1/users/{user_id}/feeds/{channel_id}`, rate limit tier 2.
+        `GET /v1/users/{user_id}/feeds/{id}`, rate limit tier 2.
         Await the pager for the first page, or `async for` over every item of every page.
 
         Args:
             user_id: Id of the user whose feed to read.
-            channel_id: Id of the in-app feed channel.
+            id: Id of the in-app feed channel.
             page_size: How many items to return in one page.
             after: Cursor of the page to fetch after (taken from page_info.after).
             before: Cursor of the page to fetch before (taken from page_info.before).
@@ -119,7 +228,7 @@ class UsersFeeds:
         return AsyncPager(
             self._transport,
             _USERS_FEEDS_LIST_ITEMS,
-            path={"user_id": user_id, "channel_id": channel_id},
+            path={"user_id": user_id, "id": id},
             query={
                 "page_size": page_size,
                 "after": after,
@@ -339,38 +448,67 @@ class UsersGuides:
         )
 
 
-_USERS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
-    id="users.bulk_delete",
+_USERS_PREFERENCE_CENTER_GENERATE_SIGNED_URL: Operation[models.PreferenceCenterSignedUrl] = Operation(
+    id="users.preference_center.generate_signed_url",
     method="POST",
-    path="/v1/users/bulk/delete",
-    tier=1,
-    response=models.BulkOperation,
-    bulk=True,
-    limits=(Limit(field="user_ids", max_items=1000),),
-    lists=frozenset({"user_ids"}),
+    path="/v1/users/{user_id}/preference_center/signed_url",
+    tier=3,
+    response=models.PreferenceCenterSignedUrl,
 )
 
-_USERS_BULK_IDENTIFY: Operation[models.BulkOperation] = Operation(
-    id="users.bulk_identify",
-    method="POST",
-    path="/v1/users/bulk/identify",
-    tier=1,
-    response=models.BulkOperation,
-    bulk=True,
-    limits=(Limit(field="users", max_items=1000),),
-    lists=frozenset({"users"}),
+_USERS_PREFERENCE_CENTER_GET_CONFIG: Operation[models.PreferenceCenterConfigResponse] = Operation(
+    id="users.preference_center.get_config",
+    method="GET",
+    path="/v1/users/{user_id}/preference_center/config",
+    tier=4,
+    response=models.PreferenceCenterConfigResponse,
 )
 
-_USERS_BULK_SET_PREFERENCES: Operation[models.BulkOperation] = Operation(
-    id="users.bulk_set_preferences",
-    method="POST",
-    path="/v1/users/bulk/preferences",
-    tier=1,
-    response=models.BulkOperation,
-    bulk=True,
-    limits=(Limit(field="user_ids", max_items=1000),),
-    lists=frozenset({"user_ids"}),
-)
+
+class UsersPreferenceCenter:
+    """`users.preference_center`: 2 operations."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def generate_signed_url(
+        self,
+        user_id: str,
+        *,
+        options: RequestOptions | None = None,
+    ) -> models.PreferenceCenterSignedUrl:
+        """Make a signed link to the Knock-hosted preference center for a user.
+
+        `POST /v1/users/{user_id}/preference_center/signed_url`, rate limit tier 3.
+
+        Args:
+            user_id: Your identifier for the user.
+        """
+        return await self._transport.request(
+            _USERS_PREFERENCE_CENTER_GENERATE_SIGNED_URL,
+            path={"user_id": user_id},
+            options=options,
+        )
+
+    async def get_config(
+        self,
+        user_id: str,
+        *,
+        options: RequestOptions | None = None,
+    ) -> models.PreferenceCenterConfigResponse:
+        """Fetch the hosted preference center's configuration as seen by a user.
+
+        `GET /v1/users/{user_id}/preference_center/config`, rate limit tier 4.
+
+        Args:
+            user_id: Your identifier for the user.
+        """
+        return await self._transport.request(
+            _USERS_PREFERENCE_CENTER_GET_CONFIG,
+            path={"user_id": user_id},
+            options=options,
+        )
+
 
 _USERS_DELETE: Operation[None] = Operation(
     id="users.delete",
@@ -378,14 +516,6 @@ _USERS_DELETE: Operation[None] = Operation(
     path="/v1/users/{user_id}",
     tier=2,
     response=None,
-)
-
-_USERS_GENERATE_PREFERENCE_CENTER_URL: Operation[models.PreferenceCenterSignedUrl] = Operation(
-    id="users.generate_preference_center_url",
-    method="POST",
-    path="/v1/users/{user_id}/preference_center/signed_url",
-    tier=3,
-    response=models.PreferenceCenterSignedUrl,
 )
 
 _USERS_GET: Operation[models.User] = Operation(
@@ -406,29 +536,12 @@ _USERS_GET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     publishable=True,
 )
 
-_USERS_GET_PREFERENCE_CENTER_CONFIG: Operation[models.PreferenceCenterConfigResponse] = Operation(
-    id="users.get_preference_center_config",
-    method="GET",
-    path="/v1/users/{user_id}/preference_center/config",
-    tier=4,
-    response=models.PreferenceCenterConfigResponse,
-)
-
 _USERS_GET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     id="users.get_preferences",
     method="GET",
     path="/v1/users/{user_id}/preferences/{id}",
     tier=4,
     response=models.PreferenceSet,
-    publishable=True,
-)
-
-_USERS_IDENTIFY: Operation[models.User] = Operation(
-    id="users.identify",
-    method="PUT",
-    path="/v1/users/{user_id}",
-    tier=3,
-    response=models.User,
     publishable=True,
 )
 
@@ -515,82 +628,25 @@ _USERS_UNSET_CHANNEL_DATA: Operation[None] = Operation(
     publishable=True,
 )
 
+_USERS_UPDATE: Operation[models.User] = Operation(
+    id="users.update",
+    method="PUT",
+    path="/v1/users/{user_id}",
+    tier=3,
+    response=models.User,
+    publishable=True,
+)
+
 
 class Users:
-    """`users`: 19 operations, and `users.feeds`, `users.guides`."""
+    """`users`: 14 operations, and `users.bulk`, `users.feeds`, `users.guides`, `users.preference_center`."""
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
+        self.bulk = UsersBulk(transport)
         self.feeds = UsersFeeds(transport)
         self.guides = UsersGuides(transport)
-
-    async def bulk_delete(
-        self,
-        *,
-        user_ids: Sequence[str],
-        options: RequestOptions | None = None,
-    ) -> models.BulkOperation:
-        """Delete up to 1,000 users in one go.
-
-        Queues an asynchronous job; follow it with bulk_operations.get.
-
-        `POST /v1/users/bulk/delete`, rate limit tier 1.
-        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
-
-        Args:
-            user_ids: Identifiers of the users to delete (at most 1,000).
-        """
-        return await self._transport.request(
-            _USERS_BULK_DELETE,
-            body={"user_ids": user_ids},
-            options=options,
-        )
-
-    async def bulk_identify(
-        self,
-        *,
-        users: Sequence[models.InlineIdentifyUserRequest | Mapping[str, Any]],
-        options: RequestOptions | None = None,
-    ) -> models.BulkOperation:
-        """Identify up to 1,000 users in one go.
-
-        Queues an asynchronous job; follow it with bulk_operations.get.
-
-        `POST /v1/users/bulk/identify`, rate limit tier 1.
-        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
-
-        Args:
-            users: The users to upsert (at most 1,000).
-        """
-        return await self._transport.request(
-            _USERS_BULK_IDENTIFY,
-            body={"users": users},
-            options=options,
-        )
-
-    async def bulk_set_preferences(
-        self,
-        *,
-        user_ids: Sequence[str],
-        preferences: models.BulkPreferenceSetRequest | Mapping[str, Any],
-        options: RequestOptions | None = None,
-    ) -> models.BulkOperation:
-        """Write the same preference set for many users at once.
-
-        Runs asynchronously and always replaces the users' existing set with the one sent.
-
-        `POST /v1/users/bulk/preferences`, rate limit tier 1.
-        Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
-
-        Args:
-            user_ids: The users whose preference set to write (at most 1000).
-            preferences: See the Knock API reference.
-        """
-        return await self._transport.request(
-            _USERS_BULK_SET_PREFERENCES,
-            body={"user_ids": user_ids, "preferences": preferences},
-            options=options,
-        )
+        self.preference_center = UsersPreferenceCenter(transport)
 
     async def delete(
         self,
@@ -609,25 +665,6 @@ class Users:
         """
         return await self._transport.request(
             _USERS_DELETE,
-            path={"user_id": user_id},
-            options=options,
-        )
-
-    async def generate_preference_center_url(
-        self,
-        user_id: str,
-        *,
-        options: RequestOptions | None = None,
-    ) -> models.PreferenceCenterSignedUrl:
-        """Make a signed link to the Knock-hosted preference center for a user.
-
-        `POST /v1/users/{user_id}/preference_center/signed_url`, rate limit tier 3.
-
-        Args:
-            user_id: Your identifier for the user.
-        """
-        return await self._transport.request(
-            _USERS_GENERATE_PREFERENCE_CENTER_URL,
             path={"user_id": user_id},
             options=options,
         )
@@ -676,25 +713,6 @@ class Users:
             options=options,
         )
 
-    async def get_preference_center_config(
-        self,
-        user_id: str,
-        *,
-        options: RequestOptions | None = None,
-    ) -> models.PreferenceCenterConfigResponse:
-        """Fetch the hosted preference center's configuration as seen by a user.
-
-        `GET /v1/users/{user_id}/preference_center/config`, rate limit tier 4.
-
-        Args:
-            user_id: Your identifier for the user.
-        """
-        return await self._transport.request(
-            _USERS_GET_PREFERENCE_CENTER_CONFIG,
-            path={"user_id": user_id},
-            options=options,
-        )
-
     async def get_preferences(
         self,
         user_id: str,
@@ -718,59 +736,6 @@ class Users:
             _USERS_GET_PREFERENCES,
             path={"user_id": user_id, "id": id},
             query={"tenant": tenant},
-            options=options,
-        )
-
-    async def identify(
-        self,
-        user_id: str,
-        *,
-        name: str | None | Unset = UNSET,
-        email: str | None | Unset = UNSET,
-        avatar: str | None | Unset = UNSET,
-        phone_number: str | None | Unset = UNSET,
-        timezone: str | None | Unset = UNSET,
-        locale: str | None | Unset = UNSET,
-        created_at: datetime.datetime | None | Unset = UNSET,
-        channel_data: models.InlineChannelDataRequest | Mapping[str, Any] | None | Unset = UNSET,
-        preferences: models.InlinePreferenceSetRequest | Mapping[str, Any] | None | Unset = UNSET,
-        custom_properties: Mapping[str, Any] | None = None,
-        options: RequestOptions | None = None,
-    ) -> models.User:
-        """Create or update (identify) a user.
-
-        Upserts the user; the given properties are merged into what Knock already stores.
-
-        `PUT /v1/users/{user_id}`, rate limit tier 3.
-
-        Args:
-            user_id: Your identifier of the user.
-            name: Name to show for the user.
-            email: Main email address.
-            avatar: URL of the user's picture.
-            phone_number: Phone number in E.164 form, used by SMS channels.
-            timezone: IANA tz database name, used by recurring schedules.
-            locale: Locale used to pick message translations.
-            created_at: When the user was created in your system.
-            channel_data: Channel data to set along the way, keyed by channel id.
-            preferences: Preference sets to set along the way, keyed by preference set id.
-            custom_properties: Your own properties, sent at the top level of the body.
-        """
-        return await self._transport.request(
-            _USERS_IDENTIFY,
-            path={"user_id": user_id},
-            body={
-                "name": name,
-                "email": email,
-                "avatar": avatar,
-                "phone_number": phone_number,
-                "timezone": timezone,
-                "locale": locale,
-                "created_at": created_at,
-                "channel_data": channel_data,
-                "preferences": preferences,
-            },
-            extra_body=custom_properties,
             options=options,
         )
 
@@ -1062,7 +1027,7 @@ class Users:
         user_id: str,
         id: str,
         *,
-        persistence_strategy: models.PreferencePersistenceStrategy
+        _persistence_strategy: models.PreferencePersistenceStrategy
         | Literal["merge", "replace"]
         | Unset = UNSET,
         categories: Mapping[str, Any] | None | Unset = UNSET,
@@ -1085,7 +1050,7 @@ class Users:
         Args:
             user_id: Your identifier for the user.
             id: The preference set id, "default" or a tenant id.
-            persistence_strategy: See the Knock API reference.
+            _persistence_strategy: See the Knock API reference.
             categories: Per-category settings, keyed by workflow category.
             channel_types: Per-channel-type settings.
             channels: Per-channel settings, keyed by channel id.
@@ -1096,7 +1061,7 @@ class Users:
             _USERS_SET_PREFERENCES,
             path={"user_id": user_id, "id": id},
             body={
-                "__persistence_strategy__": persistence_strategy,
+                "__persistence_strategy__": _persistence_strategy,
                 "categories": categories,
                 "channel_types": channel_types,
                 "channels": channels,
@@ -1126,5 +1091,58 @@ class Users:
         return await self._transport.request(
             _USERS_UNSET_CHANNEL_DATA,
             path={"user_id": user_id, "channel_id": channel_id},
+            options=options,
+        )
+
+    async def update(
+        self,
+        user_id: str,
+        *,
+        name: str | None | Unset = UNSET,
+        email: str | None | Unset = UNSET,
+        avatar: str | None | Unset = UNSET,
+        phone_number: str | None | Unset = UNSET,
+        timezone: str | None | Unset = UNSET,
+        locale: str | None | Unset = UNSET,
+        created_at: datetime.datetime | None | Unset = UNSET,
+        channel_data: models.InlineChannelDataRequest | Mapping[str, Any] | None | Unset = UNSET,
+        preferences: models.InlinePreferenceSetRequest | Mapping[str, Any] | None | Unset = UNSET,
+        custom_properties: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> models.User:
+        """Create or update (identify) a user.
+
+        Upserts the user; the given properties are merged into what Knock already stores.
+
+        `PUT /v1/users/{user_id}`, rate limit tier 3.
+
+        Args:
+            user_id: Your identifier of the user.
+            name: Name to show for the user.
+            email: Main email address.
+            avatar: URL of the user's picture.
+            phone_number: Phone number in E.164 form, used by SMS channels.
+            timezone: IANA tz database name, used by recurring schedules.
+            locale: Locale used to pick message translations.
+            created_at: When the user was created in your system.
+            channel_data: Channel data to set along the way, keyed by channel id.
+            preferences: Preference sets to set along the way, keyed by preference set id.
+            custom_properties: Your own properties, sent at the top level of the body.
+        """
+        return await self._transport.request(
+            _USERS_UPDATE,
+            path={"user_id": user_id},
+            body={
+                "name": name,
+                "email": email,
+                "avatar": avatar,
+                "phone_number": phone_number,
+                "timezone": timezone,
+                "locale": locale,
+                "created_at": created_at,
+                "channel_data": channel_data,
+                "preferences": preferences,
+            },
+            extra_body=custom_properties,
             options=options,
         )

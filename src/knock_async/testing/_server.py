@@ -212,7 +212,7 @@ class KnockTestServer:
         self._keys[key] = "secret" if key.startswith("sk_") else "publishable"
 
     def identify_user(self, user_id: str, **properties: Any) -> dict[str, Any]:
-        """Seed a user directly, as `users.identify` would."""
+        """Seed a user directly, as `users.update` would."""
         return user(self.state.upsert((None, user_id), properties, self._backend.now()))
 
     def set_object(self, collection: str, object_id: str, **properties: Any) -> dict[str, Any]:

@@ -15,13 +15,14 @@ from .._idempotency import Reply
 from .._records import ChannelDataRow, JSONDict, Ref, normalize_channel_data
 from .._routes import NO_CONTENT, Call, handles, ok
 from .._workflows import Channel
+from .common import recipient_ref
 
 _PROVIDERS = {"push": "push_fcm", "chat": "chat_slack"}
 
 
 def _target(call: Call, *, create: bool = False) -> tuple[Ref, Channel]:
     path, state = call.path, call.backend.state
-    ref: Ref = (None, path["user_id"]) if "user_id" in path else (path["collection"], path["object_id"])
+    ref = recipient_ref(call)
     channel = state.channel(path["channel_id"])
     if channel is None:
         raise not_found("channel")

@@ -8,10 +8,22 @@ from typing import Any
 
 from .._clock import parse_time
 from .._errors import field_error
-from .._records import JSONDict, MessageRow
+from .._records import JSONDict, MessageRow, Ref
 from .._routes import Call
 
 _NEGATED = {"unseen": "seen", "unread": "read", "unarchived": "archived"}
+
+
+def recipient_ref(call: Call) -> Ref:
+    """The user or object a recipient route names.
+
+    An object is `{id}` on its own routes and `{object_id}` on the routes below it, where `{id}`
+    names the preference set (the official SDK's keyword names).
+    """
+    path = call.path
+    if "user_id" in path:
+        return (None, path["user_id"])
+    return (path["collection"], path["object_id"] if "object_id" in path else path["id"])
 
 
 def newest_first(messages: Iterable[MessageRow]) -> list[MessageRow]:

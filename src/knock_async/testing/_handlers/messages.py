@@ -33,7 +33,7 @@ _CHANGES: Mapping[str, tuple[str, bool]] = {
     "archive": ("archived", True),
     "unarchive": ("archived", False),
 }
-# channels.bulk_update_message_status's {action} -> (engagement status, set or unset)
+# channels.bulk.update_message_status's {action} -> (engagement status, set or unset)
 _BULK_ACTIONS: Mapping[str, tuple[str, bool]] = {
     "seen": ("seen", True),
     "unseen": ("seen", False),
@@ -171,7 +171,7 @@ def change_messages(call: Call) -> Reply:
     return ok(changed)
 
 
-@handles("channels.bulk_update_message_status")
+@handles("channels.bulk.update_message_status")
 def bulk_update_channel_messages(call: Call) -> Reply:
     state = call.backend.state
     channel = state.channel(call.path["channel_id"])
@@ -233,7 +233,7 @@ def _bulk_filter(body: Mapping[str, Any]) -> Callable[[MessageRow], bool]:
 def list_feed_items(call: Call) -> Reply:
     state = call.backend.state
     user_id = call.path["user_id"]
-    channel = state.channel(call.path["channel_id"])
+    channel = state.channel(call.path["id"])
     if channel is None or channel.type != "in_app_feed":
         raise not_found("feed channel")
     feed = newest_first(
@@ -284,7 +284,7 @@ def _feed_filter(call: Call) -> Callable[[MessageRow], bool]:
 
 @handles("users.feeds.get_settings")
 def get_feed_settings(call: Call) -> Reply:
-    channel = call.backend.state.channel(call.path["channel_id"])
+    channel = call.backend.state.channel(call.path["id"])
     if channel is None or channel.type != "in_app_feed":
         raise not_found("feed channel")
     return ok({"features": {"branding_required": False}})

@@ -13,13 +13,13 @@ from .._pagination import paginate
 from .._records import JSONDict, Ref, ScheduleRow, ref_of
 from .._routes import Call, handles, ok
 from .._state import State
+from .common import recipient_ref
 
 # ---------------------------------------------------------------------------- preference sets
 
 
 def _owner(call: Call, *, must_exist: bool = True) -> Ref:
-    path = call.path
-    ref: Ref = (None, path["user_id"]) if "user_id" in path else (path["collection"], path["object_id"])
+    ref = recipient_ref(call)
     if must_exist and call.backend.state.entity(ref) is None:
         raise not_found("user" if ref[0] is None else "object")
     return ref
@@ -52,7 +52,7 @@ def set_preferences(call: Call) -> Reply:
     return ok(views.preference_set(call.path["id"], row))
 
 
-@handles("users.bulk_set_preferences")
+@handles("users.bulk.set_preferences")
 def bulk_set_preferences(call: Call) -> Reply:
     user_ids = call.field("user_ids", list)
     preferences = call.field("preferences", dict)
@@ -73,14 +73,14 @@ def bulk_set_preferences(call: Call) -> Reply:
     return ok(backend.bulk.start(call.operation.id, [row(user_id) for user_id in user_ids]).view())
 
 
-@handles("users.generate_preference_center_url")
+@handles("users.preference_center.generate_signed_url")
 def preference_center_url(call: Call) -> Reply:
     user_id = call.backend.state.require_user(call.path["user_id"]).id
     token = f"pct_{call.backend.engine.new_id().replace('-', '')}"
     return ok({"token": token, "url": f"https://preferences.knock.invalid/{user_id}?token={token}"})
 
 
-@handles("users.get_preference_center_config")
+@handles("users.preference_center.get_config")
 def preference_center_config(call: Call) -> Reply:
     state = call.backend.state
     user = state.require_user(call.path["user_id"])
@@ -170,7 +170,7 @@ def delete_subscriptions(call: Call) -> Reply:
     return ok([views.subscription(state, row) for row in removed])
 
 
-@handles("objects.bulk_add_subscriptions")
+@handles("objects.bulk.add_subscriptions")
 def bulk_add_subscriptions(call: Call) -> Reply:
     backend, collection = call.backend, call.path["collection"]
 
@@ -197,7 +197,7 @@ def bulk_add_subscriptions(call: Call) -> Reply:
     return ok(backend.bulk.start(call.operation.id, rows).view())
 
 
-@handles("objects.bulk_delete_subscriptions")
+@handles("objects.bulk.delete_subscriptions")
 def bulk_delete_subscriptions(call: Call) -> Reply:
     backend, collection = call.backend, call.path["collection"]
 
@@ -231,7 +231,7 @@ def _entry_id(entry: Any) -> str:
 def list_schedules(call: Call) -> Reply:
     state = call.backend.state
     workflow, tenant = call.text("workflow"), call.text("tenant")
-    if "user_id" in call.path or "object_id" in call.path:
+    if "user_id" in call.path or "collection" in call.path:
         wanted = {_owner(call, must_exist=False)}  # schedules may name recipients never identified
     else:
         if workflow is None:
@@ -333,7 +333,7 @@ def delete_schedules(call: Call) -> Reply:
     return ok([views.schedule(state, row) for row in removed])
 
 
-@handles("schedules.bulk_create")
+@handles("schedules.bulk.create")
 def bulk_create_schedules(call: Call) -> Reply:
     backend = call.backend
 

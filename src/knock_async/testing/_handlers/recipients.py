@@ -46,7 +46,7 @@ def get_user(call: Call) -> Reply:
     return ok(views.user(call.backend.state.require_user(call.path["user_id"])))
 
 
-@handles("users.identify")
+@handles("users.update")
 def identify_user(call: Call) -> Reply:
     entity = call.backend.state.upsert((None, call.path["user_id"]), call.json_body(), call.backend.now())
     return ok(views.user(entity))
@@ -70,7 +70,7 @@ def merge_users(call: Call) -> Reply:
     return ok(views.user(call.backend.state.merge_users(call.path["user_id"], source, call.backend.now())))
 
 
-@handles("users.bulk_identify")
+@handles("users.bulk.identify")
 def bulk_identify_users(call: Call) -> Reply:
     backend = call.backend
 
@@ -87,7 +87,7 @@ def bulk_identify_users(call: Call) -> Reply:
     return _bulk(call, [row(i, entry) for i, entry in enumerate(entries)])
 
 
-@handles("users.bulk_delete")
+@handles("users.bulk.delete")
 def bulk_delete_users(call: Call) -> Reply:
     state = call.backend.state
     return _bulk(
@@ -109,28 +109,28 @@ def list_objects(call: Call) -> Reply:
 
 @handles("objects.get")
 def get_object(call: Call) -> Reply:
-    return ok(views.obj(call.backend.state.require_object(call.path["collection"], call.path["object_id"])))
+    return ok(views.obj(call.backend.state.require_object(call.path["collection"], call.path["id"])))
 
 
 @handles("objects.set")
 def set_object(call: Call) -> Reply:
-    ref = (call.path["collection"], call.path["object_id"])
+    ref = (call.path["collection"], call.path["id"])
     return ok(views.obj(call.backend.state.upsert(ref, call.json_body(), call.backend.now())))
 
 
 @handles("objects.delete")
 def delete_object(call: Call) -> Reply:
-    call.backend.state.delete_recipient((call.path["collection"], call.path["object_id"]))
+    call.backend.state.delete_recipient((call.path["collection"], call.path["id"]))
     return NO_CONTENT
 
 
 @handles("objects.list_messages")
 def list_object_messages(call: Call) -> Reply:
     # Like a user's, an object's messages are listed even if it was only ever named by id.
-    return _recipient_messages(call, (call.path["collection"], call.path["object_id"]))
+    return _recipient_messages(call, (call.path["collection"], call.path["id"]))
 
 
-@handles("objects.bulk_set")
+@handles("objects.bulk.set")
 def bulk_set_objects(call: Call) -> Reply:
     backend, collection = call.backend, call.path["collection"]
 
@@ -146,7 +146,7 @@ def bulk_set_objects(call: Call) -> Reply:
     return _bulk(call, [row(i, entry) for i, entry in enumerate(call.field("objects", list))])
 
 
-@handles("objects.bulk_delete")
+@handles("objects.bulk.delete")
 def bulk_delete_objects(call: Call) -> Reply:
     state, collection = call.backend.state, call.path["collection"]
     rows = [
@@ -172,7 +172,7 @@ def list_tenants(call: Call) -> Reply:
 
 @handles("tenants.get")
 def get_tenant(call: Call) -> Reply:
-    found = call.backend.state.tenants.get(call.path["tenant_id"])
+    found = call.backend.state.tenants.get(call.path["id"])
     if found is None:
         raise not_found("tenant")
     return ok(views.tenant(found))
@@ -181,20 +181,18 @@ def get_tenant(call: Call) -> Reply:
 @handles("tenants.set")
 def set_tenant(call: Call) -> Reply:
     return ok(
-        views.tenant(
-            call.backend.state.set_tenant(call.path["tenant_id"], call.json_body(), call.backend.now())
-        )
+        views.tenant(call.backend.state.set_tenant(call.path["id"], call.json_body(), call.backend.now()))
     )
 
 
 @handles("tenants.delete")
 def delete_tenant(call: Call) -> Reply:
-    if call.backend.state.tenants.pop(call.path["tenant_id"], None) is None:
+    if call.backend.state.tenants.pop(call.path["id"], None) is None:
         raise not_found("tenant")
     return NO_CONTENT
 
 
-@handles("tenants.bulk_set")
+@handles("tenants.bulk.set")
 def bulk_set_tenants(call: Call) -> Reply:
     backend = call.backend
 
@@ -213,7 +211,7 @@ def bulk_set_tenants(call: Call) -> Reply:
     return _bulk(call, [row(i, entry) for i, entry in enumerate(call.field("tenants", list))])
 
 
-@handles("tenants.bulk_delete")
+@handles("tenants.bulk.delete")
 def bulk_delete_tenants(call: Call) -> Reply:
     tenants = call.backend.state.tenants
 
