@@ -1,6 +1,9 @@
 """Run the embedded Knock server as a process: `python -m knock_async.testing --port 4010`.
 
-Prints the URL and the keys, then serves until interrupted (Ctrl-C or SIGTERM).
+Prints the URL and the keys, then serves until interrupted (Ctrl-C or SIGTERM). With
+`--enhanced-security`, publishable keys need user tokens signed with the server's signing key,
+which it reads from (or, the first time, writes to) `--signing-key-file`, or else writes to a
+new private file whose path it prints.
 """
 
 from __future__ import annotations
@@ -8,9 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from ._bulk import BulkProgress
 from ._ratelimit import RateLimits
@@ -34,7 +40,38 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="declare a workflow, e.g. new-comment=in_app_feed,email (repeatable)",
     )
     parser.add_argument("--bulk-step", type=float, default=0.5, help="seconds per bulk-operation step")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--enhanced-security",
+        action="store_true",
+        help="publishable keys need a signed X-Knock-User-Token (needs knock-async[tokens])",
+    )
+    parser.add_argument(
+        "--signing-key-file",
+        type=Path,
+        metavar="PATH",
+        help="the signing key (PEM or base64 PEM) to use; written there first if the file does not exist",
+    )
+    args = parser.parse_args(argv)
+    if args.signing_key_file is not None and not args.enhanced_security:
+        parser.error("--signing-key-file needs --enhanced-security")
+    return args
+
+
+def signing_key_in(path: Path | None) -> str | None:
+    """The signing key stored at `path`, if there is one (else the server generates one)."""
+    return path.read_text() if path is not None and path.exists() else None
+
+
+def save_signing_key(server: KnockTestServer, path: Path | None) -> Path:
+    """Where the app under test finds the signing key: written there, readable by this user only."""
+    if path is None:
+        path = Path(tempfile.mkdtemp(prefix="knock-test-server-")) / "signing-key.pem"
+    elif path.exists():
+        return path
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(server.signing_key)
+    return path
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -45,6 +82,8 @@ async def serve(args: argparse.Namespace) -> None:
         publishable_key=args.publishable_key,
         rate_limits=RateLimits.off() if args.no_rate_limits else RateLimits(),
         bulk=BulkProgress(mode="time", step=args.bulk_step),
+        enhanced_security=args.enhanced_security,
+        signing_key=signing_key_in(args.signing_key_file),
     )
     for spec in args.workflow:
         key, _, types = spec.partition("=")
@@ -58,6 +97,10 @@ async def serve(args: argparse.Namespace) -> None:
         print(f"Knock test server listening on {server.url}", flush=True)
         print(f"  secret key:      {server.secret_key}", flush=True)
         print(f"  publishable key: {server.publishable_key}", flush=True)
+        if server.enhanced_security:
+            key_file = save_signing_key(server, args.signing_key_file)
+            print(f"  enhanced security: user tokens required; signing key in {key_file}", flush=True)
+            print(f'  for your app:    export KNOCK_SIGNING_KEY="$(cat {key_file})"', flush=True)
         for workflow in server.state.workflows.values():
             print(
                 f"  workflow:        {workflow.key} ({', '.join(s.type for s in workflow.steps)})", flush=True
