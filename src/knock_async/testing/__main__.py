@@ -99,7 +99,7 @@ async def serve(args: argparse.Namespace) -> None:
         print(f"  publishable key: {server.publishable_key}", flush=True)
         if server.enhanced_security:
             key_file = save_signing_key(server, args.signing_key_file)
-            print(f"  enhanced security: user tokens required; signing key in {key_file}", flush=True)
+            print(f"  signing key:     {key_file} (publishable keys need user tokens)", flush=True)
             print(f'  for your app:    export KNOCK_SIGNING_KEY="$(cat {key_file})"', flush=True)
         for workflow in server.state.workflows.values():
             print(
