@@ -168,7 +168,7 @@ async def test_a_token_reaches_only_its_own_user(server: KnockTestServer, browse
         ("GET", "/v1/users/grace/preferences"),
         ("PUT", "/v1/users/grace/preferences/default"),
     ]:
-        body = {} if method == "PUT" else None
+        body: dict[str, Any] | None = {} if method == "PUT" else None
         result = await browser.request(method, path, json=body, headers=ada)
         assert_error(result, 403, "user_token_forbidden")
 

@@ -82,7 +82,7 @@ def test_grants_take_every_documented_permission() -> None:
     ("build", "error"),
     [
         (lambda: Grant.for_tenant("acme"), ValueError),  # no permission
-        (lambda: Grant.for_tenant("acme", "slack/everything"), ValueError),  # not a Knock permission
+        (lambda: Grant.for_tenant("acme", "slack/everything"), ValueError),  # type: ignore[arg-type]  # not a Knock permission
         (lambda: Grant.for_tenant("", Permission.SLACK_CHANNELS_READ), ValueError),
         (lambda: Grant.for_object("", "p1", Permission.CHANNEL_DATA_READ), ValueError),
     ],
@@ -119,11 +119,12 @@ def test_no_key_at_all_says_where_a_key_comes_from(monkeypatch: pytest.MonkeyPat
 
 
 def _pem_of(key: Any, encryption: Any = None) -> str:
-    return key.private_bytes(
+    pem: bytes = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         encryption or serialization.NoEncryption(),
-    ).decode()
+    )
+    return pem.decode()
 
 
 def bad_keys(pem: str) -> dict[str, str]:
