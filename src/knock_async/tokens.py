@@ -173,14 +173,13 @@ def load_signing_key(text: str) -> rsa.RSAPrivateKey:
 
 @functools.lru_cache(maxsize=8)  # parsing and checking an RSA key costs far more than signing
 def _load_private_key(text: str) -> rsa.RSAPrivateKey:
+    pem = _pem_bytes(text)
     try:
-        key = serialization.load_pem_private_key(_pem_bytes(text), password=None)
+        key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError):
-        key = None  # the library's error may quote the key: replaced, and the chain cut, below
+        key = None  # the library's error could quote the key: raise ours outside, with no chain
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise SigningKeyError(
-            "the signing key is not an unencrypted RSA private key in PEM (or base64-encoded PEM)"
-        ) from None
+        raise SigningKeyError("the signing key is not an unencrypted RSA private key")
     return key
 
 
@@ -193,5 +192,5 @@ def _pem_bytes(text: str) -> bytes:
     except (binascii.Error, UnicodeDecodeError):
         decoded = ""
     if not decoded.startswith(_PEM_START):
-        raise SigningKeyError("the signing key is neither a PEM nor a base64-encoded PEM") from None
+        raise SigningKeyError("the signing key is neither a PEM nor a base64-encoded PEM")
     return decoded.encode()

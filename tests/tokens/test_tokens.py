@@ -155,3 +155,12 @@ def test_a_bad_key_is_a_clear_error_that_never_shows_the_key(pem: str) -> None:
         assert error.__cause__ is None and error.__context__ is None, name
         for text in (str(error), repr(error)):
             assert all(fragment[:16] not in text for fragment in fragments), name
+
+
+def test_the_error_says_what_is_wrong_with_the_key(pem: str) -> None:
+    keys = bad_keys(pem)
+    with pytest.raises(SigningKeyError, match="neither a PEM nor a base64-encoded PEM"):
+        sign_user_token("u", signing_key=keys["garbage"])
+    for name in ("an EC key", "an encrypted key", "a public key", "a truncated PEM"):
+        with pytest.raises(SigningKeyError, match="not an unencrypted RSA private key"):
+            sign_user_token("u", signing_key=keys[name])
