@@ -10,6 +10,8 @@ then take `knock_server` in an async test (pytest-asyncio). To configure the ser
     @pytest.fixture
     def knock_server_options():
         return {"rate_limits": RateLimits.off()}
+
+or `{"enhanced_security": True}` to require user tokens signed with `knock_server.signing_key`.
 """
 
 from __future__ import annotations
