@@ -9,12 +9,10 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import attrs
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from knock_async.testing import KnockTestServer, RateLimits
-from knock_async.testing._routes import discover_operations
 from knock_async.tokens import Grant, Permission, load_signing_key, sign_user_token
 from tests.conftest import ServerFactory
 from tests.server.support import Api, Result
@@ -227,14 +225,8 @@ async def test_slack_channels_need_a_grant_on_the_tenant(
         assert_error(await browser.get(path, params=query, headers=token), 403, "user_token_forbidden")
 
 
-async def test_object_channel_data_needs_read_or_write_grants(make_server: ServerFactory) -> None:
-    # The document keeps object channel data to secret keys; Knock's SlackKit calls it from
-    # the browser with grants, so this server variant opens it to publishable keys.
-    operations = [
-        attrs.evolve(op, publishable=True) if op.id.startswith("objects.") and "channel_data" in op.id else op
-        for op in discover_operations()
-    ]
-    server = await make_server(enhanced_security=True, operations=operations)
+async def test_object_channel_data_needs_read_or_write_grants(server: KnockTestServer) -> None:
+    # What SlackKit does from the browser: read and set the channels connected to an object.
     channel = server.add_channel("slack", "chat")
     path = f"/v1/objects/projects/p1/channel_data/{channel}"
     data = {"data": {"connections": [{"channel_id": "C9"}]}}
