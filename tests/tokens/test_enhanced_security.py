@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from knock_async.testing import KnockTestServer, RateLimits
-from knock_async.tokens import Grant, Permission, load_signing_key, sign_user_token
+from knock_async.tokens import Grant, Permission, SigningKeyError, load_signing_key, sign_user_token
 from tests.conftest import ServerFactory
 from tests.server.support import Api, Result
 from tests.tokens import jose
@@ -307,3 +307,11 @@ async def test_the_signing_key_exists_only_in_enhanced_security_mode(
         _ = plain.signing_key
     with pytest.raises(ValueError, match="enhanced_security"):
         KnockTestServer(signing_key=pem)
+
+
+def test_a_bad_signing_key_for_the_server_is_refused_without_showing_it(pem: str) -> None:
+    broken = pem.replace("\n", "\n#", 3)
+    with pytest.raises(SigningKeyError) as caught:
+        KnockTestServer(enhanced_security=True, signing_key=broken)
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+    assert not any(line in str(caught.value) for line in pem.splitlines()[1:-1])
