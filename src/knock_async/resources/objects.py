@@ -210,6 +210,7 @@ _OBJECTS_GET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     path="/v1/objects/{collection}/{object_id}/channel_data/{channel_id}",
     tier=4,
     response=models.ChannelData,
+    publishable=True,
 )
 
 _OBJECTS_GET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -281,6 +282,7 @@ _OBJECTS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     path="/v1/objects/{collection}/{object_id}/channel_data/{channel_id}",
     tier=3,
     response=models.ChannelData,
+    publishable=True,
 )
 
 _OBJECTS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(

@@ -1,8 +1,9 @@
 """`KnockTestServer`: an in-process, in-memory Knock API on aiohttp.web.
 
 Each request runs one pipeline, in this order:
-  authenticate (401 / 403 for a publishable key) -> rate limit (429) -> Idempotency-Key
-  replay -> fault before acting -> payload limits (422) -> handler -> fault after acting.
+  authenticate (401; in enhanced security mode a publishable key's user token too) -> 403 for
+  a publishable key -> rate limit (429) -> Idempotency-Key replay -> fault before acting ->
+  payload limits (422) -> what the user token may reach (403) -> handler -> fault after acting.
 Handlers are synchronous functions over the in-memory state, so a request's change is atomic.
 """
 
@@ -13,7 +14,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 from aiohttp import web
@@ -44,6 +45,9 @@ from ._state import State
 from ._views import obj, tenant, user
 from ._workflows import ChannelStep, ChannelType, Workflow, channel_id_for
 
+if TYPE_CHECKING:  # the module needs the tokens extra: imported only when enhanced security is on
+    from ._enhanced_security import EnhancedSecurity, TokenUser
+
 logger = logging.getLogger("knock_async.testing")
 
 DEFAULT_SECRET_KEY = "sk_test_knock_async_embedded_server"
@@ -62,6 +66,21 @@ MAX_IDEMPOTENCY_KEY = 255  # characters, as Knock documents
 MAX_BODY_BYTES = 32 * 1024 * 1024  # above Knock's 10 MB data limit, so that limit answers 422, not 413
 
 KeyKind = Literal["secret", "publishable"]
+
+
+@attrs.frozen
+class Caller:
+    """Who sent a request: its API key, the key's kind and, in enhanced security mode with a
+    publishable key, the user its token speaks for."""
+
+    api_key: str = attrs.field(repr=False)
+    kind: KeyKind
+    user: TokenUser | None = None
+
+    @property
+    def scope(self) -> str:
+        """What rate limits and idempotency keys are kept per: the key, and the signing user."""
+        return self.api_key if self.user is None else f"{self.api_key}\0user:{self.user.user_id}"
 
 
 @attrs.define
@@ -98,6 +117,10 @@ class KnockTestServer:
     `async with KnockTestServer() as server:` binds 127.0.0.1 on a free port; point the SDK (or
     any HTTP client) at `server.url` with `server.api_key`. Declare workflows with
     `add_workflow()`; every other piece of data is created through the API as on Knock.
+
+    `enhanced_security=True` turns on Knock's enhanced security mode: a publishable key then
+    needs a user token signed with `server.signing_key` (generated, unless you pass
+    `signing_key`, a PEM or base64-encoded PEM). It needs the `knock-async[tokens]` extra.
     """
 
     def __init__(
@@ -113,6 +136,8 @@ class KnockTestServer:
         bulk: BulkProgress | None = None,
         operations: Iterable[Operation[Any]] | None = None,
         middlewares: Sequence[Middleware] = (),
+        enhanced_security: bool = False,
+        signing_key: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -127,6 +152,7 @@ class KnockTestServer:
         self._limiter = RateLimiter(rate_limits or RateLimits())
         self._faults = FaultInjector(faults or Faults())
         self._idempotency = IdempotencyStore(self.clock)
+        self._security = _enhanced_security(enhanced_security, signing_key)
         self.operations: list[Operation[Any]] = list(
             operations if operations is not None else discover_operations()
         )
@@ -147,6 +173,22 @@ class KnockTestServer:
     def api_key(self) -> str:
         """The secret key, which may call every operation."""
         return self.secret_key
+
+    @property
+    def enhanced_security(self) -> bool:
+        return self._security is not None
+
+    @property
+    def signing_key(self) -> str:
+        """The private key (PEM) the app under test signs user tokens with, in enhanced security mode."""
+        if self._security is None:
+            raise RuntimeError("the server has no signing key: start it with enhanced_security=True")
+        return self._security.signing_key
+
+    def __repr__(self) -> str:
+        where = f"http://{self.host}:{self.port}" if self._runner is not None else "not running"
+        mode = ", enhanced security" if self._security is not None else ""
+        return f"<KnockTestServer {where}{mode}>"
 
     async def start(self) -> None:
         runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
@@ -288,17 +330,18 @@ class KnockTestServer:
         request[OPERATION_KEY] = operation
         key_kind: KeyKind | None = None
         try:
-            api_key, key_kind = self._authenticate(request)
+            caller = self._authenticate(request)
+            key_kind = caller.kind
             if key_kind == "publishable" and not operation.publishable:
                 raise wrong_key_type(operation.id)
-            self._limiter.acquire(api_key, operation.tier)
+            self._limiter.acquire(caller.scope, operation.tier)
         except KnockHTTPError as error:
             return await self._respond(operation, request, _reply(error), None, key_kind=key_kind)
         fault: Fault | None = None
 
         async def act() -> Reply | None:
             nonlocal fault
-            reply, fault = await self._act(operation, request)
+            reply, fault = await self._act(operation, request, caller.user)
             return reply
 
         idempotency_key = request.headers.get("Idempotency-Key")
@@ -306,7 +349,7 @@ class KnockTestServer:
             too_long = field_error("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
             return await self._respond(operation, request, _reply(too_long), None, key_kind=key_kind)
         if idempotency_key and operation.method != "GET":
-            reply, replayed = await self._idempotency.run(api_key, idempotency_key, act)
+            reply, replayed = await self._idempotency.run(caller.scope, idempotency_key, act)
         else:
             reply, replayed = await act(), False
         if replayed:
@@ -315,16 +358,20 @@ class KnockTestServer:
             fault = attrs.evolve(drawn, when="before") if drawn else None
         return await self._respond(operation, request, reply, fault, key_kind=key_kind, replayed=replayed)
 
-    def _authenticate(self, request: web.Request) -> tuple[str, KeyKind]:
-        """The request's key and its kind (401 when it names no key of this server)."""
+    def _authenticate(self, request: web.Request) -> Caller:
+        """The request's key, its kind and its token's user (401 when it names no key of this
+        server, or lacks a good user token where enhanced security needs one)."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         kind = self._keys.get(token.strip()) if scheme.lower() == "bearer" else None
         if kind is None:
             raise unauthenticated()
-        return token.strip(), kind
+        if self._security is None or kind == "secret":
+            return Caller(token.strip(), kind)
+        user = self._security.verify(request.headers.get("X-Knock-User-Token"))
+        return Caller(token.strip(), kind, user)
 
     async def _act(
-        self, operation: Operation[Any], request: web.Request
+        self, operation: Operation[Any], request: web.Request, user: TokenUser | None
     ) -> tuple[Reply | None, Fault | None]:
         """Run the handler, unless a fault before acting stops it; returns the fault to apply after."""
         fault = self._faults.draw(operation.id)
@@ -339,7 +386,10 @@ class KnockTestServer:
             handler = HANDLERS.get(operation.id)
             if handler is None:
                 raise not_implemented(operation.id)
-            reply = handler(Call(operation, request.match_info, request.query, body, self._backend))
+            call = Call(operation, request.match_info, request.query, body, self._backend)
+            if self._security is not None and user is not None:
+                self._security.check_access(user, call)
+            reply = handler(call)
         except KnockHTTPError as error:
             reply = _reply(error)
         except Exception as exc:  # a bug in a handler: answer like Knock's 500, but say what broke
@@ -393,6 +443,20 @@ class KnockTestServer:
                 key_kind,
             )
         )
+
+
+def _enhanced_security(enabled: bool, signing_key: str | None) -> EnhancedSecurity | None:
+    if not enabled:
+        if signing_key is not None:
+            raise ValueError("signing_key is for enhanced security mode: pass enhanced_security=True too")
+        return None
+    try:
+        from ._enhanced_security import EnhancedSecurity
+    except ImportError as error:
+        raise ImportError(
+            "enhanced security mode needs PyJWT and cryptography: pip install 'knock-async[tokens]'"
+        ) from error
+    return EnhancedSecurity(signing_key)
 
 
 async def _read_json(request: web.Request) -> Any:

@@ -12,6 +12,8 @@ conftest.py, e.g. to switch rate limits off:
     @pytest.fixture
     def knock_server_options():
         return {"rate_limits": RateLimits.off()}
+
+or `{"enhanced_security": True}` to require user tokens signed with `knock_server.signing_key`.
 """
 
 from __future__ import annotations

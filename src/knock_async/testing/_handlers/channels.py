@@ -69,8 +69,9 @@ def unset_channel_data(call: Call) -> Reply:
 # ---------------------------------------------------------------------------- providers
 
 
-def _token_object(call: Call, param: str) -> tuple[Ref, JSONDict]:
-    """The object a provider call names in its JSON query parameter, and its stored data."""
+def token_object_ref(call: Call, param: str) -> Ref:
+    """The object (a tenant unless a collection is given) a provider call names in its JSON query
+    parameter `param`."""
     raw = call.text(param)
     try:
         named = json.loads(raw) if raw is not None else None
@@ -78,7 +79,12 @@ def _token_object(call: Call, param: str) -> tuple[Ref, JSONDict]:
         named = None
     if not isinstance(named, Mapping) or not isinstance(named.get("object_id"), str):
         raise field_error(param, 'must be JSON like {"object_id": "...", "collection": "..."}')
-    ref: Ref = (str(named.get("collection") or "$tenants"), named["object_id"])
+    return (str(named.get("collection") or "$tenants"), named["object_id"])
+
+
+def _token_object(call: Call, param: str) -> tuple[Ref, JSONDict]:
+    """The object a provider call names in its JSON query parameter, and its stored data."""
+    ref = token_object_ref(call, param)
     channel = call.backend.state.channel(call.path["channel_id"])
     if channel is None:
         raise not_found("channel")
