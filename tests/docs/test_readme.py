@@ -8,7 +8,9 @@ works as the README writes it.
 
 Snippets that are files (their first line is a comment naming one, e.g. `# app.py`) are
 written into a project directory; its tests run under pytest in pytest-asyncio's default
-mode, and its app is checked with `mypy --strict`, which the README recommends.
+mode, and its app is checked with `mypy --strict`, which the README recommends. Snippets
+that quote a file of this repository (an `<!-- excerpt: PATH -->` line above the fence) must
+stand in that file word for word: the file itself is run by its own tests.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ import pytest
 from knock_async import AsyncKnock
 from knock_async.testing import KnockTestServer, RateLimits
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+_BLOCK = re.compile(r"^(?:<!-- excerpt: (\S+) -->\n)?```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 _FILE_HEADER = re.compile(r"^# ([\w./-]+\.py)\b")
 
 
@@ -36,6 +39,7 @@ _FILE_HEADER = re.compile(r"^# ([\w./-]+\.py)\b")
 class Snippet:
     line: int
     code: str
+    excerpt_of: str | None = None
 
     @property
     def file(self) -> str | None:
@@ -46,13 +50,15 @@ class Snippet:
 def readme_snippets() -> list[Snippet]:
     text = README.read_text()
     return [
-        Snippet(line=text.count("\n", 0, match.start()) + 2, code=match.group(1))
+        Snippet(line=text.count("\n", 0, match.start(2)) + 1, code=match.group(2), excerpt_of=match.group(1))
         for match in _BLOCK.finditer(text)
     ]
 
 
-USAGE = [snippet for snippet in readme_snippets() if snippet.file is None]
-FILES = [snippet for snippet in readme_snippets() if snippet.file is not None]
+SNIPPETS = readme_snippets()
+EXCERPTS = [snippet for snippet in SNIPPETS if snippet.excerpt_of is not None]
+USAGE = [snippet for snippet in SNIPPETS if snippet.file is None and snippet.excerpt_of is None]
+FILES = [snippet for snippet in SNIPPETS if snippet.file is not None and snippet.excerpt_of is None]
 
 
 async def run_snippet(snippet: Snippet, given: dict[str, Any]) -> None:
@@ -67,15 +73,23 @@ def test_the_readme_has_snippets_of_both_kinds() -> None:
     assert len(USAGE) >= 6 and {"app.py", "conftest.py"} <= {Path(s.file or "").name for s in FILES}
 
 
+@pytest.mark.parametrize("snippet", EXCERPTS, ids=lambda snippet: f"README.md:{snippet.line}")
+def test_excerpts_stand_word_for_word_in_their_files(snippet: Snippet) -> None:
+    assert snippet.excerpt_of is not None
+    assert snippet.code in (ROOT / snippet.excerpt_of).read_text()
+
+
 async def test_the_usage_snippets_run_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    async with KnockTestServer(rate_limits=RateLimits.off()) as server:
+    async with KnockTestServer(rate_limits=RateLimits.off(), enhanced_security=True) as server:
         server.add_workflow("new-comment", ["in_app_feed", "email"])
         server.add_workflow("order-placed", ["email"])
         given: dict[str, Any] = {
             "feed_channel_id": server.channel_id("in_app_feed"),
             "push_channel_id": server.add_channel("push-fcm", "push"),
             "many_users": [{"id": f"user-{n}", "name": f"User {n}"} for n in range(2_500)],
+            "signing_key": server.signing_key,
         }
+        monkeypatch.setenv("KNOCK_SIGNING_KEY", server.signing_key)
         monkeypatch.setenv("KNOCK_API_KEY", server.api_key)
         monkeypatch.setenv("KNOCK_BASE_URL", server.url)
         async with AsyncKnock() as knock:
