@@ -53,8 +53,9 @@ def render_resources(spec: Schema, model_names: set[str], header: str) -> dict[s
         members = [ns for path, ns in sorted(namespaces.items()) if path[0] == top]
         # children before parents, so a parent can name its children's classes
         members.sort(key=lambda ns: -len(ns.path))
+        deprecated = any(m.deprecated for ns in members for m in ns.methods)
         files[f"{top}.py"] = _env.get_template("module.py.jinja2").render(
-            header=header, namespaces=members, top=top
+            header=header, namespaces=members, top=top, deprecated=deprecated
         )
     roots = [namespaces[(top,)] for top in top_level]
     files["__init__.py"] = _env.get_template("root.py.jinja2").render(header=header, roots=roots)
@@ -108,6 +109,7 @@ def _method(
         response_hint=response_hint,
         response_runtime=response_runtime,
         page_item_hint=item_hint,
+        deprecated=bool(op.get("deprecated")),
     )
     taken = [p.name for p in [*ordered, *query_params, *body_params]] + [
         "options",

@@ -68,6 +68,10 @@ class Engine:
             ref_of(value, f"recipients[{index}]")
         if body.get("actor") is not None:
             ref_of(body["actor"], "actor")
+        settings = body.get("settings") or {}
+        if not isinstance(settings, Mapping):
+            raise field_error("settings", "must be an object")
+        delay = None if settings.get("skip_delay") else workflow.delay
 
         now = self.now()
         actor = (
@@ -95,12 +99,10 @@ class Engine:
             )
             self.state.runs[run.id] = run
             self._event(run, "trigger", now, {"cancellation_key": cancellation_key})
-            if workflow.delay:
+            if delay:
                 run.status = "processing"
-                self._event(run, "delay_started", now, {"step_type": "delay", "seconds": workflow.delay})
-                self._timers[run.id] = self.clock.call_later(
-                    workflow.delay, partial(self._deliver, run, workflow)
-                )
+                self._event(run, "delay_started", now, {"step_type": "delay", "seconds": delay})
+                self._timers[run.id] = self.clock.call_later(delay, partial(self._deliver, run, workflow))
             else:
                 self._deliver(run, workflow)
         return workflow_run_id

@@ -35,11 +35,12 @@ from ._errors import (
     wrong_key_type,
 )
 from ._faults import Fault, FaultInjector, FaultKind, Faults, FaultTiming
+from ._guides import Guide, GuideStep
 from ._idempotency import IdempotencyStore, Reply
 from ._limits import check_limits
 from ._ratelimit import RateLimiter, RateLimits
 from ._records import ref_of
-from ._routes import HANDLERS, Call, discover_operations, route_order
+from ._routes import HANDLERS, TWINS, Adapter, Call, discover_operations, route_order
 from ._state import State
 from ._views import obj, tenant, user
 from ._workflows import ChannelStep, ChannelType, Workflow, channel_id_for
@@ -156,6 +157,7 @@ class KnockTestServer:
         self._runner = runner
         if self.port == 0:
             self.port = _bound_port(runner)
+        self._backend.bulk.base_url = self.url
 
     async def close(self) -> None:
         self._backend.engine.close()
@@ -188,6 +190,23 @@ class KnockTestServer:
         """Declare (or replace) a workflow; steps are `ChannelStep`s or channel types such as "email"."""
         workflow = Workflow(key, steps, delay, active, categories, name)  # type: ignore[arg-type]  # attrs converters
         return self._backend.engine.declare(workflow)
+
+    def add_guide(
+        self,
+        key: str,
+        steps: Sequence[GuideStep | str | Mapping[str, Any]] = ("step_1",),
+        *,
+        channel: str = "guides",
+        type: str = "banner",
+        active: bool = True,
+    ) -> Guide:
+        """Declare (or replace) an in-app guide on the guide channel with key `channel`.
+
+        Steps are `GuideStep`s, refs, or dicts such as `{"ref": "step_1", "content": {"title": "Hi"}}`.
+        """
+        guide = Guide(key, steps, channel, type, active)
+        self.state.guides[key] = guide
+        return guide
 
     def set_workflow_active(self, key: str, active: bool) -> None:
         workflow = self.state.workflows[key]
@@ -274,17 +293,24 @@ class KnockTestServer:
         app = web.Application(middlewares=[*middlewares, _unrouted], client_max_size=MAX_BODY_BYTES)
         for operation in route_order(self.operations):
             app.router.add_route(operation.method, operation.path, self._endpoint_for(operation))
+        served = {operation.id: operation for operation in self.operations}
+        for twin in TWINS:
+            if twin.operation_id in served:
+                endpoint = self._endpoint_for(served[twin.operation_id], twin.adapt)
+                app.router.add_route(twin.method, twin.path, endpoint)
         return app
 
     def _endpoint_for(
-        self, operation: Operation[Any]
+        self, operation: Operation[Any], adapt: Adapter | None = None
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def endpoint(request: web.Request) -> web.StreamResponse:
-            return await self._serve(operation, request)
+            return await self._serve(operation, request, adapt)
 
         return endpoint
 
-    async def _serve(self, operation: Operation[Any], request: web.Request) -> web.StreamResponse:
+    async def _serve(
+        self, operation: Operation[Any], request: web.Request, adapt: Adapter | None
+    ) -> web.StreamResponse:
         request[OPERATION_KEY] = operation
         key_kind: KeyKind | None = None
         try:
@@ -298,7 +324,7 @@ class KnockTestServer:
 
         async def act() -> Reply | None:
             nonlocal fault
-            reply, fault = await self._act(operation, request)
+            reply, fault = await self._act(operation, request, adapt)
             return reply
 
         idempotency_key = request.headers.get("Idempotency-Key")
@@ -324,7 +350,7 @@ class KnockTestServer:
         return token.strip(), kind
 
     async def _act(
-        self, operation: Operation[Any], request: web.Request
+        self, operation: Operation[Any], request: web.Request, adapt: Adapter | None
     ) -> tuple[Reply | None, Fault | None]:
         """Run the handler, unless a fault before acting stops it; returns the fault to apply after."""
         fault = self._faults.draw(operation.id)
@@ -335,11 +361,14 @@ class KnockTestServer:
             fault = None
         try:
             body = await _read_json(request)
+            path: Mapping[str, str] = request.match_info
+            if adapt is not None:
+                path, body = adapt(path, body)
             check_limits(operation.limits, body)
             handler = HANDLERS.get(operation.id)
             if handler is None:
                 raise not_implemented(operation.id)
-            reply = handler(Call(operation, request.match_info, request.query, body, self._backend))
+            reply = handler(Call(operation, path, request.query, body, self._backend))
         except KnockHTTPError as error:
             reply = _reply(error)
         except Exception as exc:  # a bug in a handler: answer like Knock's 500, but say what broke

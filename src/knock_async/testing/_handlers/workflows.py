@@ -1,4 +1,4 @@
-"""Workflow triggers and cancellations, workflow recipient runs, and guides."""
+"""Workflow triggers and cancellations, and workflow recipient runs."""
 
 from __future__ import annotations
 
@@ -71,24 +71,3 @@ def get_run(call: Call) -> Reply:
     if run is None:
         raise not_found("workflow recipient run")
     return ok(views.run(run, detail=True))
-
-
-# ---------------------------------------------------------------------------- guides
-# Guides are authored in Knock's dashboard; this server has none, so every user is eligible
-# for nothing and engagement calls are acknowledged.
-
-
-@handles("users.guides.get_channel")
-def get_guides(call: Call) -> Reply:
-    return ok({"entries": [], "guide_groups": [], "guide_group_display_logs": {}, "ineligible_guides": []})
-
-
-@handles(
-    "users.guides.mark_message_as_seen",
-    "users.guides.mark_message_as_interacted",
-    "users.guides.mark_message_as_archived",
-)
-def guide_engagement(call: Call) -> Reply:
-    for name in ("channel_id", "guide_id", "guide_key", "guide_step_ref"):
-        call.field(name, str)
-    return ok({"status": "ok"})
