@@ -8,7 +8,10 @@ mock answered with comes back as the declared model, unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -89,6 +92,20 @@ def arguments(path: str, operation: dict[str, Any]) -> tuple[list[Any], dict[str
     return positional, keywords
 
 
+def _deprecation(operation: dict[str, Any]) -> contextlib.AbstractContextManager[Any]:
+    """A method for an operation Knock deprecated warns, naming itself; others do not warn."""
+    if operation.get("deprecated"):
+        return pytest.warns(DeprecationWarning, match=re.escape(f"{operation['operationId']} is deprecated"))
+    return _deprecations_fail()
+
+
+@contextlib.contextmanager
+def _deprecations_fail() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        yield
+
+
 @pytest.mark.parametrize(
     ("path", "method", "operation"), OPERATIONS, ids=[o[2]["operationId"] for o in OPERATIONS]
 )
@@ -112,7 +129,7 @@ async def test_operation_contract(
         target: Any = knock
         for part in operation_id.split("."):
             target = getattr(target, part)
-        with KnockMock() as api:
+        with KnockMock() as api, _deprecation(operation):
             api.add(re.compile(".*"), method.upper(), status=status, payload=example, callback=answer)
             result = await target(*positional, **keywords)
     assert len(sent) == 1
