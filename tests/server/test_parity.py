@@ -71,6 +71,16 @@ async def test_skip_delay_delivers_at_once(make_server: ServerFactory) -> None:
     assert statuses == {"u1": "completed", "u2": "processing"}
 
 
+async def test_an_email_keeps_where_it_was_sent(server: KnockTestServer, api: Api) -> None:
+    server.add_workflow("digest", ["email", "in_app_feed"])
+    await api.put("/v1/users/u1", json={"name": "Ada", "email": "ada@old.example"})
+    assert (await api.post("/v1/workflows/digest/trigger", json={"recipients": ["u1"]})).ok
+    await api.put("/v1/users/u1", json={"email": "ada@new.example"})
+    sent = {m["channel"]["type"]: m for m in (await api.get("/v1/users/u1/messages")).body["items"]}
+    assert sent["email"]["recipient_snapshot"] == {"email": "ada@old.example", "name": "Ada"}
+    assert sent["in_app_feed"]["recipient_snapshot"] is None
+
+
 async def test_progress_path_is_an_absolute_url_on_this_server(server: KnockTestServer, api: Api) -> None:
     operation = (await api.post("/v1/users/bulk/identify", json={"users": [{"id": "u1"}]})).body
     assert operation["progress_path"] == f"{server.url}/v1/bulk_operations/{operation['id']}"

@@ -168,3 +168,13 @@ SEED_OPERATIONS = {
 def test_every_seed_operation_is_covered() -> None:
     assert len(SEED_OPERATIONS) == 77
     assert not SEED_OPERATIONS - set(IDS)
+
+
+def test_deprecated_operations_are_the_per_part_preference_updates() -> None:
+    """Knock still serves them; each says what to use instead."""
+    deprecated = {op["operationId"]: op for _, _, op in OPERATIONS if op.get("deprecated")}
+    parts = ("channel_types", "channel_type", "categories", "category", "workflows", "workflow")
+    assert set(deprecated) == {
+        f"{owner}.set_{part}_preferences" for owner in ("users", "objects") for part in parts
+    }
+    assert all("set_preferences" in op["description"] for op in deprecated.values())

@@ -179,6 +179,7 @@ class Engine:
                 "delivered",
                 now,
                 now,
+                recipient_snapshot=_snapshot(step.type, scope["recipient"]),
             )
             for event_type in ("message.sent", "message.delivered"):
                 message.events.append(EventRow(self.state.next_seq(), self.new_id(), event_type, now))
@@ -201,3 +202,10 @@ class Engine:
 
     def _event(self, run: RunRow, kind: str, now: str, data: JSONDict | None = None) -> None:
         run.events.append(EventRow(self.state.next_seq(), self.new_id(), kind, now, data))
+
+
+def _snapshot(channel_type: str, recipient: JSONDict) -> JSONDict | None:
+    """Where an email went, captured at send time as Knock does (other channels capture none here)."""
+    if channel_type != "email":
+        return None
+    return {"email": recipient.get("email"), "name": recipient.get("name")}

@@ -133,40 +133,14 @@ def ok(body: object) -> Reply:
 NO_CONTENT = Reply(204)
 
 
-# A twin route's path parameters and body, from the request's (for routes that move a path
-# parameter into the body).
-Adapter = Callable[[Mapping[str, str], Any], tuple[Mapping[str, str], Any]]
-
-
-@attrs.frozen
-class Twin:
-    """A route Knock serves besides the document's own, answering exactly as `operation_id`."""
-
-    method: str
-    path: str
-    operation_id: str
-    adapt: Adapter | None = None
-
-
-def _workflow_in_body(path: Mapping[str, str], body: Any) -> tuple[Mapping[str, str], Any]:
-    """Legacy /v1/notify bodies name the workflow ("name", or "key"), and may spell cancelation_key."""
-    if not isinstance(body, dict):
-        raise field_error("body", "must be a JSON object")
-    body = dict(body)
-    key = body.pop("key", None) or body.pop("name", None)
-    if not isinstance(key, str) or not key:
-        raise field_error("name", "is required", "required")
-    if "cancelation_key" in body:
-        body.setdefault("cancellation_key", body.pop("cancelation_key"))
-    return {**path, "key": key}, body
-
-
+# Routes Knock serves besides the document's own, each answering as an operation of it:
+# (method, path, operationId). The /v1/notify pair names the workflow in the body.
 TWINS = (
-    Twin("POST", "/v1/notify", "workflows.trigger", _workflow_in_body),
-    Twin("POST", "/v1/notify/cancel", "workflows.cancel", _workflow_in_body),
-    Twin("DELETE", "/v1/messages/{message_id}/unread", "messages.mark_as_unread"),
-    Twin("DELETE", "/v1/messages/{message_id}/unseen", "messages.mark_as_unseen"),
-    Twin("DELETE", "/v1/messages/{message_id}/unarchived", "messages.unarchive"),
+    ("POST", "/v1/notify", "workflows.trigger"),
+    ("POST", "/v1/notify/cancel", "workflows.cancel"),
+    ("DELETE", "/v1/messages/{message_id}/unread", "messages.mark_as_unread"),
+    ("DELETE", "/v1/messages/{message_id}/unseen", "messages.mark_as_unseen"),
+    ("DELETE", "/v1/messages/{message_id}/unarchived", "messages.unarchive"),
 )
 
 

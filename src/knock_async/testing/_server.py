@@ -40,7 +40,7 @@ from ._idempotency import IdempotencyStore, Reply
 from ._limits import check_limits
 from ._ratelimit import RateLimiter, RateLimits
 from ._records import ref_of
-from ._routes import HANDLERS, TWINS, Adapter, Call, discover_operations, route_order
+from ._routes import HANDLERS, TWINS, Call, discover_operations, route_order
 from ._state import State
 from ._views import obj, tenant, user
 from ._workflows import ChannelStep, ChannelType, Workflow, channel_id_for
@@ -98,7 +98,8 @@ class KnockTestServer:
 
     `async with KnockTestServer() as server:` binds 127.0.0.1 on a free port; point the SDK (or
     any HTTP client) at `server.url` with `server.api_key`. Declare workflows with
-    `add_workflow()`; every other piece of data is created through the API as on Knock.
+    `add_workflow()` and in-app guides with `add_guide()`; every other piece of data is created
+    through the API as on Knock.
     """
 
     def __init__(
@@ -294,23 +295,20 @@ class KnockTestServer:
         for operation in route_order(self.operations):
             app.router.add_route(operation.method, operation.path, self._endpoint_for(operation))
         served = {operation.id: operation for operation in self.operations}
-        for twin in TWINS:
-            if twin.operation_id in served:
-                endpoint = self._endpoint_for(served[twin.operation_id], twin.adapt)
-                app.router.add_route(twin.method, twin.path, endpoint)
+        for method, path, operation_id in TWINS:  # routes Knock serves twice answer as their twins
+            if operation_id in served:
+                app.router.add_route(method, path, self._endpoint_for(served[operation_id]))
         return app
 
     def _endpoint_for(
-        self, operation: Operation[Any], adapt: Adapter | None = None
+        self, operation: Operation[Any]
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def endpoint(request: web.Request) -> web.StreamResponse:
-            return await self._serve(operation, request, adapt)
+            return await self._serve(operation, request)
 
         return endpoint
 
-    async def _serve(
-        self, operation: Operation[Any], request: web.Request, adapt: Adapter | None
-    ) -> web.StreamResponse:
+    async def _serve(self, operation: Operation[Any], request: web.Request) -> web.StreamResponse:
         request[OPERATION_KEY] = operation
         key_kind: KeyKind | None = None
         try:
@@ -324,7 +322,7 @@ class KnockTestServer:
 
         async def act() -> Reply | None:
             nonlocal fault
-            reply, fault = await self._act(operation, request, adapt)
+            reply, fault = await self._act(operation, request)
             return reply
 
         idempotency_key = request.headers.get("Idempotency-Key")
@@ -350,7 +348,7 @@ class KnockTestServer:
         return token.strip(), kind
 
     async def _act(
-        self, operation: Operation[Any], request: web.Request, adapt: Adapter | None
+        self, operation: Operation[Any], request: web.Request
     ) -> tuple[Reply | None, Fault | None]:
         """Run the handler, unless a fault before acting stops it; returns the fault to apply after."""
         fault = self._faults.draw(operation.id)
@@ -361,14 +359,11 @@ class KnockTestServer:
             fault = None
         try:
             body = await _read_json(request)
-            path: Mapping[str, str] = request.match_info
-            if adapt is not None:
-                path, body = adapt(path, body)
             check_limits(operation.limits, body)
             handler = HANDLERS.get(operation.id)
             if handler is None:
                 raise not_implemented(operation.id)
-            reply = handler(Call(operation, path, request.query, body, self._backend))
+            reply = handler(Call(operation, request.match_info, request.query, body, self._backend))
         except KnockHTTPError as error:
             reply = _reply(error)
         except Exception as exc:  # a bug in a handler: answer like Knock's 500, but say what broke

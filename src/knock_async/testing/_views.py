@@ -170,6 +170,7 @@ def message(message: MessageRow) -> JSONDict:
         "link_clicked_at": engaged.get("link_clicked"),
         "clicked_at": engaged.get("link_clicked"),
         "archived_at": engaged.get("archived"),
+        "recipient_snapshot": message.recipient_snapshot,
     }
 
 

@@ -79,7 +79,7 @@ def set_preference_part(call: Call) -> Reply:
     part = call.operation.path.rsplit("/", 1)[-1]
     settings = call.json_body()
     for key, value in settings.items():
-        _check_setting(f"{key}", value)
+        _check_setting(key, value)
     return _updated_set(call, part, dict(settings))
 
 
