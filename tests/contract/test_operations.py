@@ -87,7 +87,10 @@ def arguments(path: str, operation: dict[str, Any]) -> tuple[list[Any], dict[str
     keywords = {name: value for name, value in keywords.items() if value is not None}
     keywords.pop("after", None), keywords.pop("before", None)  # cursors are opaque
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-    if body:
+    if body and "x-knock-body-map" in operation:  # the whole body is one argument: a map
+        entry = sample(resolve(body["schema"])["additionalProperties"])
+        keywords[python_name(operation["x-knock-body-map"])] = {"sample-key": entry}
+    elif body:
         keywords.update({python_name(k): v for k, v in sample(body["schema"]).items()})
     return positional, keywords
 

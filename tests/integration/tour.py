@@ -838,18 +838,14 @@ async def preference_parts(env: Env) -> None:
         assert (after.channel_types.email, after.channel_types.sms) == (True, True)
 
         with pytest.warns(DeprecationWarning):
-            after = await namespace.set_categories_preferences(
-                *owner, "default", custom_properties={"digest": False}
-            )
+            after = await namespace.set_categories_preferences(*owner, "default", settings={"digest": False})
         assert after.categories == {"digest": False}  # the whole part is replaced
         with pytest.warns(DeprecationWarning):
             after = await namespace.set_category_preferences(*owner, "default", "marketing", subscribed=False)
         assert after.categories == {"digest": False, "marketing": False}
 
         with pytest.warns(DeprecationWarning):
-            await namespace.set_workflows_preferences(
-                *owner, "default", custom_properties={"new-comment": False}
-            )
+            await namespace.set_workflows_preferences(*owner, "default", settings={"new-comment": False})
         with pytest.warns(DeprecationWarning):
             after = await namespace.set_workflow_preferences(
                 *owner, "default", "weekly-digest", channel_types={"email": False}

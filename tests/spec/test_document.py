@@ -20,6 +20,7 @@ EXTENSIONS = {
     "x-knock-limits",
     "x-knock-retention",
     "x-knock-publishable",
+    "x-knock-body-map",
 }
 OPERATIONS = list(spec_operations())
 IDS = [op["operationId"] for _, _, op in OPERATIONS]

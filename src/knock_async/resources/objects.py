@@ -826,7 +826,7 @@ class Objects:
         object_id: str,
         id: str,
         *,
-        custom_properties: Mapping[str, Any] | None = None,
+        settings: Mapping[str, bool | models.PreferenceSetWorkflowCategorySetting | Mapping[str, Any]],
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Replace the categories settings in a preference set of an object.
@@ -834,8 +834,7 @@ class Objects:
         Deprecated: Knock still serves this operation but no longer documents it for new code.
 
         Use set_preferences with __persistence_strategy__ merge instead. Replaces only the set's
-        categories; the rest of the set is kept. Pass the settings as custom_properties, keyed by
-        category key.
+        categories; the rest of the set is kept.
 
         `PUT /v1/objects/{collection}/{object_id}/preferences/{id}/categories`, rate limit tier 3.
 
@@ -843,7 +842,7 @@ class Objects:
             collection: The collection the object belongs to.
             object_id: Your identifier for the object within its collection.
             id: The preference set id, "default" or a tenant id.
-            custom_properties: Your own properties, sent at the top level of the body.
+            settings: Settings keyed by category key: on/off, or a detailed setting.
         """
         warnings.warn(
             "objects.set_categories_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
@@ -852,7 +851,7 @@ class Objects:
             _OBJECTS_SET_CATEGORIES_PREFERENCES,
             path={"collection": collection, "object_id": object_id, "id": id},
             body={},
-            extra_body=custom_properties,
+            extra_body=settings,
             options=options,
         )
 
@@ -1131,7 +1130,7 @@ class Objects:
         object_id: str,
         id: str,
         *,
-        custom_properties: Mapping[str, Any] | None = None,
+        settings: Mapping[str, bool | models.PreferenceSetWorkflowCategorySetting | Mapping[str, Any]],
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Replace the workflows settings in a preference set of an object.
@@ -1139,8 +1138,7 @@ class Objects:
         Deprecated: Knock still serves this operation but no longer documents it for new code.
 
         Use set_preferences with __persistence_strategy__ merge instead. Replaces only the set's
-        workflows; the rest of the set is kept. Pass the settings as custom_properties, keyed by
-        workflow key.
+        workflows; the rest of the set is kept.
 
         `PUT /v1/objects/{collection}/{object_id}/preferences/{id}/workflows`, rate limit tier 3.
 
@@ -1148,7 +1146,7 @@ class Objects:
             collection: The collection the object belongs to.
             object_id: Your identifier for the object within its collection.
             id: The preference set id, "default" or a tenant id.
-            custom_properties: Your own properties, sent at the top level of the body.
+            settings: Settings keyed by workflow key: on/off, or a detailed setting.
         """
         warnings.warn(
             "objects.set_workflows_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
@@ -1157,7 +1155,7 @@ class Objects:
             _OBJECTS_SET_WORKFLOWS_PREFERENCES,
             path={"collection": collection, "object_id": object_id, "id": id},
             body={},
-            extra_body=custom_properties,
+            extra_body=settings,
             options=options,
         )
 

@@ -1342,7 +1342,7 @@ class Users:
         user_id: str,
         id: str,
         *,
-        custom_properties: Mapping[str, Any] | None = None,
+        settings: Mapping[str, bool | models.PreferenceSetWorkflowCategorySetting | Mapping[str, Any]],
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Replace the categories settings in a preference set of a user.
@@ -1350,15 +1350,14 @@ class Users:
         Deprecated: Knock still serves this operation but no longer documents it for new code.
 
         Use set_preferences with __persistence_strategy__ merge instead. Replaces only the set's
-        categories; the rest of the set is kept. Pass the settings as custom_properties, keyed by
-        category key.
+        categories; the rest of the set is kept.
 
         `PUT /v1/users/{user_id}/preferences/{id}/categories`, rate limit tier 3.
 
         Args:
             user_id: Your identifier for the user.
             id: The preference set id, "default" or a tenant id.
-            custom_properties: Your own properties, sent at the top level of the body.
+            settings: Settings keyed by category key: on/off, or a detailed setting.
         """
         warnings.warn(
             "users.set_categories_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
@@ -1367,7 +1366,7 @@ class Users:
             _USERS_SET_CATEGORIES_PREFERENCES,
             path={"user_id": user_id, "id": id},
             body={},
-            extra_body=custom_properties,
+            extra_body=settings,
             options=options,
         )
 
@@ -1632,7 +1631,7 @@ class Users:
         user_id: str,
         id: str,
         *,
-        custom_properties: Mapping[str, Any] | None = None,
+        settings: Mapping[str, bool | models.PreferenceSetWorkflowCategorySetting | Mapping[str, Any]],
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Replace the workflows settings in a preference set of a user.
@@ -1640,15 +1639,14 @@ class Users:
         Deprecated: Knock still serves this operation but no longer documents it for new code.
 
         Use set_preferences with __persistence_strategy__ merge instead. Replaces only the set's
-        workflows; the rest of the set is kept. Pass the settings as custom_properties, keyed by
-        workflow key.
+        workflows; the rest of the set is kept.
 
         `PUT /v1/users/{user_id}/preferences/{id}/workflows`, rate limit tier 3.
 
         Args:
             user_id: Your identifier for the user.
             id: The preference set id, "default" or a tenant id.
-            custom_properties: Your own properties, sent at the top level of the body.
+            settings: Settings keyed by workflow key: on/off, or a detailed setting.
         """
         warnings.warn(
             "users.set_workflows_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
@@ -1657,7 +1655,7 @@ class Users:
             _USERS_SET_WORKFLOWS_PREFERENCES,
             path={"user_id": user_id, "id": id},
             body={},
-            extra_body=custom_properties,
+            extra_body=settings,
             options=options,
         )
 
