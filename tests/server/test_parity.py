@@ -145,3 +145,16 @@ def test_a_guide_needs_a_step(server: KnockTestServer) -> None:
 async def test_rpc_requests_are_validated(api: Api, body: dict[str, Any], field: str) -> None:
     result = await api.post("/v1/integrations/census/custom-destination", json=body)
     assert result.status == 422 and field in str(result.body)
+
+
+async def test_client_side_keys_may_update_a_users_preference_parts(
+    server: KnockTestServer, api: Api
+) -> None:
+    # Knock's client-side SDKs make these calls with a publishable key; objects stay server-side.
+    key = server.publishable_key
+    user = await api.put(
+        "/v1/users/u1/preferences/default/channel_types/email", json={"subscribed": False}, key=key
+    )
+    assert user.ok and user.body["channel_types"] == {"email": False}
+    project = await api.put("/v1/objects/projects/p1/preferences/default/channel_types", json={}, key=key)
+    assert project.status == 403

@@ -735,6 +735,7 @@ _USERS_SET_CATEGORIES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     path="/v1/users/{user_id}/preferences/{id}/categories",
     tier=3,
     response=models.PreferenceSet,
+    publishable=True,
 )
 
 _USERS_SET_CATEGORY_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -743,6 +744,7 @@ _USERS_SET_CATEGORY_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     path="/v1/users/{user_id}/preferences/{id}/categories/{key}",
     tier=3,
     response=models.PreferenceSet,
+    publishable=True,
     lists=frozenset({"conditions"}),
 )
 
@@ -761,6 +763,7 @@ _USERS_SET_CHANNEL_TYPE_PREFERENCES: Operation[models.PreferenceSet] = Operation
     path="/v1/users/{user_id}/preferences/{id}/channel_types/{type}",
     tier=3,
     response=models.PreferenceSet,
+    publishable=True,
 )
 
 _USERS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -769,6 +772,7 @@ _USERS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operatio
     path="/v1/users/{user_id}/preferences/{id}/channel_types",
     tier=3,
     response=models.PreferenceSet,
+    publishable=True,
 )
 
 _USERS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -786,6 +790,7 @@ _USERS_SET_WORKFLOW_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     path="/v1/users/{user_id}/preferences/{id}/workflows/{key}",
     tier=3,
     response=models.PreferenceSet,
+    publishable=True,
     lists=frozenset({"conditions"}),
 )
 
@@ -795,6 +800,7 @@ _USERS_SET_WORKFLOWS_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     path="/v1/users/{user_id}/preferences/{id}/workflows",
     tier=3,
     response=models.PreferenceSet,
+    publishable=True,
 )
 
 _USERS_UNSET_CHANNEL_DATA: Operation[None] = Operation(
