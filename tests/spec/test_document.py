@@ -179,3 +179,11 @@ def test_deprecated_operations_are_the_per_part_preference_updates() -> None:
         f"{owner}.set_{part}_preferences" for owner in ("users", "objects") for part in parts
     }
     assert all("set_preferences" in op["description"] for op in deprecated.values())
+
+
+def test_every_published_operation_is_served() -> None:
+    """Knock publishes 118 operations: the document's own, and five routes served twice."""
+    from knock_async.testing._routes import TWINS
+
+    assert len(IDS) + len(TWINS) == 118
+    assert {operation_id for _, _, operation_id in TWINS} <= set(IDS)
