@@ -53,8 +53,9 @@ def render_resources(spec: Schema, model_names: set[str], header: str) -> dict[s
         members = [ns for path, ns in sorted(namespaces.items()) if path[0] == top]
         # children before parents, so a parent can name its children's classes
         members.sort(key=lambda ns: -len(ns.path))
+        deprecated = any(m.deprecated for ns in members for m in ns.methods)
         files[f"{top}.py"] = _env.get_template("module.py.jinja2").render(
-            header=header, namespaces=members, top=top
+            header=header, namespaces=members, top=top, deprecated=deprecated
         )
     roots = [namespaces[(top,)] for top in top_level]
     files["__init__.py"] = _env.get_template("root.py.jinja2").render(header=header, roots=roots)
@@ -108,8 +109,11 @@ def _method(
         response_hint=response_hint,
         response_runtime=response_runtime,
         page_item_hint=item_hint,
+        deprecated=bool(op.get("deprecated")),
+        body_map=_body_map(spec, types, op),
     )
-    taken = [p.name for p in [*ordered, *query_params, *body_params]] + [
+    body_map = [method.body_map] if method.body_map else []
+    taken = [p.name for p in [*ordered, *query_params, *body_params, *body_map]] + [
         "options",
         "limit",
         "custom_properties",
@@ -131,7 +135,7 @@ def _param(types: _TypeNamer, p: Schema) -> Param:
 
 def _body(spec: Schema, types: _TypeNamer, op: Schema) -> tuple[list[Param], bool]:
     content = op.get("requestBody", {}).get("content", {}).get("application/json")
-    if content is None:
+    if content is None or "x-knock-body-map" in op:
         return [], False
     schema = resolve(spec, content["schema"])
     if "properties" not in schema:
@@ -148,6 +152,24 @@ def _body(spec: Schema, types: _TypeNamer, op: Schema) -> tuple[list[Param], boo
         for wire, prop in schema["properties"].items()
     ]
     return params, schema.get("additionalProperties") not in (None, False)
+
+
+def _body_map(spec: Schema, types: _TypeNamer, op: Schema) -> Param | None:
+    """The one argument that is the whole body, when the body is a map of the caller's keys."""
+    name = op.get("x-knock-body-map")
+    if name is None:
+        return None
+    schema = resolve(spec, op["requestBody"]["content"]["application/json"]["schema"])
+    values = schema.get("additionalProperties")
+    if not isinstance(values, dict) or "properties" in schema:
+        raise SystemExit(f"{op['operationId']}: x-knock-body-map needs a body of additionalProperties only")
+    return Param(
+        wire=name,
+        name=python_name(name),
+        hint=f"Mapping[str, {types.hint(values, accept_dict=True)}]",
+        required=True,
+        description=_text(schema.get("description", "")),
+    )
 
 
 def _response(spec: Schema, types: _TypeNamer, op: Schema) -> tuple[str, str, str | None]:

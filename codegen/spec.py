@@ -69,6 +69,8 @@ class Method:
     response_hint: str  # "None" for no content
     response_runtime: str  # expression for Operation(response=...)
     page_item_hint: str | None  # set for paginated operations
+    deprecated: bool = False  # Knock still serves it; calling it warns
+    body_map: Param | None = None  # the whole body, a map of the caller's keys (x-knock-body-map)
 
 
 def iter_operations(spec: Schema) -> Iterator[tuple[str, str, Schema, list[Schema]]]:

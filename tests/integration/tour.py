@@ -75,6 +75,15 @@ def declare(server: KnockTestServer) -> None:
     server.add_channel(PUSH, "push")
     server.add_channel(SLACK, "chat")
     server.add_channel(TEAMS, "chat")
+    server.add_guide(
+        "onboarding",
+        [
+            {"ref": "step-1", "content": {"title": "Welcome"}},
+            {"ref": "step-2", "content": {"title": "Invite"}},
+        ],
+        channel=GUIDES,
+    )
+    server.add_guide("retired-tip", ["tip"], channel=GUIDES, type="card", active=False)
 
 
 async def collect(pager: AsyncPager[ItemT, Any]) -> list[ItemT]:
@@ -671,7 +680,8 @@ async def providers(env: Env) -> None:
     assert (await knock.providers.slack.check_auth(slack, access_token_object=token_object)).connection.ok
     channels = await collect(knock.providers.slack.list_channels(slack, access_token_object=token_object))
     assert [(c.id, c.name) for c in channels] == [("C01", "general")]
-    assert await knock.providers.slack.revoke_access(slack, access_token_object=token_object) == "ok"
+    revoked_slack = await knock.providers.slack.revoke_access(slack, access_token_object=token_object)
+    assert revoked_slack.ok == "ok"
     with pytest.raises(PermissionDeniedError):
         await knock.providers.slack.check_auth(slack, access_token_object=token_object)
     revoked = await knock.objects.get_channel_data("$tenants", "acme-slack", slack)
@@ -702,31 +712,159 @@ async def providers(env: Env) -> None:
         teams, ms_teams_tenant_object=tenant_object, team_id="team-1"
     )
     assert [c.id for c in team_channels.ms_teams_channels] == ["chan-1", "chan-2"]
-    assert await knock.providers.ms_teams.revoke_access(teams, ms_teams_tenant_object=tenant_object) == "ok"
+    revoked_teams = await knock.providers.ms_teams.revoke_access(teams, ms_teams_tenant_object=tenant_object)
+    assert revoked_teams.ok == "ok"
     with pytest.raises(PermissionDeniedError):
         await knock.providers.ms_teams.check_auth(teams, ms_teams_tenant_object=tenant_object)
 
 
 async def guides(env: Env) -> None:
-    """The server has no guides (they are authored in Knock's dashboard): engagement is acknowledged."""
+    """Declared guides: listing shows each step's engagement, which the engagement calls change."""
     knock, server = env.knock, env.server
-    channel = env.channel(GUIDES)
-    listed = await knock.users.guides.get_channel(
-        "guide-user", channel, tenant="acme", data='{"plan": "pro"}'
-    )
-    assert listed.entries == [] and listed.ineligible_guides == []
-    guide = knock.users.guides
-    step = {"channel_id": channel, "guide_id": "g-1", "guide_key": "onboarding", "guide_step_ref": "step-1"}
-    seen = await guide.mark_message_as_seen("guide-user", **step, content={"title": "Hi"})
-    interacted = await guide.mark_message_as_interacted("guide-user", **step, metadata={"button": "next"})
-    archived = await guide.mark_message_as_archived("guide-user", **step, is_final=True)
-    assert seen.status == interacted.status == archived.status == "ok"
-    [request] = server.calls("users.guides.mark_message_as_seen")[-1:]
-    assert request.body == {**step, "content": {"title": "Hi"}}
+    channel, guide = env.channel(GUIDES), knock.users.guides
+    listed = await guide.get_channel("guide-user", channel, tenant="acme", data='{"plan": "pro"}')
     assert dict(server.calls("users.guides.get_channel")[-1].query) == {
         "tenant": "acme",
         "data": '{"plan": "pro"}',
     }
+    [onboarding] = listed.entries
+    assert [step.ref for step in onboarding.steps] == ["step-1", "step-2"]
+    assert onboarding.steps[0].message.id is None  # nothing engaged yet
+    assert [(g.key, g.reason) for g in listed.ineligible_guides] == [("retired-tip", "guide_not_active")]
+    assert [
+        g.key for g in (await guide.get_channel("guide-user", channel, type="card")).ineligible_guides
+    ] == ["retired-tip"]
+
+    step = {
+        "channel_id": channel,
+        "guide_id": onboarding.id,
+        "guide_key": "onboarding",
+        "guide_step_ref": "step-1",
+    }
+    assert (
+        await guide.mark_messages_as_seen("guide-user", **step, content={"title": "Welcome"})
+    ).status == "ok"
+    assert server.calls("users.guides.mark_messages_as_seen")[-1].body == {
+        **step,
+        "content": {"title": "Welcome"},
+    }
+    message = (await first_step(env)).message
+    assert message.id and message.seen_at and not message.interacted_at
+
+    # The per-message forms name the step's message by its id.
+    await guide.mark_message_as_interacted(
+        "guide-user", message.id, **step, metadata={"button": "next"}
+    )
+    interacted = (await first_step(env)).message
+    assert interacted.id == message.id and interacted.interacted_at and interacted.read_at
+    await guide.mark_message_as_seen("guide-user", message.id, **step, content={"title": "Welcome"})
+    assert (await first_step(env)).message.seen_at == message.seen_at  # the first sighting counts
+    await not_found(guide.mark_message_as_seen("guide-user", "no-such-message", **step, content={}))
+    second = {**step, "guide_step_ref": "step-2"}
+    await guide.mark_messages_as_interacted("guide-user", **second)
+    listed = await guide.get_channel("guide-user", channel)
+    [later] = [entry.steps[1].message for entry in listed.entries if entry.key == "onboarding"]
+    assert later.id not in (None, message.id) and later.interacted_at and not later.seen_at
+
+    # Archiving hides the guide, unarchiving shows it again, a reset forgets every engagement.
+    await guide.mark_message_as_archived("guide-user", message.id, **step, is_final=True)
+    hidden = await guide.get_channel("guide-user", channel)
+    assert hidden.entries == []
+    assert ("onboarding", "marked_as_archived") in [(g.key, g.reason) for g in hidden.ineligible_guides]
+    await guide.unarchive_guide_message("guide-user", guide_key="onboarding")
+    shown = (await first_step(env)).message
+    assert shown.archived_at is None and shown.seen_at == message.seen_at
+    await guide.reset_guide_engagements("guide-user", guide_key="onboarding")
+    assert (await first_step(env)).message.id is None
+    await guide.mark_messages_as_archived("guide-user", **step)
+    assert (await guide.get_channel("guide-user", channel)).entries == []
+    await not_found(guide.reset_guide_engagements("guide-user", guide_key="no-such-guide"))
+
+
+async def first_step(env: Env) -> models.GuideStep:
+    """The onboarding guide's first step as guide-user sees it."""
+    listed = await env.knock.users.guides.get_channel("guide-user", env.channel(GUIDES))
+    [onboarding] = [entry for entry in listed.entries if entry.key == "onboarding"]
+    return onboarding.steps[0]
+
+
+# ---------------------------------------------------------------------------- integrations
+
+
+async def integrations(env: Env) -> None:
+    """Census and Hightouch sync users into Knock with JSON-RPC calls."""
+    knock = env.knock
+    checked = await knock.integrations.census.custom_destination(
+        id="rpc-1", jsonrpc="2.0", method="test_connection"
+    )
+    assert (checked.id, checked.result) == ("rpc-1", {"success": True})
+    synced = await knock.integrations.hightouch.embedded_destination(
+        id="rpc-2",
+        jsonrpc="2.0",
+        method="sync_batch",
+        params={"records": [{"id": "etl-1", "name": "Etl", "plan": "pro"}, {"name": "no id"}]},
+    )
+    assert isinstance(synced.result, dict)
+    assert [(r["identifier"], r["success"]) for r in synced.result["record_results"]] == [
+        ("etl-1", True),
+        (None, False),
+    ]
+    user = await knock.users.get("etl-1")
+    assert user.name == "Etl" and user.additional_properties == {"plan": "pro"}
+
+
+# ---------------------------------------------------------------------------- deprecated preference parts
+
+
+async def preference_parts(env: Env) -> None:
+    """Knock's deprecated per-part preference updates: each warns, and changes only its part."""
+    knock = env.knock
+    owners: list[tuple[Any, tuple[str, ...]]] = [
+        (knock.users, ("parts-user",)),
+        (knock.objects, ("projects", "parts-project")),
+    ]
+    for namespace, owner in owners:
+        await namespace.set_preferences(
+            *owner, "default", categories={"marketing": True}, commercial_subscribed=True
+        )
+        with pytest.warns(DeprecationWarning, match="set_channel_types_preferences is deprecated"):
+            after = await namespace.set_channel_types_preferences(*owner, "default", email=False, sms=True)
+        assert after.categories == {"marketing": True} and after.commercial_subscribed is True
+        assert (after.channel_types.email, after.channel_types.sms) == (False, True)
+        with pytest.warns(DeprecationWarning):
+            after = await namespace.set_channel_type_preferences(*owner, "default", "email", subscribed=True)
+        assert (after.channel_types.email, after.channel_types.sms) == (True, True)
+
+        with pytest.warns(DeprecationWarning):
+            after = await namespace.set_categories_preferences(*owner, "default", settings={"digest": False})
+        assert after.categories == {"digest": False}  # the whole part is replaced
+        with pytest.warns(DeprecationWarning):
+            after = await namespace.set_category_preferences(*owner, "default", "marketing", subscribed=False)
+        assert after.categories == {"digest": False, "marketing": False}
+
+        with pytest.warns(DeprecationWarning):
+            await namespace.set_workflows_preferences(*owner, "default", settings={"new-comment": False})
+        with pytest.warns(DeprecationWarning):
+            after = await namespace.set_workflow_preferences(
+                *owner, "default", "weekly-digest", channel_types={"email": False}
+            )
+        assert isinstance(after.workflows, dict) and after.workflows["new-comment"] is False
+        assert after.workflows["weekly-digest"] == {"channel_types": {"email": False}}
+        assert (await namespace.get_preferences(*owner, "default")).workflows == after.workflows
+
+        # Deleting a set removes it; reading it again answers an empty set.
+        await namespace.delete_preferences(*owner, "default")
+        assert await namespace.list_preferences(*owner) == []
+        emptied = await namespace.get_preferences(*owner, "default")
+        assert (emptied.categories, emptied.channel_types, emptied.workflows) == (None, None, None)
+
+    # An opt-out made through a per-key update holds when the workflow runs.
+    with pytest.warns(DeprecationWarning):
+        await knock.users.set_workflow_preferences(
+            "parts-user", "default", "project-update", subscribed=False
+        )
+    await knock.workflows.trigger("project-update", recipients=["parts-user"])
+    assert await collect(knock.users.list_messages("parts-user", source="project-update")) == []
 
 
 Scenario = Callable[[Env], Awaitable[None]]
@@ -743,4 +881,6 @@ SCENARIOS: dict[str, Scenario] = {
     "workflow_runs": workflow_runs,
     "providers": providers,
     "guides": guides,
+    "integrations": integrations,
+    "preference_parts": preference_parts,
 }

@@ -40,6 +40,7 @@ class Seed:
     push: str
     slack: str
     teams: str
+    guide_message: str
 
 
 @attrs.frozen
@@ -57,7 +58,7 @@ def examples(s: Seed) -> dict[str, Example]:
     message = {"message_id": s.feed_message}
     statuses = {"message_ids": [s.feed_message]}
     guide = {
-        "channel_id": "2f1e5a7c-0d8b-4c3e-9f6a-1b2c3d4e5f60",
+        "channel_id": KnockTestServer.channel_id("guides"),
         "guide_id": "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",
         "guide_key": "onboarding",
         "guide_step_ref": "step_1",
@@ -84,9 +85,38 @@ def examples(s: Seed) -> dict[str, Example]:
             "unarchive",
         )
     }
+    preference_parts = {
+        f"{owner}.set_{name}_preferences": Example({**path, "id": "default", **key}, body=body)
+        for owner, path in (("users", user), ("objects", project))
+        for name, key, body in (
+            ("channel_types", {}, {"email": False, "sms": True}),
+            ("channel_type", {"type": "sms"}, {"subscribed": False}),
+            ("categories", {}, {"marketing": False}),
+            ("category", {"key": "marketing"}, {"subscribed": True}),
+            ("workflows", {}, {WORKFLOW: {"channel_types": {"email": False}}}),
+            ("workflow", {"key": WORKFLOW}, {"subscribed": False}),
+        )
+    }
+    guide_by_id = {
+        f"users.guides.mark_message_as_{state}": Example(
+            {**user, "message_id": s.guide_message}, body={**guide, "content": {"title": "Hi"}}
+        )
+        for state in ("seen", "interacted", "archived")
+    }
+    rpc = {"id": "rpc-1", "jsonrpc": "2.0"}
     return {
         **single,
         **batch,
+        **preference_parts,
+        **guide_by_id,
+        "users.delete_preferences": Example({**user, "id": "default"}),
+        "objects.delete_preferences": Example({**project, "id": "default"}),
+        "users.guides.unarchive_guide_message": Example(user, body={"guide_key": "onboarding"}),
+        "users.guides.reset_guide_engagements": Example(user, body={"guide_key": "onboarding"}),
+        "integrations.census.custom_destination": Example(body={**rpc, "method": "test_connection"}),
+        "integrations.hightouch.embedded_destination": Example(
+            body={**rpc, "method": "sync_batch", "params": {"records": [{"id": "u9", "name": "Ida"}]}}
+        ),
         "messages.list": Example(query=[("page_size", "10"), ("channel_id", s.feed)]),
         "messages.get": Example(message),
         "messages.list_events": Example({"message_id": s.email_message}),
@@ -123,9 +153,9 @@ def examples(s: Seed) -> dict[str, Example]:
         "users.feeds.list_items": Example({**user, "id": s.feed}, query=[("status", "unread")]),
         "users.feeds.get_settings": Example({**user, "id": s.feed}),
         "users.guides.get_channel": Example({**user, "channel_id": guide["channel_id"]}),
-        "users.guides.mark_message_as_seen": Example(user, body={**guide, "content": {"title": "Hi"}}),
-        "users.guides.mark_message_as_interacted": Example(user, body=guide),
-        "users.guides.mark_message_as_archived": Example(user, body=guide),
+        "users.guides.mark_messages_as_seen": Example(user, body={**guide, "content": {"title": "Hi"}}),
+        "users.guides.mark_messages_as_interacted": Example(user, body=guide),
+        "users.guides.mark_messages_as_archived": Example(user, body=guide),
         "objects.list": Example({"collection": "projects"}),
         "objects.get": Example(the_project),
         "objects.set": Example(the_project, body={"name": "Apollo", "owner": "u1"}),
@@ -218,6 +248,7 @@ async def seed(server: KnockTestServer, api: Api) -> Seed:
         ],
     )
     teams = server.add_channel("teams", "chat")
+    server.add_guide("onboarding", [{"ref": "step_1", "content": {"title": "Hi"}}])
     server.add_audience("beta")
     server.identify_user("u2", name="Bob")
 
@@ -255,6 +286,15 @@ async def seed(server: KnockTestServer, api: Api) -> Seed:
         "POST", "/v1/schedules", {"workflow": WORKFLOW, "recipients": ["u1"], "repeats": DAILY}
     )
     bulk = await ok("POST", "/v1/users/bulk/identify", {"users": [{"id": "u4"}]})
+    step = {
+        "channel_id": server.channel_id("guides"),
+        "guide_id": "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",
+        "guide_key": "onboarding",
+        "guide_step_ref": "step_1",
+        "content": {"title": "Hi"},
+    }
+    await ok("PUT", "/v1/users/u1/guides/messages/seen", step)
+    [guide_message] = server.state.guide_messages[("u1", "onboarding")].values()
     messages = server.state.messages.values()
     return Seed(
         feed_message=next(m.id for m in messages if m.channel.key == "feed"),
@@ -266,6 +306,7 @@ async def seed(server: KnockTestServer, api: Api) -> Seed:
         push=push,
         slack=slack,
         teams=teams,
+        guide_message=guide_message.id,
     )
 
 

@@ -20,6 +20,7 @@ EXTENSIONS = {
     "x-knock-limits",
     "x-knock-retention",
     "x-knock-publishable",
+    "x-knock-body-map",
 }
 OPERATIONS = list(spec_operations())
 IDS = [op["operationId"] for _, _, op in OPERATIONS]
@@ -168,3 +169,21 @@ SEED_OPERATIONS = {
 def test_every_seed_operation_is_covered() -> None:
     assert len(SEED_OPERATIONS) == 77
     assert not SEED_OPERATIONS - set(IDS)
+
+
+def test_deprecated_operations_are_the_per_part_preference_updates() -> None:
+    """Knock still serves them; each says what to use instead."""
+    deprecated = {op["operationId"]: op for _, _, op in OPERATIONS if op.get("deprecated")}
+    parts = ("channel_types", "channel_type", "categories", "category", "workflows", "workflow")
+    assert set(deprecated) == {
+        f"{owner}.set_{part}_preferences" for owner in ("users", "objects") for part in parts
+    }
+    assert all("set_preferences" in op["description"] for op in deprecated.values())
+
+
+def test_every_published_operation_is_served() -> None:
+    """Knock publishes 118 operations: the document's own, and five routes served twice."""
+    from knock_async.testing._routes import TWINS
+
+    assert len(IDS) + len(TWINS) == 118
+    assert {operation_id for _, _, operation_id in TWINS} <= set(IDS)

@@ -108,15 +108,8 @@ GET    /v1/workflow_recipient_runs  workflow_recipient_runs.list
 GET    /v1/workflow_recipient_runs/{id}  workflow_recipient_runs.get
 """
 
-# knockapi operations the document does not have (yet): the integrations, and the guide calls,
-# which knockapi addresses by a `{message_id}` our document's guide paths lack.
-NOT_IN_DOCUMENT = {
-    "integrations.census.custom_destination",
-    "integrations.hightouch.embedded_destination",
-    "users.guides.mark_message_as_archived",
-    "users.guides.mark_message_as_interacted",
-    "users.guides.mark_message_as_seen",
-}
+# knockapi operations the document does not have (yet).
+NOT_IN_DOCUMENT: set[str] = set()
 
 
 def _shape(method: str, path: str) -> tuple[str, str]:

@@ -364,10 +364,10 @@ class ListMsTeamsChannelsResponse:
 
 
 @attrs.define(kw_only=True)
-class ProviderRevokeAccessResult:
-    """An acknowledgement of a revoke, as an object."""
+class ProviderRevokeAccessResponse:
+    """Knock's acknowledgement of a revoke: {"ok": "ok"}."""
 
-    ok: str | Unset = UNSET
+    ok: str
     """The text "ok"."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -1072,6 +1072,14 @@ class TenantBranding:
     """URL of the tenant's logo image."""
     icon_url: str | None | Unset = UNSET
     """URL of the tenant's icon image."""
+    dark_primary_color: str | None | Unset = UNSET
+    """Main brand colour in dark mode, as a hex value."""
+    dark_primary_color_contrast: str | None | Unset = UNSET
+    """Colour drawn on top of the dark-mode main colour, as a hex value."""
+    dark_logo_url: str | None | Unset = UNSET
+    """URL of the tenant's logo image for dark mode."""
+    dark_icon_url: str | None | Unset = UNSET
+    """URL of the tenant's icon image for dark mode."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
@@ -1638,6 +1646,86 @@ One block of an in-app feed message: rendered text or a set of buttons.
 
 
 @attrs.define(kw_only=True)
+class PreferenceChannelTypeUpdate:
+    """The new on/off setting for one channel type."""
+
+    subscribed: bool
+    """Whether the recipient gets this channel type."""
+    additional_properties: dict[str, Any] = attrs.field(factory=dict)
+    """Properties Knock sent that this model does not declare (custom properties included)."""
+
+
+@attrs.define(kw_only=True)
+class GuideKeyRequest:
+    """Names the guide to act on."""
+
+    guide_key: str
+    """Key of the guide."""
+    tenant: str | Unset = UNSET
+    """Tenant the guide was shown under."""
+    additional_properties: dict[str, Any] = attrs.field(factory=dict)
+    """Properties Knock sent that this model does not declare (custom properties included)."""
+
+
+@attrs.define(kw_only=True)
+class IntegrationRpcRequest:
+    """A JSON-RPC 2.0 request from a reverse-ETL tool."""
+
+    id: str
+    """Id of the request, echoed in the answer."""
+    jsonrpc: str
+    """The JSON-RPC version, "2.0"."""
+    method: str
+    """The method to run, e.g. test_connection or sync_batch."""
+    params: dict[str, Any] | Unset = UNSET
+    """The method's parameters."""
+    additional_properties: dict[str, Any] = attrs.field(factory=dict)
+    """Properties Knock sent that this model does not declare (custom properties included)."""
+
+
+@attrs.define(kw_only=True)
+class IntegrationRpcResponse:
+    """The answer to a JSON-RPC request."""
+
+    id: str | Unset = UNSET
+    """Id of the request answered."""
+    result: dict[str, Any] | Unset = UNSET
+    """What the method returned."""
+    additional_properties: dict[str, Any] = attrs.field(factory=dict)
+    """Properties Knock sent that this model does not declare (custom properties included)."""
+
+
+@attrs.define(kw_only=True)
+class MessageRecipientSnapshot:
+    """Where a message was delivered, captured when it was sent: the email address and name for email, the channel or user (or an incoming webhook) for chat."""
+
+    email: str | None | Unset = UNSET
+    """Email address delivered to."""
+    name: str | None | Unset = UNSET
+    """Recipient name used for the delivery."""
+    channel_id: str | None | Unset = UNSET
+    """Chat channel delivered to."""
+    user_id: str | None | Unset = UNSET
+    """Chat user delivered to."""
+    via_incoming_webhook: bool | None | Unset = UNSET
+    """Whether a chat message went through an incoming webhook."""
+    additional_properties: dict[str, Any] = attrs.field(factory=dict)
+    """Properties Knock sent that this model does not declare (custom properties included)."""
+
+
+@attrs.define(kw_only=True)
+class WorkflowTriggerSettings:
+    """Settings that change how this one trigger runs."""
+
+    sandbox_mode: bool | None | Unset = UNSET
+    """When true, every channel of the run is in sandbox mode: messages are not sent to providers."""
+    skip_delay: bool | None | Unset = UNSET
+    """When true, the workflow's delay steps are skipped for this trigger."""
+    additional_properties: dict[str, Any] = attrs.field(factory=dict)
+    """Properties Knock sent that this model does not declare (custom properties included)."""
+
+
+@attrs.define(kw_only=True)
 class Error:
     """The body of every Knock error response."""
 
@@ -1707,12 +1795,6 @@ class MsTeamsAuthCheckResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-ProviderRevokeAccessResponse: TypeAlias = str | ProviderRevokeAccessResult
-"""
-What Knock answers to a revoke; the text "ok" (older documents describe an object with an ok field instead).
-"""
-
-
 @attrs.define(kw_only=True)
 class Message:
     """One notification a workflow produced for one recipient on one channel."""
@@ -1761,6 +1843,8 @@ class Message:
     """When it was clicked."""
     archived_at: datetime | None | Unset = UNSET
     """When it was archived."""
+    recipient_snapshot: MessageRecipientSnapshot | None | Unset = UNSET
+    """Where the message was delivered, captured at send time; null when none was captured."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
@@ -2286,6 +2370,22 @@ class PreferenceCenterConfigResponse:
 
 
 @attrs.define(kw_only=True)
+class PreferenceSettingUpdate:
+    """The new setting for one workflow or category: subscribed on/off, or a detailed setting."""
+
+    subscribed: bool | Unset = UNSET
+    """On/off for the whole workflow or category."""
+    channel_types: PreferenceSetChannelTypes | None | Unset = UNSET
+    """Per-channel-type settings within this workflow or category."""
+    channels: dict[str, Any] | None | Unset = UNSET
+    """Per-channel settings within this workflow or category, keyed by channel id."""
+    conditions: list[PreferenceCondition] | None | Unset = UNSET
+    """Conditions that must all hold for the workflow or category to be sent."""
+    additional_properties: dict[str, Any] = attrs.field(factory=dict)
+    """Properties Knock sent that this model does not declare (custom properties included)."""
+
+
+@attrs.define(kw_only=True)
 class PreferenceSet:
     """A recipient's notification preferences, either the default set or one per tenant."""
 
@@ -2551,6 +2651,10 @@ class Tenant:
     """Optional display name of the tenant."""
     settings: TenantSettings | None | Unset = UNSET
     """Branding and default preferences of the tenant."""
+    created_at: datetime | None | Unset = UNSET
+    """When the tenant was created."""
+    updated_at: datetime | Unset = UNSET
+    """When the tenant was last updated."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
@@ -2659,6 +2763,8 @@ class WorkflowTriggerRequest:
     """Tenant to run under (id or inline tenant); its overrides apply and messages are tagged with it."""
     data: dict[str, Any] | None | Unset = UNSET
     """Free-form values handed to the workflow's templates and conditions (10 MB at most)."""
+    settings: WorkflowTriggerSettings | None | Unset = UNSET
+    """Settings for this trigger only."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 

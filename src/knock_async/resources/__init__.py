@@ -7,6 +7,7 @@ from .._transport import Transport
 from .audiences import Audiences
 from .bulk_operations import BulkOperations
 from .channels import Channels
+from .integrations import Integrations
 from .messages import Messages
 from .objects import Objects
 from .providers import Providers
@@ -20,6 +21,7 @@ __all__ = [
     "Audiences",
     "BulkOperations",
     "Channels",
+    "Integrations",
     "Messages",
     "Objects",
     "Providers",
@@ -39,6 +41,7 @@ class Resources:
         self.audiences = Audiences(transport)
         self.bulk_operations = BulkOperations(transport)
         self.channels = Channels(transport)
+        self.integrations = Integrations(transport)
         self.messages = Messages(transport)
         self.objects = Objects(transport)
         self.providers = Providers(transport)

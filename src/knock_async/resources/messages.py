@@ -311,7 +311,7 @@ _MESSAGES_GET_CONTENT: Operation[models.MessageContent] = Operation(
     id="messages.get_content",
     method="GET",
     path="/v1/messages/{message_id}/content",
-    tier=3,
+    tier=4,
     response=models.MessageContent,
 )
 
@@ -338,7 +338,7 @@ _MESSAGES_LIST_DELIVERY_LOGS: Operation[models.ListMessageDeliveryLogsResponse] 
     id="messages.list_delivery_logs",
     method="GET",
     path="/v1/messages/{message_id}/delivery_logs",
-    tier=4,
+    tier=3,
     response=models.ListMessageDeliveryLogsResponse,
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
 )
@@ -347,7 +347,7 @@ _MESSAGES_LIST_EVENTS: Operation[models.ListMessageEventsResponse] = Operation(
     id="messages.list_events",
     method="GET",
     path="/v1/messages/{message_id}/events",
-    tier=4,
+    tier=3,
     response=models.ListMessageEventsResponse,
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
 )
@@ -466,7 +466,7 @@ class Messages:
 
         The content as rendered and handed to the provider; its data depends on the channel type.
 
-        `GET /v1/messages/{message_id}/content`, rate limit tier 3.
+        `GET /v1/messages/{message_id}/content`, rate limit tier 4.
 
         Args:
             message_id: The message's ID.
@@ -614,7 +614,7 @@ class Messages:
 
         Requests Knock made to the provider and what came back; always empty for in-app channels.
 
-        `GET /v1/messages/{message_id}/delivery_logs`, rate limit tier 4.
+        `GET /v1/messages/{message_id}/delivery_logs`, rate limit tier 3.
         Await the pager for the first page, or `async for` over every item of every page.
 
         Args:
@@ -647,7 +647,7 @@ class Messages:
 
         One page of the delivery and engagement events recorded for the message.
 
-        `GET /v1/messages/{message_id}/events`, rate limit tier 4.
+        `GET /v1/messages/{message_id}/events`, rate limit tier 3.
         Await the pager for the first page, or `async for` over every item of every page.
 
         Args:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import datetime
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -182,7 +183,15 @@ _OBJECTS_DELETE: Operation[None] = Operation(
     id="objects.delete",
     method="DELETE",
     path="/v1/objects/{collection}/{id}",
-    tier=2,
+    tier=3,
+    response=None,
+)
+
+_OBJECTS_DELETE_PREFERENCES: Operation[None] = Operation(
+    id="objects.delete_preferences",
+    method="DELETE",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}",
+    tier=3,
     response=None,
 )
 
@@ -276,6 +285,23 @@ _OBJECTS_SET: Operation[models.Object] = Operation(
     response=models.Object,
 )
 
+_OBJECTS_SET_CATEGORIES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="objects.set_categories_preferences",
+    method="PUT",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}/categories",
+    tier=3,
+    response=models.PreferenceSet,
+)
+
+_OBJECTS_SET_CATEGORY_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="objects.set_category_preferences",
+    method="PUT",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}/categories/{key}",
+    tier=3,
+    response=models.PreferenceSet,
+    lists=frozenset({"conditions"}),
+)
+
 _OBJECTS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     id="objects.set_channel_data",
     method="PUT",
@@ -285,10 +311,43 @@ _OBJECTS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     publishable=True,
 )
 
+_OBJECTS_SET_CHANNEL_TYPE_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="objects.set_channel_type_preferences",
+    method="PUT",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}/channel_types/{type}",
+    tier=3,
+    response=models.PreferenceSet,
+)
+
+_OBJECTS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="objects.set_channel_types_preferences",
+    method="PUT",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}/channel_types",
+    tier=3,
+    response=models.PreferenceSet,
+)
+
 _OBJECTS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     id="objects.set_preferences",
     method="PUT",
     path="/v1/objects/{collection}/{object_id}/preferences/{id}",
+    tier=3,
+    response=models.PreferenceSet,
+)
+
+_OBJECTS_SET_WORKFLOW_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="objects.set_workflow_preferences",
+    method="PUT",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}/workflows/{key}",
+    tier=3,
+    response=models.PreferenceSet,
+    lists=frozenset({"conditions"}),
+)
+
+_OBJECTS_SET_WORKFLOWS_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="objects.set_workflows_preferences",
+    method="PUT",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}/workflows",
     tier=3,
     response=models.PreferenceSet,
 )
@@ -303,7 +362,7 @@ _OBJECTS_UNSET_CHANNEL_DATA: Operation[None] = Operation(
 
 
 class Objects:
-    """`objects`: 15 operations, and `objects.bulk`."""
+    """`objects`: 22 operations, and `objects.bulk`."""
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
@@ -348,7 +407,7 @@ class Objects:
 
         Removes the object from its collection; this cannot be undone.
 
-        `DELETE /v1/objects/{collection}/{id}`, rate limit tier 2.
+        `DELETE /v1/objects/{collection}/{id}`, rate limit tier 3.
 
         Args:
             collection: The collection the object belongs to.
@@ -357,6 +416,31 @@ class Objects:
         return await self._transport.request(
             _OBJECTS_DELETE,
             path={"collection": collection, "id": id},
+            options=options,
+        )
+
+    async def delete_preferences(
+        self,
+        collection: str,
+        object_id: str,
+        id: str,
+        *,
+        options: RequestOptions | None = None,
+    ) -> None:
+        """Delete one preference set of an object.
+
+        Removes the whole set; reading the same id afterwards answers with an empty set.
+
+        `DELETE /v1/objects/{collection}/{object_id}/preferences/{id}`, rate limit tier 3.
+
+        Args:
+            collection: The collection the object belongs to.
+            object_id: Your identifier for the object within its collection.
+            id: The preference set id, "default" or a tenant id.
+        """
+        return await self._transport.request(
+            _OBJECTS_DELETE_PREFERENCES,
+            path={"collection": collection, "object_id": object_id, "id": id},
             options=options,
         )
 
@@ -744,6 +828,88 @@ class Objects:
             options=options,
         )
 
+    async def set_categories_preferences(
+        self,
+        collection: str,
+        object_id: str,
+        id: str,
+        *,
+        settings: Mapping[str, bool | models.PreferenceSetWorkflowCategorySetting | Mapping[str, Any]],
+        options: RequestOptions | None = None,
+    ) -> models.PreferenceSet:
+        """Replace the categories settings in a preference set of an object.
+
+        Deprecated: Knock still serves this operation but no longer documents it for new code.
+
+        Use set_preferences with __persistence_strategy__ merge instead. Replaces only the set's
+        categories; the rest of the set is kept.
+
+        `PUT /v1/objects/{collection}/{object_id}/preferences/{id}/categories`, rate limit tier 3.
+
+        Args:
+            collection: The collection the object belongs to.
+            object_id: Your identifier for the object within its collection.
+            id: The preference set id, "default" or a tenant id.
+            settings: Settings keyed by category key: on/off, or a detailed setting.
+        """
+        warnings.warn(
+            "objects.set_categories_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
+        )
+        return await self._transport.request(
+            _OBJECTS_SET_CATEGORIES_PREFERENCES,
+            path={"collection": collection, "object_id": object_id, "id": id},
+            body={},
+            extra_body=settings,
+            options=options,
+        )
+
+    async def set_category_preferences(
+        self,
+        collection: str,
+        object_id: str,
+        id: str,
+        key: str,
+        *,
+        subscribed: bool | Unset = UNSET,
+        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | None | Unset = UNSET,
+        channels: Mapping[str, Any] | None | Unset = UNSET,
+        conditions: Sequence[models.PreferenceCondition | Mapping[str, Any]] | None | Unset = UNSET,
+        options: RequestOptions | None = None,
+    ) -> models.PreferenceSet:
+        """Update one category setting in a preference set of an object.
+
+        Deprecated: Knock still serves this operation but no longer documents it for new code.
+
+        Use set_preferences with __persistence_strategy__ merge instead. Changes only this category; the
+        rest of the set is kept.
+
+        `PUT /v1/objects/{collection}/{object_id}/preferences/{id}/categories/{key}`, rate limit tier 3.
+
+        Args:
+            collection: The collection the object belongs to.
+            object_id: Your identifier for the object within its collection.
+            id: The preference set id, "default" or a tenant id.
+            key: Key of the workflow category.
+            subscribed: On/off for the whole workflow or category.
+            channel_types: Per-channel-type settings within this workflow or category.
+            channels: Per-channel settings within this workflow or category, keyed by channel id.
+            conditions: Conditions that must all hold for the workflow or category to be sent.
+        """
+        warnings.warn(
+            "objects.set_category_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
+        )
+        return await self._transport.request(
+            _OBJECTS_SET_CATEGORY_PREFERENCES,
+            path={"collection": collection, "object_id": object_id, "id": id, "key": key},
+            body={
+                "subscribed": subscribed,
+                "channel_types": channel_types,
+                "channels": channels,
+                "conditions": conditions,
+            },
+            options=options,
+        )
+
     async def set_channel_data(
         self,
         collection: str,
@@ -777,6 +943,93 @@ class Objects:
             _OBJECTS_SET_CHANNEL_DATA,
             path={"collection": collection, "object_id": object_id, "channel_id": channel_id},
             body={"data": data},
+            options=options,
+        )
+
+    async def set_channel_type_preferences(
+        self,
+        collection: str,
+        object_id: str,
+        id: str,
+        type: str,
+        *,
+        subscribed: bool,
+        options: RequestOptions | None = None,
+    ) -> models.PreferenceSet:
+        """Update one channel type setting in a preference set of an object.
+
+        Deprecated: Knock still serves this operation but no longer documents it for new code.
+
+        Use set_preferences with __persistence_strategy__ merge instead. Changes only this channel type;
+        the rest of the set is kept.
+
+        `PUT /v1/objects/{collection}/{object_id}/preferences/{id}/channel_types/{type}`, rate limit tier 3.
+
+        Args:
+            collection: The collection the object belongs to.
+            object_id: Your identifier for the object within its collection.
+            id: The preference set id, "default" or a tenant id.
+            type: The channel type, e.g. email or in_app_feed.
+            subscribed: Whether the recipient gets this channel type.
+        """
+        warnings.warn(
+            "objects.set_channel_type_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
+        )
+        return await self._transport.request(
+            _OBJECTS_SET_CHANNEL_TYPE_PREFERENCES,
+            path={"collection": collection, "object_id": object_id, "id": id, "type": type},
+            body={"subscribed": subscribed},
+            options=options,
+        )
+
+    async def set_channel_types_preferences(
+        self,
+        collection: str,
+        object_id: str,
+        id: str,
+        *,
+        chat: bool | models.PreferenceSetChannelTypeSetting | Mapping[str, Any] | Unset = UNSET,
+        email: bool | models.PreferenceSetChannelTypeSetting | Mapping[str, Any] | Unset = UNSET,
+        http: bool | models.PreferenceSetChannelTypeSetting | Mapping[str, Any] | Unset = UNSET,
+        in_app_feed: bool | models.PreferenceSetChannelTypeSetting | Mapping[str, Any] | Unset = UNSET,
+        push: bool | models.PreferenceSetChannelTypeSetting | Mapping[str, Any] | Unset = UNSET,
+        sms: bool | models.PreferenceSetChannelTypeSetting | Mapping[str, Any] | Unset = UNSET,
+        options: RequestOptions | None = None,
+    ) -> models.PreferenceSet:
+        """Replace the channel types settings in a preference set of an object.
+
+        Deprecated: Knock still serves this operation but no longer documents it for new code.
+
+        Use set_preferences with __persistence_strategy__ merge instead. Replaces only the set's channel
+        types; the rest of the set is kept.
+
+        `PUT /v1/objects/{collection}/{object_id}/preferences/{id}/channel_types`, rate limit tier 3.
+
+        Args:
+            collection: The collection the object belongs to.
+            object_id: Your identifier for the object within its collection.
+            id: The preference set id, "default" or a tenant id.
+            chat: Chat apps such as Slack or Teams.
+            email: Email.
+            http: Webhook (HTTP) channels.
+            in_app_feed: In-app feeds.
+            push: Mobile push.
+            sms: SMS.
+        """
+        warnings.warn(
+            "objects.set_channel_types_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
+        )
+        return await self._transport.request(
+            _OBJECTS_SET_CHANNEL_TYPES_PREFERENCES,
+            path={"collection": collection, "object_id": object_id, "id": id},
+            body={
+                "chat": chat,
+                "email": email,
+                "http": http,
+                "in_app_feed": in_app_feed,
+                "push": push,
+                "sms": sms,
+            },
             options=options,
         )
 
@@ -829,6 +1082,88 @@ class Objects:
                 "commercial_subscribed": commercial_subscribed,
                 "workflows": workflows,
             },
+            options=options,
+        )
+
+    async def set_workflow_preferences(
+        self,
+        collection: str,
+        object_id: str,
+        id: str,
+        key: str,
+        *,
+        subscribed: bool | Unset = UNSET,
+        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | None | Unset = UNSET,
+        channels: Mapping[str, Any] | None | Unset = UNSET,
+        conditions: Sequence[models.PreferenceCondition | Mapping[str, Any]] | None | Unset = UNSET,
+        options: RequestOptions | None = None,
+    ) -> models.PreferenceSet:
+        """Update one workflow setting in a preference set of an object.
+
+        Deprecated: Knock still serves this operation but no longer documents it for new code.
+
+        Use set_preferences with __persistence_strategy__ merge instead. Changes only this workflow; the
+        rest of the set is kept.
+
+        `PUT /v1/objects/{collection}/{object_id}/preferences/{id}/workflows/{key}`, rate limit tier 3.
+
+        Args:
+            collection: The collection the object belongs to.
+            object_id: Your identifier for the object within its collection.
+            id: The preference set id, "default" or a tenant id.
+            key: Key of the workflow.
+            subscribed: On/off for the whole workflow or category.
+            channel_types: Per-channel-type settings within this workflow or category.
+            channels: Per-channel settings within this workflow or category, keyed by channel id.
+            conditions: Conditions that must all hold for the workflow or category to be sent.
+        """
+        warnings.warn(
+            "objects.set_workflow_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
+        )
+        return await self._transport.request(
+            _OBJECTS_SET_WORKFLOW_PREFERENCES,
+            path={"collection": collection, "object_id": object_id, "id": id, "key": key},
+            body={
+                "subscribed": subscribed,
+                "channel_types": channel_types,
+                "channels": channels,
+                "conditions": conditions,
+            },
+            options=options,
+        )
+
+    async def set_workflows_preferences(
+        self,
+        collection: str,
+        object_id: str,
+        id: str,
+        *,
+        settings: Mapping[str, bool | models.PreferenceSetWorkflowCategorySetting | Mapping[str, Any]],
+        options: RequestOptions | None = None,
+    ) -> models.PreferenceSet:
+        """Replace the workflows settings in a preference set of an object.
+
+        Deprecated: Knock still serves this operation but no longer documents it for new code.
+
+        Use set_preferences with __persistence_strategy__ merge instead. Replaces only the set's
+        workflows; the rest of the set is kept.
+
+        `PUT /v1/objects/{collection}/{object_id}/preferences/{id}/workflows`, rate limit tier 3.
+
+        Args:
+            collection: The collection the object belongs to.
+            object_id: Your identifier for the object within its collection.
+            id: The preference set id, "default" or a tenant id.
+            settings: Settings keyed by workflow key: on/off, or a detailed setting.
+        """
+        warnings.warn(
+            "objects.set_workflows_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
+        )
+        return await self._transport.request(
+            _OBJECTS_SET_WORKFLOWS_PREFERENCES,
+            path={"collection": collection, "object_id": object_id, "id": id},
+            body={},
+            extra_body=settings,
             options=options,
         )
 

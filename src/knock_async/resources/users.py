@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import datetime
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -265,7 +266,7 @@ _USERS_GUIDES_GET_CHANNEL: Operation[models.GuidesResponse] = Operation(
 _USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED: Operation[models.GuideActionResponse] = Operation(
     id="users.guides.mark_message_as_archived",
     method="PUT",
-    path="/v1/users/{user_id}/guides/messages/archived",
+    path="/v1/users/{user_id}/guides/messages/{message_id}/archived",
     tier=2,
     response=models.GuideActionResponse,
     publishable=True,
@@ -274,7 +275,7 @@ _USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED: Operation[models.GuideActionResponse] = 
 _USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED: Operation[models.GuideActionResponse] = Operation(
     id="users.guides.mark_message_as_interacted",
     method="PUT",
-    path="/v1/users/{user_id}/guides/messages/interacted",
+    path="/v1/users/{user_id}/guides/messages/{message_id}/interacted",
     tier=2,
     response=models.GuideActionResponse,
     publishable=True,
@@ -283,7 +284,52 @@ _USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED: Operation[models.GuideActionResponse] 
 _USERS_GUIDES_MARK_MESSAGE_AS_SEEN: Operation[models.GuideActionResponse] = Operation(
     id="users.guides.mark_message_as_seen",
     method="PUT",
+    path="/v1/users/{user_id}/guides/messages/{message_id}/seen",
+    tier=2,
+    response=models.GuideActionResponse,
+    publishable=True,
+)
+
+_USERS_GUIDES_MARK_MESSAGES_AS_ARCHIVED: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.mark_messages_as_archived",
+    method="PUT",
+    path="/v1/users/{user_id}/guides/messages/archived",
+    tier=2,
+    response=models.GuideActionResponse,
+    publishable=True,
+)
+
+_USERS_GUIDES_MARK_MESSAGES_AS_INTERACTED: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.mark_messages_as_interacted",
+    method="PUT",
+    path="/v1/users/{user_id}/guides/messages/interacted",
+    tier=2,
+    response=models.GuideActionResponse,
+    publishable=True,
+)
+
+_USERS_GUIDES_MARK_MESSAGES_AS_SEEN: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.mark_messages_as_seen",
+    method="PUT",
     path="/v1/users/{user_id}/guides/messages/seen",
+    tier=2,
+    response=models.GuideActionResponse,
+    publishable=True,
+)
+
+_USERS_GUIDES_RESET_GUIDE_ENGAGEMENTS: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.reset_guide_engagements",
+    method="PUT",
+    path="/v1/users/{user_id}/guides/engagements/reset",
+    tier=2,
+    response=models.GuideActionResponse,
+    publishable=True,
+)
+
+_USERS_GUIDES_UNARCHIVE_GUIDE_MESSAGE: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.unarchive_guide_message",
+    method="DELETE",
+    path="/v1/users/{user_id}/guides/messages/archived",
     tier=2,
     response=models.GuideActionResponse,
     publishable=True,
@@ -291,7 +337,7 @@ _USERS_GUIDES_MARK_MESSAGE_AS_SEEN: Operation[models.GuideActionResponse] = Oper
 
 
 class UsersGuides:
-    """`users.guides`: 4 operations."""
+    """`users.guides`: 9 operations."""
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
@@ -327,6 +373,141 @@ class UsersGuides:
     async def mark_message_as_archived(
         self,
         user_id: str,
+        message_id: str,
+        *,
+        channel_id: str,
+        guide_id: str,
+        guide_key: str,
+        guide_step_ref: str,
+        is_final: bool | Unset = UNSET,
+        unthrottled: bool | Unset = UNSET,
+        tenant: str | Unset = UNSET,
+        options: RequestOptions | None = None,
+    ) -> models.GuideActionResponse:
+        """Record that a user dismissed a guide step, by its message id
+
+        The per-message form of mark_messages_as_archived, for a step whose message already exists.
+
+        `PUT /v1/users/{user_id}/guides/messages/{message_id}/archived`, rate limit tier 2.
+
+        Args:
+            user_id: Id of the user.
+            message_id: Id of the guide step's message (GuideStepMessage.id).
+            channel_id: Channel of the guide.
+            guide_id: Id of the guide.
+            guide_key: Key of the guide.
+            guide_step_ref: Reference of the step.
+            is_final: Whether this was the guide's last step.
+            unthrottled: When true, dismissing does not start a new throttle window for the guide's group.
+            tenant: Tenant the guide was shown under.
+        """
+        return await self._transport.request(
+            _USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED,
+            path={"user_id": user_id, "message_id": message_id},
+            body={
+                "channel_id": channel_id,
+                "guide_id": guide_id,
+                "guide_key": guide_key,
+                "guide_step_ref": guide_step_ref,
+                "is_final": is_final,
+                "unthrottled": unthrottled,
+                "tenant": tenant,
+            },
+            options=options,
+        )
+
+    async def mark_message_as_interacted(
+        self,
+        user_id: str,
+        message_id: str,
+        *,
+        channel_id: str,
+        guide_id: str,
+        guide_key: str,
+        guide_step_ref: str,
+        metadata: Mapping[str, Any] | Unset = UNSET,
+        tenant: str | Unset = UNSET,
+        options: RequestOptions | None = None,
+    ) -> models.GuideActionResponse:
+        """Record that a user interacted with a guide step, by its message id
+
+        The per-message form of mark_messages_as_interacted, for a step whose message already exists.
+
+        `PUT /v1/users/{user_id}/guides/messages/{message_id}/interacted`, rate limit tier 2.
+
+        Args:
+            user_id: Id of the user.
+            message_id: Id of the guide step's message (GuideStepMessage.id).
+            channel_id: Channel of the guide.
+            guide_id: Id of the guide.
+            guide_key: Key of the guide.
+            guide_step_ref: Reference of the step.
+            metadata: Free-form details about the interaction.
+            tenant: Tenant the guide was shown under.
+        """
+        return await self._transport.request(
+            _USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED,
+            path={"user_id": user_id, "message_id": message_id},
+            body={
+                "channel_id": channel_id,
+                "guide_id": guide_id,
+                "guide_key": guide_key,
+                "guide_step_ref": guide_step_ref,
+                "metadata": metadata,
+                "tenant": tenant,
+            },
+            options=options,
+        )
+
+    async def mark_message_as_seen(
+        self,
+        user_id: str,
+        message_id: str,
+        *,
+        channel_id: str,
+        guide_id: str,
+        guide_key: str,
+        guide_step_ref: str,
+        content: Mapping[str, Any],
+        data: Mapping[str, Any] | Unset = UNSET,
+        tenant: str | Unset = UNSET,
+        options: RequestOptions | None = None,
+    ) -> models.GuideActionResponse:
+        """Record that a user saw a guide step, by its message id
+
+        The per-message form of mark_messages_as_seen, for a step whose message already exists.
+
+        `PUT /v1/users/{user_id}/guides/messages/{message_id}/seen`, rate limit tier 2.
+
+        Args:
+            user_id: Id of the user.
+            message_id: Id of the guide step's message (GuideStepMessage.id).
+            channel_id: Channel of the guide.
+            guide_id: Id of the guide.
+            guide_key: Key of the guide.
+            guide_step_ref: Reference of the step.
+            content: The step content as shown to the user.
+            data: Data the step was rendered with.
+            tenant: Tenant the guide was shown under.
+        """
+        return await self._transport.request(
+            _USERS_GUIDES_MARK_MESSAGE_AS_SEEN,
+            path={"user_id": user_id, "message_id": message_id},
+            body={
+                "channel_id": channel_id,
+                "guide_id": guide_id,
+                "guide_key": guide_key,
+                "guide_step_ref": guide_step_ref,
+                "content": content,
+                "data": data,
+                "tenant": tenant,
+            },
+            options=options,
+        )
+
+    async def mark_messages_as_archived(
+        self,
+        user_id: str,
         *,
         channel_id: str,
         guide_id: str,
@@ -352,7 +533,7 @@ class UsersGuides:
             tenant: Tenant the guide was shown under.
         """
         return await self._transport.request(
-            _USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED,
+            _USERS_GUIDES_MARK_MESSAGES_AS_ARCHIVED,
             path={"user_id": user_id},
             body={
                 "channel_id": channel_id,
@@ -366,7 +547,7 @@ class UsersGuides:
             options=options,
         )
 
-    async def mark_message_as_interacted(
+    async def mark_messages_as_interacted(
         self,
         user_id: str,
         *,
@@ -392,7 +573,7 @@ class UsersGuides:
             tenant: Tenant the guide was shown under.
         """
         return await self._transport.request(
-            _USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED,
+            _USERS_GUIDES_MARK_MESSAGES_AS_INTERACTED,
             path={"user_id": user_id},
             body={
                 "channel_id": channel_id,
@@ -405,7 +586,7 @@ class UsersGuides:
             options=options,
         )
 
-    async def mark_message_as_seen(
+    async def mark_messages_as_seen(
         self,
         user_id: str,
         *,
@@ -433,7 +614,7 @@ class UsersGuides:
             tenant: Tenant the guide was shown under.
         """
         return await self._transport.request(
-            _USERS_GUIDES_MARK_MESSAGE_AS_SEEN,
+            _USERS_GUIDES_MARK_MESSAGES_AS_SEEN,
             path={"user_id": user_id},
             body={
                 "channel_id": channel_id,
@@ -444,6 +625,58 @@ class UsersGuides:
                 "data": data,
                 "tenant": tenant,
             },
+            options=options,
+        )
+
+    async def reset_guide_engagements(
+        self,
+        user_id: str,
+        *,
+        guide_key: str,
+        tenant: str | Unset = UNSET,
+        options: RequestOptions | None = None,
+    ) -> models.GuideActionResponse:
+        """Forget a user's engagement with a guide
+
+        Removes what the user saw, did and dismissed in the guide; the next engagement starts afresh.
+
+        `PUT /v1/users/{user_id}/guides/engagements/reset`, rate limit tier 2.
+
+        Args:
+            user_id: Id of the user.
+            guide_key: Key of the guide.
+            tenant: Tenant the guide was shown under.
+        """
+        return await self._transport.request(
+            _USERS_GUIDES_RESET_GUIDE_ENGAGEMENTS,
+            path={"user_id": user_id},
+            body={"guide_key": guide_key, "tenant": tenant},
+            options=options,
+        )
+
+    async def unarchive_guide_message(
+        self,
+        user_id: str,
+        *,
+        guide_key: str,
+        tenant: str | Unset = UNSET,
+        options: RequestOptions | None = None,
+    ) -> models.GuideActionResponse:
+        """Undo a user's dismissal of a guide
+
+        The guide's steps are no longer archived for the user, so the guide can show again.
+
+        `DELETE /v1/users/{user_id}/guides/messages/archived`, rate limit tier 2.
+
+        Args:
+            user_id: Id of the user.
+            guide_key: Key of the guide.
+            tenant: Tenant the guide was shown under.
+        """
+        return await self._transport.request(
+            _USERS_GUIDES_UNARCHIVE_GUIDE_MESSAGE,
+            path={"user_id": user_id},
+            body={"guide_key": guide_key, "tenant": tenant},
             options=options,
         )
 
@@ -515,6 +748,14 @@ _USERS_DELETE: Operation[None] = Operation(
     method="DELETE",
     path="/v1/users/{user_id}",
     tier=2,
+    response=None,
+)
+
+_USERS_DELETE_PREFERENCES: Operation[None] = Operation(
+    id="users.delete_preferences",
+    method="DELETE",
+    path="/v1/users/{user_id}/preferences/{id}",
+    tier=3,
     response=None,
 )
 
@@ -601,6 +842,25 @@ _USERS_MERGE: Operation[models.User] = Operation(
     response=models.User,
 )
 
+_USERS_SET_CATEGORIES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="users.set_categories_preferences",
+    method="PUT",
+    path="/v1/users/{user_id}/preferences/{id}/categories",
+    tier=3,
+    response=models.PreferenceSet,
+    publishable=True,
+)
+
+_USERS_SET_CATEGORY_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="users.set_category_preferences",
+    method="PUT",
+    path="/v1/users/{user_id}/preferences/{id}/categories/{key}",
+    tier=3,
+    response=models.PreferenceSet,
+    publishable=True,
+    lists=frozenset({"conditions"}),
+)
+
 _USERS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     id="users.set_channel_data",
     method="PUT",
@@ -610,10 +870,47 @@ _USERS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     publishable=True,
 )
 
+_USERS_SET_CHANNEL_TYPE_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="users.set_channel_type_preferences",
+    method="PUT",
+    path="/v1/users/{user_id}/preferences/{id}/channel_types/{type}",
+    tier=3,
+    response=models.PreferenceSet,
+    publishable=True,
+)
+
+_USERS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="users.set_channel_types_preferences",
+    method="PUT",
+    path="/v1/users/{user_id}/preferences/{id}/channel_types",
+    tier=3,
+    response=models.PreferenceSet,
+    publishable=True,
+)
+
 _USERS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     id="users.set_preferences",
     method="PUT",
     path="/v1/users/{user_id}/preferences/{id}",
+    tier=3,
+    response=models.PreferenceSet,
+    publishable=True,
+)
+
+_USERS_SET_WORKFLOW_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="users.set_workflow_preferences",
+    method="PUT",
+    path="/v1/users/{user_id}/preferences/{id}/workflows/{key}",
+    tier=3,
+    response=models.PreferenceSet,
+    publishable=True,
+    lists=frozenset({"conditions"}),
+)
+
+_USERS_SET_WORKFLOWS_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="users.set_workflows_preferences",
+    method="PUT",
+    path="/v1/users/{user_id}/preferences/{id}/workflows",
     tier=3,
     response=models.PreferenceSet,
     publishable=True,
@@ -639,7 +936,7 @@ _USERS_UPDATE: Operation[models.User] = Operation(
 
 
 class Users:
-    """`users`: 14 operations, and `users.bulk`, `users.feeds`, `users.guides`, `users.preference_center`."""
+    """`users`: 21 operations, and `users.bulk`, `users.feeds`, `users.guides`, `users.preference_center`."""
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
@@ -666,6 +963,29 @@ class Users:
         return await self._transport.request(
             _USERS_DELETE,
             path={"user_id": user_id},
+            options=options,
+        )
+
+    async def delete_preferences(
+        self,
+        user_id: str,
+        id: str,
+        *,
+        options: RequestOptions | None = None,
+    ) -> None:
+        """Delete one preference set of a user.
+
+        Removes the whole set; reading the same id afterwards answers with an empty set.
+
+        `DELETE /v1/users/{user_id}/preferences/{id}`, rate limit tier 3.
+
+        Args:
+            user_id: Your identifier for the user.
+            id: The preference set id, "default" or a tenant id.
+        """
+        return await self._transport.request(
+            _USERS_DELETE_PREFERENCES,
+            path={"user_id": user_id, "id": id},
             options=options,
         )
 
@@ -988,6 +1308,84 @@ class Users:
             options=options,
         )
 
+    async def set_categories_preferences(
+        self,
+        user_id: str,
+        id: str,
+        *,
+        settings: Mapping[str, bool | models.PreferenceSetWorkflowCategorySetting | Mapping[str, Any]],
+        options: RequestOptions | None = None,
+    ) -> models.PreferenceSet:
+        """Replace the categories settings in a preference set of a user.
+
+        Deprecated: Knock still serves this operation but no longer documents it for new code.
+
+        Use set_preferences with __persistence_strategy__ merge instead. Replaces only the set's
+        categories; the rest of the set is kept.
+
+        `PUT /v1/users/{user_id}/preferences/{id}/categories`, rate limit tier 3.
+
+        Args:
+            user_id: Your identifier for the user.
+            id: The preference set id, "default" or a tenant id.
+            settings: Settings keyed by category key: on/off, or a detailed setting.
+        """
+        warnings.warn(
+            "users.set_categories_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
+        )
+        return await self._transport.request(
+            _USERS_SET_CATEGORIES_PREFERENCES,
+            path={"user_id": user_id, "id": id},
+            body={},
+            extra_body=settings,
+            options=options,
+        )
+
+    async def set_category_preferences(
+        self,
+        user_id: str,
+        id: str,
+        key: str,
+        *,
+        subscribed: bool | Unset = UNSET,
+        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | None | Unset = UNSET,
+        channels: Mapping[str, Any] | None | Unset = UNSET,
+        conditions: Sequence[models.PreferenceCondition | Mapping[str, Any]] | None | Unset = UNSET,
+        options: RequestOptions | None = None,
+    ) -> models.PreferenceSet:
+        """Update one category setting in a preference set of a user.
+
+        Deprecated: Knock still serves this operation but no longer documents it for new code.
+
+        Use set_preferences with __persistence_strategy__ merge instead. Changes only this category; the
+        rest of the set is kept.
+
+        `PUT /v1/users/{user_id}/preferences/{id}/categories/{key}`, rate limit tier 3.
+
+        Args:
+            user_id: Your identifier for the user.
+            id: The preference set id, "default" or a tenant id.
+            key: Key of the workflow category.
+            subscribed: On/off for the whole workflow or category.
+            channel_types: Per-channel-type settings within this workflow or category.
+            channels: Per-channel settings within this workflow or category, keyed by channel id.
+            conditions: Conditions that must all hold for the workflow or category to be sent.
+        """
+        warnings.warn(
+            "users.set_category_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
+        )
+        return await self._transport.request(
+            _USERS_SET_CATEGORY_PREFERENCES,
+            path={"user_id": user_id, "id": id, "key": key},
+            body={
+                "subscribed": subscribed,
+                "channel_types": channel_types,
+                "channels": channels,
+                "conditions": conditions,
+            },
+            options=options,
+        )
+
     async def set_channel_data(
         self,
         user_id: str,
@@ -1019,6 +1417,89 @@ class Users:
             _USERS_SET_CHANNEL_DATA,
             path={"user_id": user_id, "channel_id": channel_id},
             body={"data": data},
+            options=options,
+        )
+
+    async def set_channel_type_preferences(
+        self,
+        user_id: str,
+        id: str,
+        type: str,
+        *,
+        subscribed: bool,
+        options: RequestOptions | None = None,
+    ) -> models.PreferenceSet:
+        """Update one channel type setting in a preference set of a user.
+
+        Deprecated: Knock still serves this operation but no longer documents it for new code.
+
+        Use set_preferences with __persistence_strategy__ merge instead. Changes only this channel type;
+        the rest of the set is kept.
+
+        `PUT /v1/users/{user_id}/preferences/{id}/channel_types/{type}`, rate limit tier 3.
+
+        Args:
+            user_id: Your identifier for the user.
+            id: The preference set id, "default" or a tenant id.
+            type: The channel type, e.g. email or in_app_feed.
+            subscribed: Whether the recipient gets this channel type.
+        """
+        warnings.warn(
+            "users.set_channel_type_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
+        )
+        return await self._transport.request(
+            _USERS_SET_CHANNEL_TYPE_PREFERENCES,
+            path={"user_id": user_id, "id": id, "type": type},
+            body={"subscribed": subscribed},
+            options=options,
+        )
+
+    async def set_channel_types_preferences(
+        self,
+        user_id: str,
+        id: str,
+        *,
+        chat: bool | models.PreferenceSetChannelTypeSetting | Mapping[str, Any] | Unset = UNSET,
+        email: bool | models.PreferenceSetChannelTypeSetting | Mapping[str, Any] | Unset = UNSET,
+        http: bool | models.PreferenceSetChannelTypeSetting | Mapping[str, Any] | Unset = UNSET,
+        in_app_feed: bool | models.PreferenceSetChannelTypeSetting | Mapping[str, Any] | Unset = UNSET,
+        push: bool | models.PreferenceSetChannelTypeSetting | Mapping[str, Any] | Unset = UNSET,
+        sms: bool | models.PreferenceSetChannelTypeSetting | Mapping[str, Any] | Unset = UNSET,
+        options: RequestOptions | None = None,
+    ) -> models.PreferenceSet:
+        """Replace the channel types settings in a preference set of a user.
+
+        Deprecated: Knock still serves this operation but no longer documents it for new code.
+
+        Use set_preferences with __persistence_strategy__ merge instead. Replaces only the set's channel
+        types; the rest of the set is kept.
+
+        `PUT /v1/users/{user_id}/preferences/{id}/channel_types`, rate limit tier 3.
+
+        Args:
+            user_id: Your identifier for the user.
+            id: The preference set id, "default" or a tenant id.
+            chat: Chat apps such as Slack or Teams.
+            email: Email.
+            http: Webhook (HTTP) channels.
+            in_app_feed: In-app feeds.
+            push: Mobile push.
+            sms: SMS.
+        """
+        warnings.warn(
+            "users.set_channel_types_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
+        )
+        return await self._transport.request(
+            _USERS_SET_CHANNEL_TYPES_PREFERENCES,
+            path={"user_id": user_id, "id": id},
+            body={
+                "chat": chat,
+                "email": email,
+                "http": http,
+                "in_app_feed": in_app_feed,
+                "push": push,
+                "sms": sms,
+            },
             options=options,
         )
 
@@ -1068,6 +1549,84 @@ class Users:
                 "commercial_subscribed": commercial_subscribed,
                 "workflows": workflows,
             },
+            options=options,
+        )
+
+    async def set_workflow_preferences(
+        self,
+        user_id: str,
+        id: str,
+        key: str,
+        *,
+        subscribed: bool | Unset = UNSET,
+        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | None | Unset = UNSET,
+        channels: Mapping[str, Any] | None | Unset = UNSET,
+        conditions: Sequence[models.PreferenceCondition | Mapping[str, Any]] | None | Unset = UNSET,
+        options: RequestOptions | None = None,
+    ) -> models.PreferenceSet:
+        """Update one workflow setting in a preference set of a user.
+
+        Deprecated: Knock still serves this operation but no longer documents it for new code.
+
+        Use set_preferences with __persistence_strategy__ merge instead. Changes only this workflow; the
+        rest of the set is kept.
+
+        `PUT /v1/users/{user_id}/preferences/{id}/workflows/{key}`, rate limit tier 3.
+
+        Args:
+            user_id: Your identifier for the user.
+            id: The preference set id, "default" or a tenant id.
+            key: Key of the workflow.
+            subscribed: On/off for the whole workflow or category.
+            channel_types: Per-channel-type settings within this workflow or category.
+            channels: Per-channel settings within this workflow or category, keyed by channel id.
+            conditions: Conditions that must all hold for the workflow or category to be sent.
+        """
+        warnings.warn(
+            "users.set_workflow_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
+        )
+        return await self._transport.request(
+            _USERS_SET_WORKFLOW_PREFERENCES,
+            path={"user_id": user_id, "id": id, "key": key},
+            body={
+                "subscribed": subscribed,
+                "channel_types": channel_types,
+                "channels": channels,
+                "conditions": conditions,
+            },
+            options=options,
+        )
+
+    async def set_workflows_preferences(
+        self,
+        user_id: str,
+        id: str,
+        *,
+        settings: Mapping[str, bool | models.PreferenceSetWorkflowCategorySetting | Mapping[str, Any]],
+        options: RequestOptions | None = None,
+    ) -> models.PreferenceSet:
+        """Replace the workflows settings in a preference set of a user.
+
+        Deprecated: Knock still serves this operation but no longer documents it for new code.
+
+        Use set_preferences with __persistence_strategy__ merge instead. Replaces only the set's
+        workflows; the rest of the set is kept.
+
+        `PUT /v1/users/{user_id}/preferences/{id}/workflows`, rate limit tier 3.
+
+        Args:
+            user_id: Your identifier for the user.
+            id: The preference set id, "default" or a tenant id.
+            settings: Settings keyed by workflow key: on/off, or a detailed setting.
+        """
+        warnings.warn(
+            "users.set_workflows_preferences is deprecated by Knock", DeprecationWarning, stacklevel=2
+        )
+        return await self._transport.request(
+            _USERS_SET_WORKFLOWS_PREFERENCES,
+            path={"user_id": user_id, "id": id},
+            body={},
+            extra_body=settings,
             options=options,
         )
 

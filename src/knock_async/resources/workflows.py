@@ -76,6 +76,7 @@ class Workflows:
         cancellation_key: str | None | Unset = UNSET,
         tenant: models.InlineTenantRequest | Mapping[str, Any] | None | Unset = UNSET,
         data: Mapping[str, Any] | None | Unset = UNSET,
+        settings: models.WorkflowTriggerSettings | Mapping[str, Any] | None | Unset = UNSET,
         options: RequestOptions | None = None,
     ) -> models.WorkflowTriggerResponse:
         """Run a workflow for a set of recipients
@@ -92,6 +93,7 @@ class Workflows:
             cancellation_key: Your key for this trigger, needed later to cancel its runs; keep it unique per trigger.
             tenant: Tenant to run under (id or inline tenant); its overrides apply and messages are tagged with it.
             data: Free-form values handed to the workflow's templates and conditions (10 MB at most).
+            settings: Settings for this trigger only.
         """
         return await self._transport.request(
             _WORKFLOWS_TRIGGER,
@@ -102,6 +104,7 @@ class Workflows:
                 "cancellation_key": cancellation_key,
                 "tenant": tenant,
                 "data": data,
+                "settings": settings,
             },
             options=options,
         )

@@ -18,6 +18,7 @@ mode: publishable keys need a user token signed with `server.signing_key` (needs
 from ._bulk import BulkProgress
 from ._clock import Clock, ManualClock, SystemClock
 from ._faults import Faults
+from ._guides import Guide, GuideStep
 from ._ratelimit import KNOCK_TIER_RATES, RateLimits
 from ._server import DEFAULT_PUBLISHABLE_KEY, DEFAULT_SECRET_KEY, KnockTestServer, RecordedRequest
 from ._workflows import ChannelStep, Workflow
@@ -30,6 +31,8 @@ __all__ = [
     "ChannelStep",
     "Clock",
     "Faults",
+    "Guide",
+    "GuideStep",
     "KnockTestServer",
     "ManualClock",
     "RateLimits",

@@ -43,6 +43,7 @@ class BulkOperation:
     rows: Sequence[Row]
     inserted_at: str
     updated_at: str
+    base_url: str  # progress_path is an absolute URL on this server
     status: str = "queued"
     processed: int = 0
     success: int = 0
@@ -61,7 +62,7 @@ class BulkOperation:
             "success_count": self.success,
             "error_count": len(self.error_items),
             "error_items": list(self.error_items),
-            "progress_path": f"/v1/bulk_operations/{self.id}",
+            "progress_path": f"{self.base_url}/v1/bulk_operations/{self.id}",
             "inserted_at": self.inserted_at,
             "updated_at": self.updated_at,
             "started_at": self.started_at,
@@ -77,11 +78,14 @@ class BulkRunner:
         self.progress = progress
         self._new_id = new_id
         self.operations: dict[str, BulkOperation] = {}
+        self.base_url = "http://127.0.0.1"  # the server sets its own once it listens
         self._timers: dict[str, TimerHandle] = {}
 
     def start(self, name: str, rows: Sequence[Row]) -> BulkOperation:
         now = isoformat(self.clock.now())
-        operation = BulkOperation(self.state.next_seq(), self._new_id(), name, list(rows), now, now)
+        operation = BulkOperation(
+            self.state.next_seq(), self._new_id(), name, list(rows), now, now, self.base_url
+        )
         self.operations[operation.id] = operation
         if self.progress.mode == "instant":
             self.step(operation)

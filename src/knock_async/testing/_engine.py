@@ -68,6 +68,10 @@ class Engine:
             ref_of(value, f"recipients[{index}]")
         if body.get("actor") is not None:
             ref_of(body["actor"], "actor")
+        settings = body.get("settings") or {}
+        if not isinstance(settings, Mapping):
+            raise field_error("settings", "must be an object")
+        delay = None if settings.get("skip_delay") else workflow.delay
 
         now = self.now()
         actor = (
@@ -95,12 +99,10 @@ class Engine:
             )
             self.state.runs[run.id] = run
             self._event(run, "trigger", now, {"cancellation_key": cancellation_key})
-            if workflow.delay:
+            if delay:
                 run.status = "processing"
-                self._event(run, "delay_started", now, {"step_type": "delay", "seconds": workflow.delay})
-                self._timers[run.id] = self.clock.call_later(
-                    workflow.delay, partial(self._deliver, run, workflow)
-                )
+                self._event(run, "delay_started", now, {"step_type": "delay", "seconds": delay})
+                self._timers[run.id] = self.clock.call_later(delay, partial(self._deliver, run, workflow))
             else:
                 self._deliver(run, workflow)
         return workflow_run_id
@@ -177,6 +179,7 @@ class Engine:
                 "delivered",
                 now,
                 now,
+                recipient_snapshot=_snapshot(step.type, scope["recipient"]),
             )
             for event_type in ("message.sent", "message.delivered"):
                 message.events.append(EventRow(self.state.next_seq(), self.new_id(), event_type, now))
@@ -199,3 +202,10 @@ class Engine:
 
     def _event(self, run: RunRow, kind: str, now: str, data: JSONDict | None = None) -> None:
         run.events.append(EventRow(self.state.next_seq(), self.new_id(), kind, now, data))
+
+
+def _snapshot(channel_type: str, recipient: JSONDict) -> JSONDict | None:
+    """Where an email went, captured at send time as Knock does (other channels capture none here)."""
+    if channel_type != "email":
+        return None
+    return {"email": recipient.get("email"), "name": recipient.get("name")}

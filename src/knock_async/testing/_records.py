@@ -142,6 +142,7 @@ class MessageRow:
     engaged: dict[str, str] = attrs.field(factory=dict)  # engagement status -> when
     metadata: JSONDict | None = None
     events: list[EventRow] = attrs.field(factory=list)
+    recipient_snapshot: JSONDict | None = None  # where it was delivered, as captured at send time
 
 
 @attrs.define

@@ -133,6 +133,17 @@ def ok(body: object) -> Reply:
 NO_CONTENT = Reply(204)
 
 
+# Routes Knock serves besides the document's own, each answering as an operation of it:
+# (method, path, operationId). The /v1/notify pair names the workflow in the body.
+TWINS = (
+    ("POST", "/v1/notify", "workflows.trigger"),
+    ("POST", "/v1/notify/cancel", "workflows.cancel"),
+    ("DELETE", "/v1/messages/{message_id}/unread", "messages.mark_as_unread"),
+    ("DELETE", "/v1/messages/{message_id}/unseen", "messages.mark_as_unseen"),
+    ("DELETE", "/v1/messages/{message_id}/unarchived", "messages.unarchive"),
+)
+
+
 def discover_operations() -> list[Operation[Any]]:
     """Every Operation constant of the generated `knock_async.resources` modules."""
     import knock_async.resources as resources

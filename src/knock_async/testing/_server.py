@@ -36,11 +36,12 @@ from ._errors import (
     wrong_key_type,
 )
 from ._faults import Fault, FaultInjector, FaultKind, Faults, FaultTiming
+from ._guides import Guide, GuideStep
 from ._idempotency import IdempotencyStore, Reply
 from ._limits import check_limits
 from ._ratelimit import RateLimiter, RateLimits
 from ._records import ref_of
-from ._routes import HANDLERS, Call, discover_operations, route_order
+from ._routes import HANDLERS, TWINS, Call, discover_operations, route_order
 from ._state import State
 from ._views import obj, tenant, user
 from ._workflows import ChannelStep, ChannelType, Workflow, channel_id_for
@@ -116,7 +117,8 @@ class KnockTestServer:
 
     `async with KnockTestServer() as server:` binds 127.0.0.1 on a free port; point the SDK (or
     any HTTP client) at `server.url` with `server.api_key`. Declare workflows with
-    `add_workflow()`; every other piece of data is created through the API as on Knock.
+    `add_workflow()` and in-app guides with `add_guide()`; every other piece of data is created
+    through the API as on Knock.
 
     `enhanced_security=True` turns on Knock's enhanced security mode: a publishable key then
     needs a user token signed with `server.signing_key` (generated, unless you pass
@@ -198,6 +200,7 @@ class KnockTestServer:
         self._runner = runner
         if self.port == 0:
             self.port = _bound_port(runner)
+        self._backend.bulk.base_url = self.url
 
     async def close(self) -> None:
         self._backend.engine.close()
@@ -230,6 +233,23 @@ class KnockTestServer:
         """Declare (or replace) a workflow; steps are `ChannelStep`s or channel types such as "email"."""
         workflow = Workflow(key, steps, delay, active, categories, name)  # type: ignore[arg-type]  # attrs converters
         return self._backend.engine.declare(workflow)
+
+    def add_guide(
+        self,
+        key: str,
+        steps: Sequence[GuideStep | str | Mapping[str, Any]] = ("step_1",),
+        *,
+        channel: str = "guides",
+        type: str = "banner",
+        active: bool = True,
+    ) -> Guide:
+        """Declare (or replace) an in-app guide on the guide channel with key `channel`.
+
+        Steps are `GuideStep`s, refs, or dicts such as `{"ref": "step_1", "content": {"title": "Hi"}}`.
+        """
+        guide = Guide(key, steps, channel, type, active)
+        self.state.guides[key] = guide
+        return guide
 
     def set_workflow_active(self, key: str, active: bool) -> None:
         workflow = self.state.workflows[key]
@@ -316,6 +336,10 @@ class KnockTestServer:
         app = web.Application(middlewares=[*middlewares, _unrouted], client_max_size=MAX_BODY_BYTES)
         for operation in route_order(self.operations):
             app.router.add_route(operation.method, operation.path, self._endpoint_for(operation))
+        served = {operation.id: operation for operation in self.operations}
+        for method, path, operation_id in TWINS:  # routes Knock serves twice answer as their twins
+            if operation_id in served:
+                app.router.add_route(method, path, self._endpoint_for(served[operation_id]))
         return app
 
     def _endpoint_for(

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._errors import field_error, not_found
+from ._guides import Guide, StepMessage
 from ._records import (
     ChannelDataRow,
     Entity,
@@ -37,13 +38,14 @@ class State:
         self._seq = itertools.count(1)
         self.workflows: dict[str, Workflow] = {}
         self.channels: dict[str, Channel] = {}  # by id
+        self.guides: dict[str, Guide] = {}  # by key
         self.audiences: dict[
             str, dict[tuple[str, str | None], MemberRow]
         ] = {}  # key -> (user, tenant) -> row
         self.clear()
 
     def clear(self) -> None:
-        """Forget all data; declared workflows, channels and audiences (emptied) stay."""
+        """Forget all data; declared workflows, channels, guides and audiences (emptied) stay."""
         self.users: dict[str, Entity] = {}
         self.objects: dict[Ref, Entity] = {}
         self.tenants: dict[str, Entity] = {}
@@ -53,6 +55,8 @@ class State:
         self.schedules: dict[str, ScheduleRow] = {}
         self.messages: dict[str, MessageRow] = {}
         self.runs: dict[str, RunRow] = {}
+        # (user id, guide key) -> step ref -> that user's message for the step
+        self.guide_messages: dict[tuple[str, str], dict[str, StepMessage]] = {}
         for members in self.audiences.values():
             members.clear()
 
@@ -128,8 +132,9 @@ class State:
     def set_tenant(self, tenant_id: str, body: Mapping[str, Any], now: str) -> Entity:
         tenant = self.tenants.get(tenant_id)
         if tenant is None:
-            tenant = self.tenants[tenant_id] = Entity(self.next_seq(), tenant_id, None, {}, None, now)
-        properties = {k: v for k, v in body.items() if k not in (*_INLINE_KEYS, "id", "__typename")}
+            tenant = self.tenants[tenant_id] = Entity(self.next_seq(), tenant_id, None, {}, now, now)
+        ignored = (*_INLINE_KEYS, "id", "__typename", "created_at", "updated_at")  # Knock keeps the times
+        properties = {k: v for k, v in body.items() if k not in ignored}
         settings = properties.pop("settings", None)
         tenant.properties.update(properties)
         if isinstance(settings, Mapping):
@@ -206,10 +211,7 @@ class State:
         """Replace a preference set (Knock's default), or merge into it when asked to."""
         strategy = body.get("__persistence_strategy__", default_strategy)
         content = {k: v for k, v in body.items() if k not in ("__persistence_strategy__", "id", "__typename")}
-        sets = self.preferences.setdefault(ref, {})
-        row = sets.get(set_id)
-        if row is None:
-            row = sets[set_id] = PreferenceRow(self.next_seq(), set_id, {})
+        row = self._preference_row(ref, set_id)
         if strategy == "merge":
             for key, value in content.items():
                 old = row.content.get(key)
@@ -219,6 +221,20 @@ class State:
         else:
             row.content = dict(content)
         return row
+
+    def set_preference_part(
+        self, ref: Ref, set_id: str, part: str, value: Any, key: str | None = None
+    ) -> PreferenceRow:
+        """Replace one part of a preference set (`channel_types`, ...), or one entry of it; keep the rest."""
+        row = self._preference_row(ref, set_id)
+        row.content[part] = value if key is None else {**(row.content.get(part) or {}), key: value}
+        return row
+
+    def _preference_row(self, ref: Ref, set_id: str) -> PreferenceRow:
+        sets = self.preferences.setdefault(ref, {})
+        if set_id not in sets:
+            sets[set_id] = PreferenceRow(self.next_seq(), set_id, {})
+        return sets[set_id]
 
     def set_channel_data(self, ref: Ref, channel_id: str, data: JSONDict) -> ChannelDataRow:
         rows = self.channel_data.setdefault(ref, {})

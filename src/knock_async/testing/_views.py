@@ -20,6 +20,7 @@ from ._records import (
 )
 from ._state import State
 
+ENVIRONMENT_ID = "5b0e7c1d-2f4a-4c8e-9d63-7a1b2c3d4e5f"  # the one environment this server is
 _PREFERENCE_KEYS = ("categories", "channel_types", "channels", "commercial_subscribed", "workflows")
 
 
@@ -47,7 +48,13 @@ def obj(entity: Entity) -> JSONDict:
 
 
 def tenant(entity: Entity) -> JSONDict:
-    return {**entity.properties, "__typename": "Tenant", "id": entity.id}
+    return {
+        **entity.properties,
+        "__typename": "Tenant",
+        "id": entity.id,
+        "created_at": entity.created_at,
+        "updated_at": entity.updated_at,
+    }
 
 
 def recipient(state: State, ref: Ref, placeholder_time: str) -> JSONDict:
@@ -163,6 +170,7 @@ def message(message: MessageRow) -> JSONDict:
         "link_clicked_at": engaged.get("link_clicked"),
         "clicked_at": engaged.get("link_clicked"),
         "archived_at": engaged.get("archived"),
+        "recipient_snapshot": message.recipient_snapshot,
     }
 
 
@@ -255,7 +263,7 @@ def delivery_logs(message: MessageRow) -> list[JSONDict]:
         {
             "__typename": "MessageDeliveryLog",
             "id": f"{message.id}-log-1",
-            "environment_id": "test-environment",
+            "environment_id": ENVIRONMENT_ID,
             "service_name": message.channel.provider,
             "request": {
                 "method": "POST",

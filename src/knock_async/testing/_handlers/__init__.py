@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import channels, messages, preferences, recipients, workflows
+from . import channels, guides, integrations, messages, preferences, recipients, workflows
 
-__all__ = ["channels", "messages", "preferences", "recipients", "workflows"]
+__all__ = ["channels", "guides", "integrations", "messages", "preferences", "recipients", "workflows"]

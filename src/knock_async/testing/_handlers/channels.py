@@ -129,13 +129,16 @@ def slack_list_channels(call: Call) -> Reply:
     return ok({"slack_channels": channels, "next_cursor": None})
 
 
+REVOKED = {"ok": "ok"}  # Knock acknowledges a revoke with this object
+
+
 @handles("providers.slack.revoke_access")
 def slack_revoke_access(call: Call) -> Reply:
     data = _slack(call)  # the stored dict itself: revoking edits it in place
     data.pop("token", None)
     for connection in data.get("connections") or []:
         connection.pop("access_token", None)
-    return ok("ok")
+    return ok(REVOKED)
 
 
 def _teams(call: Call) -> JSONDict:
@@ -179,4 +182,4 @@ def teams_list_channels(call: Call) -> Reply:
 def teams_revoke_access(call: Call) -> Reply:
     data = _teams(call)
     data.pop("ms_teams_tenant_id", None)
-    return ok("ok")
+    return ok(REVOKED)

@@ -11,7 +11,7 @@ from .._errors import field_error, not_found
 from .._idempotency import Reply
 from .._pagination import paginate
 from .._records import JSONDict, Ref, ScheduleRow, ref_of
-from .._routes import Call, handles, ok
+from .._routes import NO_CONTENT, Call, handles, ok
 from .._state import State
 from .common import recipient_ref
 
@@ -40,15 +40,78 @@ def get_preferences(call: Call) -> Reply:
 
 @handles("users.set_preferences", "objects.set_preferences")
 def set_preferences(call: Call) -> Reply:
-    # Setting preferences creates the user or object when it does not exist yet.
-    state, ref = call.backend.state, _owner(call, must_exist=False)
-    if state.entity(ref) is None:
-        state.upsert(ref, {}, call.backend.now())
+    state, ref = call.backend.state, _created_owner(call)
     body = call.json_body()
     strategy = body.get("__persistence_strategy__", "replace")
     if strategy not in ("replace", "merge"):
         raise field_error("__persistence_strategy__", "must be merge or replace")
     row = state.set_preferences(ref, call.path["id"], body)
+    return ok(views.preference_set(call.path["id"], row))
+
+
+def _created_owner(call: Call) -> Ref:
+    """Setting preferences creates the user or object when it does not exist yet."""
+    state, ref = call.backend.state, _owner(call, must_exist=False)
+    if state.entity(ref) is None:
+        state.upsert(ref, {}, call.backend.now())
+    return ref
+
+
+@handles("users.delete_preferences", "objects.delete_preferences")
+def delete_preferences(call: Call) -> Reply:
+    call.backend.state.preferences.get(_owner(call), {}).pop(call.path["id"], None)
+    return NO_CONTENT
+
+
+# The per-part updates Knock deprecated: each changes one part of the set, or one entry of it.
+_PARTS = {"channel_types", "categories", "workflows"}
+
+
+@handles(
+    "users.set_channel_types_preferences",
+    "users.set_categories_preferences",
+    "users.set_workflows_preferences",
+    "objects.set_channel_types_preferences",
+    "objects.set_categories_preferences",
+    "objects.set_workflows_preferences",
+)
+def set_preference_part(call: Call) -> Reply:
+    part = call.operation.path.rsplit("/", 1)[-1]
+    settings = call.json_body()
+    for key, value in settings.items():
+        _check_setting(key, value)
+    return _updated_set(call, part, dict(settings))
+
+
+@handles(
+    "users.set_channel_type_preferences",
+    "users.set_category_preferences",
+    "users.set_workflow_preferences",
+    "objects.set_channel_type_preferences",
+    "objects.set_category_preferences",
+    "objects.set_workflow_preferences",
+)
+def set_preference_entry(call: Call) -> Reply:
+    part, placeholder = call.operation.path.rsplit("/", 2)[-2:]
+    key = call.path[placeholder.strip("{}")]
+    body = call.json_body()
+    detail = {name: value for name, value in body.items() if name != "subscribed" and value is not None}
+    if detail and part != "channel_types":  # a detailed setting: channel types, channels, conditions
+        setting: Any = detail
+    else:
+        setting = call.field("subscribed", bool)
+    return _updated_set(call, part, setting, key)
+
+
+def _check_setting(field: str, value: Any) -> None:
+    if not isinstance(value, bool | Mapping):
+        raise field_error(field, "must be true, false or a setting object")
+
+
+def _updated_set(call: Call, part: str, value: Any, key: str | None = None) -> Reply:
+    if part not in _PARTS:
+        raise RuntimeError(f"{call.operation.id} updates no preference part")
+    row = call.backend.state.set_preference_part(_created_owner(call), call.path["id"], part, value, key)
     return ok(views.preference_set(call.path["id"], row))
 
 

@@ -1,4 +1,4 @@
-"""Workflow triggers and cancellations, workflow recipient runs, and guides."""
+"""Workflow triggers and cancellations, and workflow recipient runs."""
 
 from __future__ import annotations
 
@@ -15,21 +15,29 @@ from .._routes import NO_CONTENT, Call, handles, ok
 
 @handles("workflows.trigger")
 def trigger_workflow(call: Call) -> Reply:
-    run_id = call.backend.engine.trigger(call.path["key"], call.json_body())
+    run_id = call.backend.engine.trigger(_workflow_key(call), call.json_body())
     return ok({"workflow_run_id": run_id})
 
 
 @handles("workflows.cancel")
 def cancel_workflow(call: Call) -> Reply:
-    cancellation_key = call.field("cancellation_key", str)
+    key = _workflow_key(call)
+    legacy = "key" not in call.path and "cancelation_key" in call.json_body()  # the old SDKs' spelling
+    cancellation_key = call.field("cancelation_key" if legacy else "cancellation_key", str)
     recipients = call.field("recipients", list, required=False)
     refs = (
         [ref_of(value, f"recipients[{i}]") for i, value in enumerate(recipients)]
         if recipients is not None
         else None
     )
-    call.backend.engine.cancel(call.path["key"], cancellation_key, refs)
+    call.backend.engine.cancel(key, cancellation_key, refs)
     return NO_CONTENT
+
+
+def _workflow_key(call: Call) -> str:
+    """The workflow's key: in the path, or as "name" in the body on the legacy /v1/notify routes."""
+    key: str = call.path["key"] if "key" in call.path else call.field("name", str)
+    return key
 
 
 @handles("workflow_recipient_runs.list")
@@ -71,24 +79,3 @@ def get_run(call: Call) -> Reply:
     if run is None:
         raise not_found("workflow recipient run")
     return ok(views.run(run, detail=True))
-
-
-# ---------------------------------------------------------------------------- guides
-# Guides are authored in Knock's dashboard; this server has none, so every user is eligible
-# for nothing and engagement calls are acknowledged.
-
-
-@handles("users.guides.get_channel")
-def get_guides(call: Call) -> Reply:
-    return ok({"entries": [], "guide_groups": [], "guide_group_display_logs": {}, "ineligible_guides": []})
-
-
-@handles(
-    "users.guides.mark_message_as_seen",
-    "users.guides.mark_message_as_interacted",
-    "users.guides.mark_message_as_archived",
-)
-def guide_engagement(call: Call) -> Reply:
-    for name in ("channel_id", "guide_id", "guide_key", "guide_step_ref"):
-        call.field(name, str)
-    return ok({"status": "ok"})
