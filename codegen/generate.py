@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .reach import holds_secret
 from .resources import render_resources
-from .spec import Schema, load_spec, resolve
+from .spec import Schema, load_spec, python_name, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "knock.yaml"
@@ -33,7 +33,6 @@ DATAMODEL_OPTIONS = [
     "--use-schema-description",
     "--use-field-description",
     "--capitalise-enum-members",
-    "--remove-special-field-name-prefix",  # __typename -> typename (the wire name is kept)
     "--field-extra-keys-without-x-prefix", "x-knock-secret",
     "--disable-timestamp",
     "--no-formatters",  # ruff formats everything we generate, in one place
@@ -56,13 +55,14 @@ def generate(package: Path, spec_path: Path = SPEC) -> None:
         # Written under a plain module name so that ruff treats unused imports as unused,
         # then moved to models/__init__.py.
         models = staging / "models" / "generated.py"
-        hidden = staging / "hidden.json"
+        hidden, aliases = staging / "hidden.json", staging / "aliases.json"
         hidden.write_text(json.dumps(_hidden_fields(spec)))
+        aliases.write_text(json.dumps(_field_names(spec)))
         _run([sys.executable, "-m", "datamodel_code_generator", "--input", str(spec_path),
               "--output", str(models), *DATAMODEL_OPTIONS, "--custom-file-header", header,
-              "--extra-template-data", str(hidden)])  # fmt: skip
+              "--extra-template-data", str(hidden), "--aliases", str(aliases)])  # fmt: skip
         model_names = defined_names(models.read_text())
-        missing = sorted(set(spec.get("components", {}).get("schemas", {})) - model_names)
+        missing = sorted(set(_schemas(spec)) - model_names)
         if missing:
             raise SystemExit(f"schemas without a model of the same name: {missing}")
         for name, text in render_resources(spec, model_names, header).items():
@@ -70,6 +70,7 @@ def generate(package: Path, spec_path: Path = SPEC) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
         hidden.unlink()
+        aliases.unlink()
         _format(staging)
         models.rename(models.with_name("__init__.py"))
         for name in GENERATED_DIRS:
@@ -79,7 +80,7 @@ def generate(package: Path, spec_path: Path = SPEC) -> None:
 
 def check_document(spec: Schema) -> None:
     """Refuse shapes that the two type mappers would name differently."""
-    for name, schema in spec.get("components", {}).get("schemas", {}).items():
+    for name, schema in _schemas(spec).items():
         for wire, prop in schema.get("properties", {}).items():
             if "enum" in prop or "enum" in prop.get("items", {}):
                 # datamodel-code-generator would invent a class name from the property name
@@ -97,15 +98,27 @@ def defined_names(source: str) -> set[str]:
     return names
 
 
+def _field_names(spec: Schema) -> dict[str, str]:
+    """Python names of the model fields whose wire name is not one (`__typename` -> `typename`):
+    the names the method parameters use too."""
+    wires = {wire for schema in _schemas(spec).values() for wire in schema.get("properties", {})}
+    return {wire: python_name(wire) for wire in sorted(wires) if python_name(wire) != wire}
+
+
 def _hidden_fields(spec: Schema) -> dict[str, dict[str, list[str]]]:
     """Per model, the fields whose value can hold a secret: their repr hides the value."""
     hidden = {}
-    for name, schema in spec.get("components", {}).get("schemas", {}).items():
+    for name, schema in _schemas(spec).items():
         properties = resolve(spec, schema).get("properties", {})
         fields = [wire for wire, prop in properties.items() if holds_secret(spec, prop)]
         if fields:
             hidden[name] = {"hidden": fields}
     return hidden
+
+
+def _schemas(spec: Schema) -> dict[str, Schema]:
+    schemas: dict[str, Schema] = spec.get("components", {}).get("schemas", {})
+    return schemas
 
 
 def _format(staging: Path) -> None:

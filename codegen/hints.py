@@ -21,6 +21,13 @@ class TypeNamer:
     def __init__(self, spec: Schema, model_names: set[str]) -> None:
         self.spec = spec
         self.model_names = model_names
+        self.discriminators = _discriminator_values(spec)
+
+    def field_hint(self, model: str, wire: str, node: Schema) -> str:
+        """The type of a model's field: a union's discriminator property holds the literal
+        values that name this model in the union's mapping."""
+        values = self.discriminators.get((model, wire))
+        return _literal(values) if values else self.hint(node, accept_dict=False)
 
     def hint(self, node: Schema, *, accept_dict: bool) -> str:
         parts = self._parts(node, accept_dict)
@@ -43,7 +50,9 @@ class TypeNamer:
             return [_literal([node["const"]])]
         kind = node.get("type", "object" if "properties" in node else None)
         if isinstance(kind, list):
-            return [part for each in kind for part in self._parts({**node, "type": each}, accept_dict)]
+            # As the models have it: a nullable object is a dict of anything.
+            plain = {key: value for key, value in node.items() if key != "additionalProperties"}
+            return [part for each in kind for part in self._parts({**plain, "type": each}, accept_dict)]
         if kind == "null":
             return ["None"]
         if kind == "array":
@@ -77,6 +86,23 @@ _SCALARS: dict[tuple[str | None, str | None], str] = {
     ("number", None): "float",
     ("boolean", None): "bool",
 }
+
+
+def _discriminator_values(spec: Schema) -> dict[tuple[str, str], list[str]]:
+    """(model, property) -> the values of that discriminator property that name the model."""
+    found: dict[tuple[str, str], list[str]] = {}
+    pending: list[Any] = [spec.get("components", {})]
+    while pending:  # every discriminator, however deep in a schema
+        node = pending.pop()
+        if isinstance(node, dict):
+            discriminator = node.get("discriminator", {})
+            for value, ref in discriminator.get("mapping", {}).items():
+                key = (ref.rsplit("/", 1)[-1], discriminator["propertyName"])
+                found.setdefault(key, []).append(value)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return {key: sorted(set(values)) for key, values in found.items()}
 
 
 def _literal(values: list[Any]) -> str:

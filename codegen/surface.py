@@ -49,7 +49,7 @@ def extract(spec: Schema) -> Surface:
         elif "properties" in schema:
             required = set(schema.get("required", []))
             models[name] = {
-                python_name(wire): {"type": types.hint(prop, accept_dict=False), "required": wire in required}
+                python_name(wire): {"type": types.field_hint(name, wire, prop), "required": wire in required}
                 for wire, prop in resolve(spec, schema)["properties"].items()
             }
         else:

@@ -2226,10 +2226,10 @@ class ScheduleRepeatRule(Model):
     """One recurrence rule of a schedule."""
 
     frequency: ScheduleFrequency
-    typename: Literal["ScheduleRepeatRule"] = attrs.field(
-        default="ScheduleRepeatRule", metadata={"wire": "__typename"}
+    typename: Literal["ScheduleRepeat"] = attrs.field(
+        default="ScheduleRepeat", metadata={"wire": "__typename"}
     )
-    """Always "ScheduleRepeatRule"."""
+    """Always "ScheduleRepeat" (Knock's name for a repeat rule)."""
     interval: Nullable[int] = UNSET
     """Repeat every N units of the frequency."""
     days: Nullable[list[ScheduleWeekday]] = UNSET
@@ -2536,7 +2536,7 @@ class PreferenceSet(Model):
 class PreferenceSetRequest(Model):
     """The preferences to write into one preference set."""
 
-    persistence_strategy__: PreferencePersistenceStrategy | Unset = attrs.field(
+    persistence_strategy: PreferencePersistenceStrategy | Unset = attrs.field(
         default=UNSET, metadata={"wire": "__persistence_strategy__"}
     )
     categories: Nullable[dict[str, Any]] = UNSET

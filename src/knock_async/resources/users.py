@@ -818,19 +818,13 @@ class Users:
         id: str,
         *,
         persistence_strategy: models.PreferencePersistenceStrategyValue | Unset = UNSET,
-        categories: Nullable[
-            Mapping[str, bool | models.PreferenceSetWorkflowCategorySetting | Mapping[str, Any]]
-        ] = UNSET,
+        categories: Nullable[Mapping[str, Any]] = UNSET,
         channel_types: Nullable[models.PreferenceSetChannelTypes | Mapping[str, Any]] = UNSET,
-        channels: Nullable[
-            Mapping[str, bool | models.PreferenceSetChannelSetting | Mapping[str, Any]]
-        ] = UNSET,
+        channels: Nullable[Mapping[str, Any]] = UNSET,
         commercial_subscribed: Nullable[
             bool | models.PreferenceSetCommercialSubscribedSetting | Mapping[str, Any]
         ] = UNSET,
-        workflows: Nullable[
-            Mapping[str, bool | models.PreferenceSetWorkflowCategorySetting | Mapping[str, Any]]
-        ] = UNSET,
+        workflows: Nullable[Mapping[str, Any]] = UNSET,
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Write a user's preference set.
