@@ -23,8 +23,12 @@ def holds_secret(spec: Schema, node: Schema) -> bool:
 def list_paths(spec: Schema, node: Schema) -> list[str]:
     """Paths (in `Limit.field` syntax) of every list property reachable from an object schema:
     "a" for a list at the top, "a[].b" for the list `b` in each element of `a`, "a.b" for the
-    list `b` in the object `a`. Sorted."""
-    return sorted(set(_list_paths(spec, node, "", frozenset())))
+    list `b` in the object `a`. Sorted. A path that some union member declares as something
+    else than a list is left out: a lone string may be valid there."""
+    found: dict[str, bool] = {}
+    for path, is_list in _list_paths(spec, node, "", frozenset()):
+        found[path] = found.get(path, True) and is_list
+    return sorted(path for path, is_list in found.items() if is_list)
 
 
 def _reachable_properties(spec: Schema, node: Schema, seen: set[str]) -> Iterator[tuple[str, Schema]]:
@@ -51,7 +55,8 @@ def _members(node: Schema) -> list[Schema]:
     return members
 
 
-def _list_paths(spec: Schema, node: Schema, prefix: str, seen: frozenset[str]) -> Iterator[str]:
+def _list_paths(spec: Schema, node: Schema, prefix: str, seen: frozenset[str]) -> Iterator[tuple[str, bool]]:
+    """(path, whether it is a list) of every property reachable from `node`."""
     name = ref_name(node)
     if name in seen:
         return
@@ -59,8 +64,8 @@ def _list_paths(spec: Schema, node: Schema, prefix: str, seen: frozenset[str]) -
     seen = seen | {name} if name else seen
     for wire, prop in node.get("properties", {}).items():
         target = resolve(spec, prop)
+        yield prefix + wire, _is_array(target)
         if _is_array(target):
-            yield prefix + wire
             yield from _object_lists(spec, target.get("items", {}), f"{prefix}{wire}[].", seen)
         else:
             yield from _object_lists(spec, prop, f"{prefix}{wire}.", seen)
@@ -68,7 +73,9 @@ def _list_paths(spec: Schema, node: Schema, prefix: str, seen: frozenset[str]) -
         yield from _list_paths(spec, member, prefix, seen)
 
 
-def _object_lists(spec: Schema, node: Schema, prefix: str, seen: frozenset[str]) -> Iterator[str]:
+def _object_lists(
+    spec: Schema, node: Schema, prefix: str, seen: frozenset[str]
+) -> Iterator[tuple[str, bool]]:
     """The lists inside `node` when it is (or may be) an object with properties."""
     target = resolve(spec, node)
     if "properties" in target or any(key in target for key in ("oneOf", "anyOf", "allOf")):

@@ -92,11 +92,11 @@ def _diff_operations(old: Surface, new: Surface) -> list[Change]:
         where = f"operation `{name}`"
         changes = _diff_fields(where, "parameter", before["params"], after["params"], _param_break)
         if before["returns"] != after["returns"]:
-            changes.append(Change(True, f"{where}: returns `{after['returns']}` (was `{before['returns']}`)"))
+            changes.append(Change(True, f"{where}: returns `{before['returns']}` -> `{after['returns']}`"))
         if before["tier"] != after["tier"]:
-            changes.append(Change(False, f"{where}: rate tier {after['tier']} (was {before['tier']})"))
+            changes.append(Change(False, f"{where}: rate tier {before['tier']} -> {after['tier']}"))
         if before["call"] != after["call"]:
-            changes.append(Change(False, f"{where}: sends `{after['call']}` (was `{before['call']}`)"))
+            changes.append(Change(False, f"{where}: `{before['call']}` -> `{after['call']}`"))
         return changes
 
     return _diff_named(old, new, "operation", operation)
@@ -121,7 +121,7 @@ def _diff_enums(old: Surface, new: Surface) -> list[Change]:
 
 
 def _diff_union(name: str, before: str, after: str) -> list[Change]:
-    return [] if before == after else [Change(True, f"union `{name}`: now `{after}` (was `{before}`)")]
+    return [] if before == after else [Change(True, f"union `{name}`: `{before}` -> `{after}`")]
 
 
 def _diff_fields(where: str, kind: str, old: Surface, new: Surface, breaks: Any) -> list[Change]:
@@ -133,9 +133,10 @@ def _diff_fields(where: str, kind: str, old: Surface, new: Surface, breaks: Any)
             text = f"{where}: {required} {kind} `{name}: {after['type']}` added"
             changes.append(Change(after["required"], text))
         elif old[name] != after:
-            was = f"`{old[name]['type']}`, {'required' if old[name]['required'] else 'optional'}"
-            text = f"{where}: {kind} `{name}` is now `{after['type']}`, {required} (was {was})"
-            changes.append(Change(breaks(old[name], after), text))
+            before = old[name]
+            what = [f"`{before['type']}` -> `{after['type']}`"] if before["type"] != after["type"] else []
+            what += [f"now {required}"] if before["required"] != after["required"] else []
+            changes.append(Change(breaks(before, after), f"{where}: {kind} `{name}`: {', '.join(what)}"))
     return changes
 
 
