@@ -140,13 +140,21 @@ def test_operations_come_after_the_classes(pets: ModuleType) -> None:
     assert source.index("class Pets:") < source.index("_PETS_GET: Operation")
 
 
-@pytest.mark.parametrize("module_name", ["fixture_shapes.models", "fixture_shapes.resources.pets"])
+@pytest.mark.parametrize(
+    "module_name",
+    [
+        "fixture_shapes.models",
+        "fixture_shapes.resources.pets",
+        "knock_async.models",
+        *(f"knock_async.resources.{name}" for name in ("users", "objects", "messages")),
+    ],
+)
 def test_public_classes_report_the_module_they_are_imported_from(pets: ModuleType, module_name: str) -> None:
     module = importlib.import_module(module_name)
-    classes = [
-        value for name, value in vars(module).items() if isinstance(value, type) and not name.startswith("_")
-    ]
-    own = [cls for cls in classes if cls.__module__.startswith("fixture_shapes")]
-    assert own
-    for cls in own:
-        assert getattr(importlib.import_module(cls.__module__), cls.__qualname__) is cls
+    package = module_name.split(".")[0]
+    generated = (f"{package}.models", f"{package}.resources")
+    public = [value for name, value in vars(module).items() if not name.startswith("_")]
+    classes = [cls for cls in public if isinstance(cls, type) and cls.__module__.startswith(generated)]
+    assert classes
+    # Where users import them from, whatever file defines them (not a private submodule).
+    assert [cls for cls in classes if cls.__module__ != module_name] == []
