@@ -158,3 +158,13 @@ def test_public_classes_report_the_module_they_are_imported_from(pets: ModuleTyp
     assert classes
     # Where users import them from, whatever file defines them (not a private submodule).
     assert [cls for cls in classes if cls.__module__ != module_name] == []
+
+
+async def test_wire_names_that_are_no_python_names(shapes: ModuleType, pets: ModuleType) -> None:
+    payload = {"__typename": "Pet", "id": "p1", "__persistence_strategy__": "merge", "from": "shelter"}
+    pet = converter.structure(payload, shapes.Pet)
+    assert (pet.persistence_strategy, pet.from_) == ("merge", "shelter")
+    assert converter.unstructure(pet) == payload
+    transport = RecordingTransport()
+    await pets.Pets(transport).set("p1", name="Rex", from_="shelter")
+    assert transport.calls[0][1]["body"]["from"] == "shelter"

@@ -97,6 +97,12 @@ class Pet(Model):
     """A union of a scalar and an object."""
     scores: dict[str, int] | Unset = UNSET
     family: TreeNode | Unset = UNSET
+    persistence_strategy: str | Unset = attrs.field(
+        default=UNSET, metadata={"wire": "__persistence_strategy__"}
+    )
+    """A wire name that is no Python name."""
+    from_: str | Unset = attrs.field(default=UNSET, metadata={"wire": "from"})
+    """A keyword as a wire name."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
@@ -110,6 +116,7 @@ class SetPetRequest(Model):
     """Credentials, or any object (a secret may hide in either)."""
     vault: dict[str, Credentials] | Unset = attrs.field(default=UNSET, repr=False)
     nickname: Nullable[str] = UNSET
+    from_: str | Unset = attrs.field(default=UNSET, metadata={"wire": "from"})
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 

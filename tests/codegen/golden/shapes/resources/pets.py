@@ -122,6 +122,7 @@ class Pets:
         data: models.Credentials | Mapping[str, Any] | Unset = UNSET,
         vault: Mapping[str, models.Credentials | Mapping[str, Any]] | Unset = UNSET,
         nickname: Nullable[str] = UNSET,
+        from_: str | Unset = UNSET,
         custom_properties: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
     ) -> models.Pet:
@@ -138,6 +139,7 @@ class Pets:
             data: Credentials, or any object (a secret may hide in either).
             vault: See the Knock API reference.
             nickname: See the Knock API reference.
+            from_: See the Knock API reference.
             custom_properties: Your own properties, sent at the top level of the body.
         """
         return await self._transport.request(
@@ -150,6 +152,7 @@ class Pets:
                 "data": data,
                 "vault": vault,
                 "nickname": nickname,
+                "from": from_,
             },
             extra_body=custom_properties,
             options=options,
