@@ -24,8 +24,8 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-generate: install  ## regenerate models and resources from openapi/knock.yaml
-	$(PY) -m codegen
+generate: install  ## regenerate from openapi/knock.yaml; print the API changes (CHANGELOG=FILE: also write them there)
+	$(PY) -m codegen $(if $(CHANGELOG),--changelog $(CHANGELOG))
 
 check-generated: install  ## fail when the committed generated code is stale
 	$(PY) -m codegen --check

@@ -1,31 +1,59 @@
-"""`python -m codegen` regenerates; `python -m codegen --check` fails when committed output is stale."""
+"""`python -m codegen` regenerates and prints what the change does to the API surface;
+`--changelog FILE` also writes that as a changelog entry; `--check` fails when committed
+output (or the surface snapshot) is stale."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import filecmp
+import json
 import sys
 import tempfile
 from pathlib import Path
 
-from .generate import GENERATED_DIRS, ROOT, generate
+from . import surface
+from .generate import GENERATED_DIRS, PACKAGE, SPEC, generate
+from .spec import load_spec
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
     parser.add_argument("--check", action="store_true", help="compare a fresh generation with the tree")
+    parser.add_argument("--spec", type=Path, default=SPEC, help="the OpenAPI document (default: %(default)s)")
+    parser.add_argument("--output", type=Path, default=PACKAGE, help="package dir for models/, resources/")
+    parser.add_argument("--changelog", type=Path, help="also write the API changes at the top of this file")
     args = parser.parse_args()
-    if not args.check:
-        generate(ROOT / "src" / "knock_async")
+    if args.check:
+        return _check(args.spec, args.output)
+    snapshot = surface.snapshot_path(args.spec)
+    old = json.loads(snapshot.read_text()) if snapshot.exists() else None
+    generate(args.output, args.spec)
+    new = surface.extract(load_spec(args.spec))
+    snapshot.write_text(surface.dumps(new))
+    if old is None:
+        print(f"no previous API surface to compare with; wrote {snapshot.name}")
         return 0
+    changes = surface.diff(old, new)
+    print(surface.report(changes))
+    if args.changelog and changes:
+        surface.write_changelog(args.changelog, changes, dt.date.today())
+        print(f"wrote the entry at the top of {args.changelog}")
+    return 0
+
+
+def _check(spec: Path, package: Path) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp)
-        generate(fresh)
+        generate(fresh, spec)
         stale = [
             str(Path(name) / diff)
             for name in GENERATED_DIRS
-            for diff in _differences(fresh / name, ROOT / "src" / "knock_async" / name)
+            for diff in _differences(fresh / name, package / name)
         ]
+    snapshot = surface.snapshot_path(spec)
+    if not snapshot.exists() or snapshot.read_text() != surface.dumps(surface.extract(load_spec(spec))):
+        stale.append(snapshot.name)
     if stale:
         print("generated code is stale; run `make generate` and commit:", *stale, sep="\n  ")
         return 1

@@ -8,11 +8,17 @@ from typing import Any
 import attrs
 import jinja2
 
-from .spec import Method, Param, Schema, iter_operations, keyword_name, python_name, ref_name, resolve
+from .hints import TypeNamer
+from .reach import list_paths, secret_fields
+from .spec import Method, Param, Schema, iter_operations, keyword_name, python_name, resolve
 
 # Hand-written bases for generated namespaces that need more than the API's own calls.
 NAMESPACE_BASES: dict[tuple[str, ...], tuple[str, str, str]] = {
-    ("bulk_operations",): (".._bulk", "BulkOperationsBase", "BulkOperationsBase[models.BulkOperation]"),
+    ("bulk_operations",): (
+        "knock_async._bulk",
+        "BulkOperationsBase",
+        "BulkOperationsBase[models.BulkOperation]",
+    ),
 }
 
 _env = jinja2.Environment(
@@ -41,12 +47,7 @@ class Namespace:
 
 def render_resources(spec: Schema, model_names: set[str], header: str) -> dict[str, str]:
     """Map of file name (relative to resources/) to its text."""
-    types = _TypeNamer(spec, model_names)
-    methods = [
-        _method(spec, types, path, http_method, operation, shared)
-        for path, http_method, operation, shared in iter_operations(spec)
-    ]
-    namespaces = _namespaces(methods)
+    namespaces = _namespaces(read_methods(spec, model_names))
     top_level = sorted({path[0] for path in namespaces})
     files = {}
     for top in top_level:
@@ -60,6 +61,15 @@ def render_resources(spec: Schema, model_names: set[str], header: str) -> dict[s
     roots = [namespaces[(top,)] for top in top_level]
     files["__init__.py"] = _env.get_template("root.py.jinja2").render(header=header, roots=roots)
     return files
+
+
+def read_methods(spec: Schema, model_names: set[str]) -> list[Method]:
+    """Every operation of the document, as the templates render it."""
+    types = TypeNamer(spec, model_names)
+    return [
+        _method(spec, types, path, http_method, operation, shared)
+        for path, http_method, operation, shared in iter_operations(spec)
+    ]
 
 
 def _namespaces(methods: list[Method]) -> dict[tuple[str, ...], Namespace]:
@@ -81,7 +91,7 @@ def _namespaces(methods: list[Method]) -> dict[tuple[str, ...], Namespace]:
 
 
 def _method(
-    spec: Schema, types: _TypeNamer, path: str, http_method: str, op: Schema, shared: list[Schema]
+    spec: Schema, types: TypeNamer, path: str, http_method: str, op: Schema, shared: list[Schema]
 ) -> Method:
     operation_id: str = op["operationId"]
     *namespace, name = operation_id.split(".")
@@ -91,7 +101,8 @@ def _method(
     path_params = [_param(types, p) for p in params if p["in"] == "path"]
     ordered = sorted(path_params, key=lambda p: path.index("{" + p.wire + "}"))
     query_params = [_param(types, p) for p in params if p["in"] == "query"]
-    body_params, custom = _body(spec, types, op)
+    body = _body_schema(spec, op)
+    body_params, custom = _body(types, op, body)
     response_hint, response_runtime, item_hint = _response(spec, types, op)
     method = Method(
         operation_id=operation_id,
@@ -109,6 +120,8 @@ def _method(
         response_hint=response_hint,
         response_runtime=response_runtime,
         page_item_hint=item_hint,
+        lists=sorted({p.wire for p in query_params if p.takes_list} | set(list_paths(spec, body or {}))),
+        secret_fields=sorted(secret_fields(spec, body or {})),
         deprecated=bool(op.get("deprecated")),
         body_map=_body_map(spec, types, op),
     )
@@ -123,7 +136,7 @@ def _method(
     return method
 
 
-def _param(types: _TypeNamer, p: Schema) -> Param:
+def _param(types: TypeNamer, p: Schema) -> Param:
     return Param(
         wire=p["name"],
         name=keyword_name(p["name"]),
@@ -133,11 +146,14 @@ def _param(types: _TypeNamer, p: Schema) -> Param:
     )
 
 
-def _body(spec: Schema, types: _TypeNamer, op: Schema) -> tuple[list[Param], bool]:
+def _body_schema(spec: Schema, op: Schema) -> Schema | None:
     content = op.get("requestBody", {}).get("content", {}).get("application/json")
-    if content is None or "x-knock-body-map" in op:
+    return None if content is None else resolve(spec, content["schema"])
+
+
+def _body(types: TypeNamer, op: Schema, schema: Schema | None) -> tuple[list[Param], bool]:
+    if schema is None or "x-knock-body-map" in op:
         return [], False
-    schema = resolve(spec, content["schema"])
     if "properties" not in schema:
         raise SystemExit(f"{op['operationId']}: the request body must be an object schema with properties")
     required = set(schema.get("required", []))
@@ -154,7 +170,7 @@ def _body(spec: Schema, types: _TypeNamer, op: Schema) -> tuple[list[Param], boo
     return params, schema.get("additionalProperties") not in (None, False)
 
 
-def _body_map(spec: Schema, types: _TypeNamer, op: Schema) -> Param | None:
+def _body_map(spec: Schema, types: TypeNamer, op: Schema) -> Param | None:
     """The one argument that is the whole body, when the body is a map of the caller's keys."""
     name = op.get("x-knock-body-map")
     if name is None:
@@ -172,7 +188,7 @@ def _body_map(spec: Schema, types: _TypeNamer, op: Schema) -> Param | None:
     )
 
 
-def _response(spec: Schema, types: _TypeNamer, op: Schema) -> tuple[str, str, str | None]:
+def _response(spec: Schema, types: TypeNamer, op: Schema) -> tuple[str, str, str | None]:
     success = [code for code in op["responses"] if str(code).startswith("2")]
     content = None
     for code in success:
@@ -191,65 +207,6 @@ def _response(spec: Schema, types: _TypeNamer, op: Schema) -> tuple[str, str, st
 
 def _text(text: str) -> str:
     return " ".join(text.split()).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-
-
-class _TypeNamer:
-    """Python type hints for schemas, naming generated models as `models.X`."""
-
-    def __init__(self, spec: Schema, model_names: set[str]) -> None:
-        self.spec = spec
-        self.model_names = model_names
-
-    def hint(self, node: Schema, *, accept_dict: bool) -> str:
-        parts = self._parts(node, accept_dict)
-        return " | ".join(dict.fromkeys(parts))
-
-    def _parts(self, node: Schema, accept_dict: bool) -> list[str]:
-        name = ref_name(node)
-        if name is not None:
-            if name not in self.model_names:
-                raise SystemExit(f"schema {name} has no generated model")
-            target = resolve(self.spec, node)
-            if "enum" in target:
-                return [f"models.{name}", _literal(target["enum"])] if accept_dict else [f"models.{name}"]
-            takes_dict = accept_dict and (target.get("type") == "object" or _is_union(target))
-            return [f"models.{name}", "Mapping[str, Any]"] if takes_dict else [f"models.{name}"]
-        for key in ("oneOf", "anyOf"):
-            if key in node:
-                return [part for member in node[key] for part in self._parts(member, accept_dict)]
-        kind = node.get("type", "object" if "properties" in node else None)
-        if isinstance(kind, list):
-            return [part for each in kind for part in self._parts({**node, "type": each}, accept_dict)]
-        if kind == "null":
-            return ["None"]
-        if kind == "array":
-            inner = self.hint(node.get("items", {}), accept_dict=accept_dict)
-            # builtins.list: a namespace's own `list` method would shadow the builtin
-            return [f"Sequence[{inner}]" if accept_dict else f"builtins.list[{inner}]"]
-        if kind == "string" and "enum" in node:
-            return [_literal(node["enum"])]
-        scalar = _SCALARS.get((kind, node.get("format")), _SCALARS.get((kind, None)))
-        if scalar:
-            return [scalar]
-        return ["Mapping[str, Any]" if accept_dict else "dict[str, Any]"] if kind == "object" else ["Any"]
-
-
-_SCALARS: dict[tuple[str | None, str | None], str] = {
-    ("string", None): "str",
-    ("string", "date-time"): "datetime.datetime",
-    ("string", "date"): "datetime.date",
-    ("integer", None): "int",
-    ("number", None): "float",
-    ("boolean", None): "bool",
-}
-
-
-def _literal(values: list[Any]) -> str:
-    return "Literal[" + ", ".join(repr(v) for v in values) + "]"
-
-
-def _is_union(node: Schema) -> bool:
-    return "oneOf" in node or "anyOf" in node
 
 
 def extension(method: Method, key: str, default: Any = None) -> Any:

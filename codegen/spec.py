@@ -51,6 +51,15 @@ class Param:
     def takes_list(self) -> bool:
         return self.hint.startswith("Sequence[")
 
+    @property
+    def annotation(self) -> str:
+        """The hint as the signature shows it: an optional parameter also takes UNSET."""
+        if self.required:
+            return self.hint
+        if self.hint.endswith(" | None"):
+            return f"Nullable[{self.hint.removesuffix(' | None')}]"
+        return f"{self.hint} | Unset"
+
 
 @attrs.frozen
 class Method:
@@ -69,6 +78,8 @@ class Method:
     response_hint: str  # "None" for no content
     response_runtime: str  # expression for Operation(response=...)
     page_item_hint: str | None  # set for paginated operations
+    lists: list[str]  # query parameters and body paths that take a list (see Operation.lists)
+    secret_fields: list[str]  # wire names of the secrets the body may carry
     deprecated: bool = False  # Knock still serves it; calling it warns
     body_map: Param | None = None  # the whole body, a map of the caller's keys (x-knock-body-map)
 

@@ -40,7 +40,7 @@ from ._errors import (
 from ._pagination import AsyncPager, Page
 from ._ratelimit import RateLimiter
 from ._transport import ApiResponse
-from ._types import UNSET, RequestOptions, Unset
+from ._types import UNSET, Nullable, RequestOptions, Unset
 
 __version__ = "0.1.0"
 
@@ -68,6 +68,7 @@ __all__ = [
     "InternalServerError",
     "KnockError",
     "NotFoundError",
+    "Nullable",
     "Page",
     "PaginationError",
     "PayloadLimitError",

@@ -7,7 +7,7 @@ Every hook is made here, once per class, the first time a class is seen:
   and written back on unstructure; optional fields left `UNSET` are not written;
 - date-times are timezone-aware `datetime`s, written back in UTC with a `Z`;
 - unions of models pick the variant that fits the payload best (when every variant has a
-  distinct required literal such as `__typename`, that literal names it straight away);
+  distinct literal such as `__typename`, that literal names it straight away);
 - speed: each model gets a generated structure function that does the common cases inline
   and hands anything else to the cattrs-made one, so results and errors are cattrs' own.
 """
@@ -27,7 +27,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from ._types import Unset
+from ._types import UNSET, Unset
 
 EXTRAS = "additional_properties"
 
@@ -96,7 +96,10 @@ def _has_extras(cls: type) -> bool:
 def _overrides(cls: type) -> dict[str, Any]:
     """cattrs overrides of a model: wire names, and extras handled by our own code."""
     overrides: dict[str, Any] = {
-        f.name: override(rename=wire_name(f)) for f in _model_fields(cls) if wire_name(f) != f.name
+        # Only UNSET defaults are left out on unstructure: a const's default (a `__typename`) is written.
+        f.name: override(rename=wire_name(f), omit_if_default=f.default is UNSET)
+        for f in _model_fields(cls)
+        if wire_name(f) != f.name or f.default not in (UNSET, attrs.NOTHING)
     }
     if _has_extras(cls):
         overrides[EXTRAS] = override(omit=True)
@@ -384,7 +387,7 @@ def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
 
 
 def _discriminator(models: list[type]) -> tuple[str, dict[str, type]] | None:
-    """(wire name, variant by value) when every variant has a required literal field of that
+    """(wire name, variant by value) when every variant has a literal field of that
     wire name and no value is shared: the value then names the only variant that can fit."""
     if len(models) < 2:
         return None
@@ -397,7 +400,7 @@ def _discriminator(models: list[type]) -> tuple[str, dict[str, type]] | None:
         literals: dict[str, tuple[str, ...]] = {}
         for field in _model_fields(cls):
             tp = hints.get(field.name)
-            if field.default is attrs.NOTHING and typing.get_origin(tp) is typing.Literal:
+            if field.default is not UNSET and typing.get_origin(tp) is typing.Literal:
                 args = typing.get_args(tp)
                 if all(isinstance(arg, str) for arg in args):  # str only: no 1 == True surprises
                     literals[wire_name(field)] = args

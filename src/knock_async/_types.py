@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeAlias, TypeVar
 
 import attrs
 
@@ -28,6 +28,28 @@ class Unset(enum.Enum):
 
 
 UNSET: Final = Unset.UNSET
+
+Nullable: TypeAlias = T | Unset | None
+"""`Nullable[str]` reads `str | None | Unset`: a value, an explicit null, or not given (UNSET)."""
+
+
+class Model:
+    """The base of every generated model, for a repr a reader can scan.
+
+    Fields left `UNSET` (and empty extras) are left out; fields that may hold a credential
+    (`x-knock-secret`, or a type that can contain one) show `<hidden>` instead of the value.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        shown = []
+        for field in attrs.fields(type(self)):  # type: ignore[arg-type]  # subclasses are attrs classes
+            value = getattr(self, field.name)
+            if value is UNSET or (isinstance(field.default, attrs.Factory) and not value):  # type: ignore[arg-type]
+                continue
+            shown.append(f"{field.name}={value!r}" if field.repr else f"{field.name}=<hidden>")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
 
 class OpenEnum(str, enum.Enum):
@@ -86,6 +108,7 @@ class Operation(Generic[T]):
     # Query and body parameters (wire names) that take a list: a lone string there would be
     # sent as it is (mypy accepts it, `str` being a Sequence), so the transport refuses it.
     lists: frozenset[str] = frozenset()
+    secret_fields: frozenset[str] = frozenset()
 
 
 @attrs.frozen

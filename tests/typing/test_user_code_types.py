@@ -16,6 +16,8 @@ async def main() -> None:
         print(user.name, run.workflow_run_id)
         async for item in knock.users.list(page_size=50):
             print(item.id)
+        page = await knock.users.feeds.list_items("u1", "feed", status="unread", mode="compact")
+        print(page.items, models.PageInfo(page_size=10).typename)
 """
 
 BAD = """
@@ -26,6 +28,7 @@ async def main() -> None:
         await knock.users.update("u1", nmae="Ada")
         await knock.workflows.trigger("welcome", recipients=[42])
         await knock.users.get(42)
+        await knock.users.feeds.list_items("u1", "feed", status="unred")
 """
 
 
@@ -47,3 +50,4 @@ def test_wrong_names_and_types_are_errors(tmp_path: Path) -> None:
     assert 'Unexpected keyword argument "nmae"' in stdout
     assert 'List item 0 has incompatible type "int"' in stdout
     assert 'Argument 1 to "get" of "Users" has incompatible type "int"' in stdout
+    assert 'Argument "status" to "list_items" of "UsersFeeds" has incompatible type' in stdout  # "unred"

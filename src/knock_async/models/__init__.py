@@ -7,27 +7,27 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from knock_async._types import UNSET, OpenEnum, Unset
+from knock_async._types import UNSET, Model, Nullable, OpenEnum, Unset
 
 
-@attrs.define(kw_only=True)
-class PageInfo:
+@attrs.define(kw_only=True, repr=False)
+class PageInfo(Model):
     """Cursors of the neighbouring pages."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["PageInfo"] = attrs.field(default="PageInfo", metadata={"wire": "__typename"})
     """Always "PageInfo"."""
     page_size: int
     """Items requested per page."""
-    after: str | None | Unset = UNSET
+    after: Nullable[str] = UNSET
     """Cursor of the next page; null on the last page."""
-    before: str | None | Unset = UNSET
+    before: Nullable[str] = UNSET
     """Cursor of the previous page; null on the first page."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class FieldError:
+@attrs.define(kw_only=True, repr=False)
+class FieldError(Model):
     """One invalid field of a request."""
 
     field: str
@@ -54,34 +54,48 @@ class ChannelDataProvider(OpenEnum):
     HTTP_KNOCK_WEBHOOK = "http_knock_webhook"
 
 
-@attrs.define(kw_only=True)
-class PushDevice:
+ChannelDataProviderValue: TypeAlias = Literal[
+    "push_fcm",
+    "push_apns",
+    "push_aws_sns",
+    "push_expo",
+    "push_one_signal",
+    "chat_slack",
+    "chat_ms_teams",
+    "chat_discord",
+    "http_knock_webhook",
+]
+"""The values of `ChannelDataProvider`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class PushDevice(Model):
     """One device of a push channel (APNs, FCM, Expo), with optional per-device settings."""
 
     token: str = attrs.field(repr=False)
     """The device's push token."""
-    locale: str | None | Unset = UNSET
+    locale: Nullable[str] = UNSET
     """Locale used to translate messages for this device."""
-    timezone: str | None | Unset = UNSET
+    timezone: Nullable[str] = UNSET
     """IANA time zone used for send windows on this device."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PushChannelData:
+@attrs.define(kw_only=True, repr=False)
+class PushChannelData(Model):
     """Stored data of an APNs, FCM or Expo channel; Knock keeps both the token list and the device list."""
 
     tokens: list[str] = attrs.field(repr=False)
     """Every stored device token."""
-    devices: list[PushDevice]
+    devices: list[PushDevice] = attrs.field(repr=False)
     """Every stored device, with its locale and time zone."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PushChannelDataTokensOnly:
+@attrs.define(kw_only=True, repr=False)
+class PushChannelDataTokensOnly(Model):
     """Sets an APNs, FCM or Expo channel from bare tokens (not allowed together with devices)."""
 
     tokens: list[str] = attrs.field(repr=False)
@@ -90,32 +104,32 @@ class PushChannelDataTokensOnly:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PushChannelDataDevicesOnly:
+@attrs.define(kw_only=True, repr=False)
+class PushChannelDataDevicesOnly(Model):
     """Sets an APNs, FCM or Expo channel from devices (not allowed together with tokens)."""
 
-    devices: list[PushDevice]
+    devices: list[PushDevice] = attrs.field(repr=False)
     """The devices to store."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class AwsSnsPushDevice:
+@attrs.define(kw_only=True, repr=False)
+class AwsSnsPushDevice(Model):
     """One device of an Amazon SNS push channel, with optional per-device settings."""
 
     target_arn: str
     """ARN of the SNS platform endpoint of the device."""
-    locale: str | None | Unset = UNSET
+    locale: Nullable[str] = UNSET
     """Locale used to translate messages for this device."""
-    timezone: str | None | Unset = UNSET
+    timezone: Nullable[str] = UNSET
     """IANA time zone used for send windows on this device."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class AwsSnsPushChannelData:
+@attrs.define(kw_only=True, repr=False)
+class AwsSnsPushChannelData(Model):
     """Stored data of an Amazon SNS push channel; Knock keeps both the ARN list and the device list."""
 
     target_arns: list[str]
@@ -126,8 +140,8 @@ class AwsSnsPushChannelData:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class AwsSnsPushChannelDataTargetArnsOnly:
+@attrs.define(kw_only=True, repr=False)
+class AwsSnsPushChannelDataTargetArnsOnly(Model):
     """Sets an Amazon SNS channel from bare endpoint ARNs (not allowed together with devices)."""
 
     target_arns: list[str]
@@ -136,8 +150,8 @@ class AwsSnsPushChannelDataTargetArnsOnly:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class AwsSnsPushChannelDataDevicesOnly:
+@attrs.define(kw_only=True, repr=False)
+class AwsSnsPushChannelDataDevicesOnly(Model):
     """Sets an Amazon SNS channel from devices (not allowed together with target_arns)."""
 
     devices: list[AwsSnsPushDevice]
@@ -146,8 +160,8 @@ class AwsSnsPushChannelDataDevicesOnly:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class OneSignalChannelData:
+@attrs.define(kw_only=True, repr=False)
+class OneSignalChannelData(Model):
     """Data of a OneSignal push channel (OneSignal has no device list)."""
 
     player_ids: list[str]
@@ -156,8 +170,8 @@ class OneSignalChannelData:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ChatIncomingWebhook:
+@attrs.define(kw_only=True, repr=False)
+class ChatIncomingWebhook(Model):
     """An incoming webhook of a chat app."""
 
     url: str = attrs.field(repr=False)
@@ -166,107 +180,107 @@ class ChatIncomingWebhook:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class SlackTokenConnection:
+@attrs.define(kw_only=True, repr=False)
+class SlackTokenConnection(Model):
     """A Slack channel or user reached with an OAuth token (set channel_id or user_id)."""
 
-    access_token: str | None | Unset = attrs.field(default=UNSET, repr=False)
+    access_token: Nullable[str] = attrs.field(default=UNSET, repr=False)
     """Bot token for this connection, when not taken from the token field."""
-    channel_id: str | None | Unset = UNSET
+    channel_id: Nullable[str] = UNSET
     """Slack channel to post in."""
-    channel_name: str | None | Unset = UNSET
+    channel_name: Nullable[str] = UNSET
     """Name of that Slack channel, for display."""
-    user_id: str | None | Unset = UNSET
+    user_id: Nullable[str] = UNSET
     """Slack user to message directly."""
-    knock_tenant_id: str | None | Unset = UNSET
+    knock_tenant_id: Nullable[str] = UNSET
     """Knock tenant this connection is reserved for; preferred when a workflow runs for that tenant."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class SlackIncomingWebhookConnection:
+@attrs.define(kw_only=True, repr=False)
+class SlackIncomingWebhookConnection(Model):
     """A Slack channel reached through an incoming webhook."""
 
-    incoming_webhook: ChatIncomingWebhook
-    knock_tenant_id: str | None | Unset = UNSET
+    incoming_webhook: ChatIncomingWebhook = attrs.field(repr=False)
+    knock_tenant_id: Nullable[str] = UNSET
     """Knock tenant this connection is reserved for; preferred when a workflow runs for that tenant."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class SlackChannelDataToken:
+@attrs.define(kw_only=True, repr=False)
+class SlackChannelDataToken(Model):
     """A Slack workspace token kept with the channel data."""
 
-    access_token: str | None | Unset = attrs.field(default=UNSET, repr=False)
+    access_token: Nullable[str] = attrs.field(default=UNSET, repr=False)
     """The Slack bot token."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MsTeamsTokenConnection:
+@attrs.define(kw_only=True, repr=False)
+class MsTeamsTokenConnection(Model):
     """A Teams channel or user reached by Knock's bot (set ms_teams_channel_id or ms_teams_user_id)."""
 
-    ms_teams_tenant_id: str | None | Unset = UNSET
+    ms_teams_tenant_id: Nullable[str] = UNSET
     """Microsoft Entra tenant id."""
-    ms_teams_team_id: str | None | Unset = UNSET
+    ms_teams_team_id: Nullable[str] = UNSET
     """Teams team that holds the channel."""
-    ms_teams_channel_id: str | None | Unset = UNSET
+    ms_teams_channel_id: Nullable[str] = UNSET
     """Teams channel to post in."""
-    ms_teams_user_id: str | None | Unset = UNSET
+    ms_teams_user_id: Nullable[str] = UNSET
     """Teams user to message directly."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MsTeamsIncomingWebhookConnection:
+@attrs.define(kw_only=True, repr=False)
+class MsTeamsIncomingWebhookConnection(Model):
     """A Teams channel reached through an incoming webhook."""
 
-    incoming_webhook: ChatIncomingWebhook
+    incoming_webhook: ChatIncomingWebhook = attrs.field(repr=False)
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class DiscordChannelConnection:
+@attrs.define(kw_only=True, repr=False)
+class DiscordChannelConnection(Model):
     """A Discord channel reached by Knock's bot."""
 
     channel_id: str
     """Discord channel to post in."""
-    knock_tenant_id: str | None | Unset = UNSET
+    knock_tenant_id: Nullable[str] = UNSET
     """Knock tenant this connection is reserved for; preferred when a workflow runs for that tenant."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class DiscordIncomingWebhookConnection:
+@attrs.define(kw_only=True, repr=False)
+class DiscordIncomingWebhookConnection(Model):
     """A Discord channel reached through an incoming webhook."""
 
-    incoming_webhook: ChatIncomingWebhook
-    knock_tenant_id: str | None | Unset = UNSET
+    incoming_webhook: ChatIncomingWebhook = attrs.field(repr=False)
+    knock_tenant_id: Nullable[str] = UNSET
     """Knock tenant this connection is reserved for; preferred when a workflow runs for that tenant."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class SlackAuthConnection:
+@attrs.define(kw_only=True, repr=False)
+class SlackAuthConnection(Model):
     """Whether the stored Slack token works."""
 
     ok: bool
     """True when Slack accepts the token."""
-    reason: str | None | Unset = UNSET
+    reason: Nullable[str] = UNSET
     """Why the token fails, when it does."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class SlackChannel:
+@attrs.define(kw_only=True, repr=False)
+class SlackChannel(Model):
     """A Slack conversation as listed by Slack."""
 
     id: str
@@ -283,46 +297,46 @@ class SlackChannel:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListSlackChannelsResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListSlackChannelsResponse(Model):
     """One page of Slack channels."""
 
     slack_channels: list[SlackChannel]
     """The channels of this page."""
-    next_cursor: str | None | Unset = UNSET
+    next_cursor: Nullable[str] = UNSET
     """Cursor of the next page; null or empty on the last page."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MsTeamsAuthConnection:
+@attrs.define(kw_only=True, repr=False)
+class MsTeamsAuthConnection(Model):
     """Whether Knock can reach the stored Entra tenant."""
 
     ok: bool
     """True when the connection works."""
-    reason: str | None | Unset = UNSET
+    reason: Nullable[str] = UNSET
     """Why the connection fails, when it does."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MsTeamsTeam:
+@attrs.define(kw_only=True, repr=False)
+class MsTeamsTeam(Model):
     """A Microsoft Teams team as listed by Microsoft Graph."""
 
     id: str
     """Graph id of the team."""
     displayName: str
     """The team's name."""
-    description: str | None | Unset = UNSET
+    description: Nullable[str] = UNSET
     """The team's description."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListMsTeamsTeamsResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListMsTeamsTeamsResponse(Model):
     """One page of Microsoft Teams teams."""
 
     ms_teams_teams: list[MsTeamsTeam]
@@ -333,15 +347,15 @@ class ListMsTeamsTeamsResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MsTeamsChannel:
+@attrs.define(kw_only=True, repr=False)
+class MsTeamsChannel(Model):
     """A channel of a Microsoft Teams team as listed by Microsoft Graph."""
 
     id: str
     """Graph id of the channel."""
     displayName: str
     """The channel's name."""
-    description: str | None | Unset = UNSET
+    description: Nullable[str] = UNSET
     """The channel's description."""
     createdDateTime: datetime | Unset = UNSET
     """When the channel was created."""
@@ -353,8 +367,8 @@ class MsTeamsChannel:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListMsTeamsChannelsResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListMsTeamsChannelsResponse(Model):
     """The channels of one Microsoft Teams team."""
 
     ms_teams_channels: list[MsTeamsChannel]
@@ -363,8 +377,8 @@ class ListMsTeamsChannelsResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ProviderRevokeAccessResponse:
+@attrs.define(kw_only=True, repr=False)
+class ProviderRevokeAccessResponse(Model):
     """Knock's acknowledgement of a revoke: {"ok": "ok"}."""
 
     ok: str
@@ -385,6 +399,12 @@ class MessageStatus(OpenEnum):
     BOUNCED = "bounced"
 
 
+MessageStatusValue: TypeAlias = Literal[
+    "queued", "sent", "delivered", "delivery_attempted", "undelivered", "not_sent", "bounced"
+]
+"""The values of `MessageStatus`, as method parameters take them."""
+
+
 class MessageEngagementStatus(OpenEnum):
     """An engagement status a message can carry (a message may carry several)."""
 
@@ -393,6 +413,10 @@ class MessageEngagementStatus(OpenEnum):
     INTERACTED = "interacted"
     LINK_CLICKED = "link_clicked"
     ARCHIVED = "archived"
+
+
+MessageEngagementStatusValue: TypeAlias = Literal["seen", "read", "interacted", "link_clicked", "archived"]
+"""The values of `MessageEngagementStatus`, as method parameters take them."""
 
 
 class MessageEngagementStatusFilter(OpenEnum):
@@ -408,6 +432,12 @@ class MessageEngagementStatusFilter(OpenEnum):
     INTERACTED = "interacted"
 
 
+MessageEngagementStatusFilterValue: TypeAlias = Literal[
+    "seen", "unseen", "read", "unread", "archived", "unarchived", "link_clicked", "interacted"
+]
+"""The values of `MessageEngagementStatusFilter`, as method parameters take them."""
+
+
 class MessageChannelType(OpenEnum):
     """Kind of channel, which decides what messages it can carry."""
 
@@ -421,8 +451,14 @@ class MessageChannelType(OpenEnum):
     HTTP = "http"
 
 
-@attrs.define(kw_only=True)
-class MessageChannel:
+MessageChannelTypeValue: TypeAlias = Literal[
+    "email", "in_app", "in_app_feed", "in_app_guide", "sms", "push", "chat", "http"
+]
+"""The values of `MessageChannelType`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class MessageChannel(Model):
     """The configured channel a message went through."""
 
     id: str
@@ -435,9 +471,9 @@ class MessageChannel:
     """When the channel was created."""
     updated_at: datetime
     """When the channel was last changed."""
-    key: str | None | Unset = UNSET
+    key: Nullable[str] = UNSET
     """The channel's key, unique within the account."""
-    name: str | None | Unset = UNSET
+    name: Nullable[str] = UNSET
     """Display name of the channel."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -451,8 +487,12 @@ class MessageSourceType(OpenEnum):
     GUIDE = "guide"
 
 
-@attrs.define(kw_only=True)
-class MessageSource:
+MessageSourceTypeValue: TypeAlias = Literal["broadcast", "workflow", "guide"]
+"""The values of `MessageSourceType`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class MessageSource(Model):
     """The workflow, broadcast or guide that produced a message."""
 
     typename: str = attrs.field(metadata={"wire": "__typename"})
@@ -463,13 +503,13 @@ class MessageSource:
     """ID of the workflow or guide version used."""
     categories: list[str]
     """Categories of the workflow."""
-    step_ref: str | None | Unset = UNSET
+    step_ref: Nullable[str] = UNSET
     """Reference of the workflow step that made the message."""
     type: MessageSourceType | Unset = UNSET
     """Whether a workflow, broadcast or guide made it."""
-    workflow_run_id: str | None | Unset = UNSET
+    workflow_run_id: Nullable[str] = UNSET
     """Top-level workflow run; only for workflows and broadcasts."""
-    workflow_recipient_run_id: str | None | Unset = UNSET
+    workflow_recipient_run_id: Nullable[str] = UNSET
     """Per-recipient workflow run; only for workflows and broadcasts."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -496,11 +536,34 @@ class MessageEventType(OpenEnum):
     MESSAGE_UNSEEN = "message.unseen"
 
 
-@attrs.define(kw_only=True)
-class MessageEmailContent:
+MessageEventTypeValue: TypeAlias = Literal[
+    "message.archived",
+    "message.bounced",
+    "message.created",
+    "message.delivered",
+    "message.delivery_attempted",
+    "message.interacted",
+    "message.link_clicked",
+    "message.not_sent",
+    "message.queued",
+    "message.read",
+    "message.seen",
+    "message.sent",
+    "message.unarchived",
+    "message.undelivered",
+    "message.unread",
+    "message.unseen",
+]
+"""The values of `MessageEventType`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class MessageEmailContent(Model):
     """Rendered content of an email message."""
 
-    typename: Literal["MessageEmailContent"] = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["MessageEmailContent"] = attrs.field(
+        default="MessageEmailContent", metadata={"wire": "__typename"}
+    )
     """Always "MessageEmailContent"."""
     from_: str = attrs.field(metadata={"wire": "from"})
     """Sender address."""
@@ -512,21 +575,23 @@ class MessageEmailContent:
     """The HTML body."""
     text_body: str
     """The plain-text body."""
-    cc: str | None | Unset = UNSET
+    cc: Nullable[str] = UNSET
     """Carbon-copy addresses."""
-    bcc: str | None | Unset = UNSET
+    bcc: Nullable[str] = UNSET
     """Blind carbon-copy addresses."""
-    reply_to: str | None | Unset = UNSET
+    reply_to: Nullable[str] = UNSET
     """Reply-to address."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MessageSmsContent:
+@attrs.define(kw_only=True, repr=False)
+class MessageSmsContent(Model):
     """Rendered content of an SMS message."""
 
-    typename: Literal["MessageSmsContent"] = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["MessageSmsContent"] = attrs.field(
+        default="MessageSmsContent", metadata={"wire": "__typename"}
+    )
     """Always "MessageSmsContent"."""
     to: str
     """Phone number it was sent to."""
@@ -536,11 +601,13 @@ class MessageSmsContent:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MessagePushContent:
+@attrs.define(kw_only=True, repr=False)
+class MessagePushContent(Model):
     """Rendered content of a push notification."""
 
-    typename: Literal["MessagePushContent"] = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["MessagePushContent"] = attrs.field(
+        default="MessagePushContent", metadata={"wire": "__typename"}
+    )
     """Always "MessagePushContent"."""
     token: str = attrs.field(repr=False)
     """Device token it was sent to."""
@@ -548,7 +615,7 @@ class MessagePushContent:
     """The notification title."""
     body: str
     """The notification body."""
-    data: dict[str, Any] | None | Unset = UNSET
+    data: Nullable[dict[str, Any]] = UNSET
     """Extra data payload sent with the notification."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -561,8 +628,12 @@ class MessageChatContentBlockType(OpenEnum):
     MARKDOWN = "markdown"
 
 
-@attrs.define(kw_only=True)
-class MessageChatContentBlock:
+MessageChatContentBlockTypeValue: TypeAlias = Literal["text", "markdown"]
+"""The values of `MessageChatContentBlockType`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class MessageChatContentBlock(Model):
     """One named block of a chat message."""
 
     type: MessageChatContentBlockType
@@ -575,31 +646,33 @@ class MessageChatContentBlock:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MessageChatContentTemplate:
+@attrs.define(kw_only=True, repr=False)
+class MessageChatContentTemplate(Model):
     """The rendered template of a chat message."""
 
-    blocks: list[MessageChatContentBlock] | None | Unset = UNSET
+    blocks: Nullable[list[MessageChatContentBlock]] = UNSET
     """Structured blocks, if any."""
-    json_content: dict[str, Any] | None | Unset = UNSET
+    json_content: Nullable[dict[str, Any]] = UNSET
     """Raw JSON payload, if the template is JSON."""
-    summary: str | None | Unset = UNSET
+    summary: Nullable[str] = UNSET
     """Short summary of the message."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MessageChatContent:
+@attrs.define(kw_only=True, repr=False)
+class MessageChatContent(Model):
     """Rendered content of a chat message (Slack, Teams and the like)."""
 
-    typename: Literal["MessageChatContent"] = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["MessageChatContent"] = attrs.field(
+        default="MessageChatContent", metadata={"wire": "__typename"}
+    )
     """Always "MessageChatContent"."""
     connection: dict[str, Any]
     """The recipient's channel-data connection used with the provider."""
     template: MessageChatContentTemplate
     """The rendered template."""
-    metadata: dict[str, Any] | None | Unset = UNSET
+    metadata: Nullable[dict[str, Any]] = UNSET
     """Extra metadata of the chat message."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -612,8 +685,12 @@ class MessageInAppFeedContentBlockType(OpenEnum):
     TEXT = "text"
 
 
-@attrs.define(kw_only=True)
-class MessageInAppFeedContentBlock:
+MessageInAppFeedContentBlockTypeValue: TypeAlias = Literal["markdown", "text"]
+"""The values of `MessageInAppFeedContentBlockType`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class MessageInAppFeedContentBlock(Model):
     """A text or markdown block of an in-app feed message."""
 
     type: Literal["markdown", "text"]
@@ -634,8 +711,12 @@ class MessageInAppFeedButtonSetBlockType(OpenEnum):
     BUTTON_SET = "button_set"
 
 
-@attrs.define(kw_only=True)
-class MessageInAppFeedButton:
+MessageInAppFeedButtonSetBlockTypeValue: TypeAlias = Literal["button_set"]
+"""The values of `MessageInAppFeedButtonSetBlockType`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class MessageInAppFeedButton(Model):
     """One button of an in-app feed message."""
 
     name: str
@@ -648,11 +729,11 @@ class MessageInAppFeedButton:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MessageInAppFeedButtonSetBlock:
+@attrs.define(kw_only=True, repr=False)
+class MessageInAppFeedButtonSetBlock(Model):
     """A set of buttons in an in-app feed message."""
 
-    type: Literal["button_set"]
+    type: Literal["button_set"] = attrs.field(default="button_set")
     """Always button_set."""
     name: str
     """Name of the button set."""
@@ -672,13 +753,17 @@ class HttpMethod(OpenEnum):
     PATCH = "PATCH"
 
 
-@attrs.define(kw_only=True)
-class MessageDeliveryLogResponse:
+HttpMethodValue: TypeAlias = Literal["GET", "POST", "PUT", "DELETE", "PATCH"]
+"""The values of `HttpMethod`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class MessageDeliveryLogResponse(Model):
     """The response the provider gave."""
 
     status: int | Unset = UNSET
     """HTTP status code."""
-    headers: dict[str, Any] | None | Unset = UNSET
+    headers: Nullable[dict[str, Any]] = UNSET
     """Headers received."""
     body: str | dict[str, Any] | Unset = UNSET
     """Body received, as text or JSON."""
@@ -686,8 +771,8 @@ class MessageDeliveryLogResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MessageInteractedRequest:
+@attrs.define(kw_only=True, repr=False)
+class MessageInteractedRequest(Model):
     """Optional details of an interaction with one message."""
 
     metadata: dict[str, Any] | Unset = UNSET
@@ -696,8 +781,8 @@ class MessageInteractedRequest:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BatchMessagesStatusRequest:
+@attrs.define(kw_only=True, repr=False)
+class BatchMessagesStatusRequest(Model):
     """The messages whose status to change."""
 
     message_ids: list[str]
@@ -706,13 +791,13 @@ class BatchMessagesStatusRequest:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BatchMessagesInteractedRequest:
+@attrs.define(kw_only=True, repr=False)
+class BatchMessagesInteractedRequest(Model):
     """The messages to mark as interacted with, and optional interaction details."""
 
     message_ids: list[str]
     """IDs of the messages."""
-    metadata: dict[str, Any] | None | Unset = UNSET
+    metadata: Nullable[dict[str, Any]] = UNSET
     """Up to 5 flat key-value pairs describing the interaction."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -733,6 +818,21 @@ class BulkMessageStatusAction(OpenEnum):
     DELETE = "delete"
 
 
+BulkMessageStatusActionValue: TypeAlias = Literal[
+    "seen",
+    "unseen",
+    "read",
+    "unread",
+    "archived",
+    "unarchived",
+    "interacted",
+    "archive",
+    "unarchive",
+    "delete",
+]
+"""The values of `BulkMessageStatusAction`, as method parameters take them."""
+
+
 class BulkMessageArchivedFilter(OpenEnum):
     """How archived messages are treated by a filter."""
 
@@ -741,8 +841,12 @@ class BulkMessageArchivedFilter(OpenEnum):
     ONLY = "only"
 
 
-@attrs.define(kw_only=True)
-class BulkUpdateChannelMessageStatusRequest:
+BulkMessageArchivedFilterValue: TypeAlias = Literal["exclude", "include", "only"]
+"""The values of `BulkMessageArchivedFilter`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class BulkUpdateChannelMessageStatusRequest(Model):
     """Filters picking which of the channel's messages to update; none means all."""
 
     archived: BulkMessageArchivedFilter | Unset = UNSET
@@ -776,6 +880,10 @@ class PreferencePersistenceStrategy(OpenEnum):
     REPLACE = "replace"
 
 
+PreferencePersistenceStrategyValue: TypeAlias = Literal["merge", "replace"]
+"""The values of `PreferencePersistenceStrategy`, as method parameters take them."""
+
+
 class PreferenceConditionOperator(OpenEnum):
     """How a condition compares its variable with its argument."""
 
@@ -799,8 +907,31 @@ class PreferenceConditionOperator(OpenEnum):
     IS_NOT_AUDIENCE_MEMBER = "is_not_audience_member"
 
 
-@attrs.define(kw_only=True)
-class PreferenceCenterSignedUrl:
+PreferenceConditionOperatorValue: TypeAlias = Literal[
+    "equal_to",
+    "not_equal_to",
+    "greater_than",
+    "less_than",
+    "greater_than_or_equal_to",
+    "less_than_or_equal_to",
+    "contains",
+    "not_contains",
+    "empty",
+    "not_empty",
+    "contains_all",
+    "is_timestamp",
+    "is_not_timestamp",
+    "is_timestamp_after",
+    "is_timestamp_before",
+    "is_timestamp_between",
+    "is_audience_member",
+    "is_not_audience_member",
+]
+"""The values of `PreferenceConditionOperator`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class PreferenceCenterSignedUrl(Model):
     """A signed link into the hosted preference center for one user."""
 
     token: str = attrs.field(repr=False)
@@ -811,35 +942,35 @@ class PreferenceCenterSignedUrl:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PreferenceCenterBrandingConfig:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceCenterBrandingConfig(Model):
     """Logo, icon and colours of the hosted preference center."""
 
-    icon_url: str | None | Unset = UNSET
+    icon_url: Nullable[str] = UNSET
     """URL of the icon image."""
-    logo_url: str | None | Unset = UNSET
+    logo_url: Nullable[str] = UNSET
     """URL of the logo image."""
-    primary_color: str | None | Unset = UNSET
+    primary_color: Nullable[str] = UNSET
     """Main colour as a hex value."""
-    primary_color_contrast: str | None | Unset = UNSET
+    primary_color_contrast: Nullable[str] = UNSET
     """Colour that contrasts with the main one, as a hex value."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PreferenceCenterBranding:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceCenterBranding(Model):
     """Branding of the hosted preference center, with an optional dark-mode variant."""
 
-    icon_url: str | None | Unset = UNSET
+    icon_url: Nullable[str] = UNSET
     """URL of the icon image."""
-    logo_url: str | None | Unset = UNSET
+    logo_url: Nullable[str] = UNSET
     """URL of the logo image."""
-    primary_color: str | None | Unset = UNSET
+    primary_color: Nullable[str] = UNSET
     """Main colour as a hex value."""
-    primary_color_contrast: str | None | Unset = UNSET
+    primary_color_contrast: Nullable[str] = UNSET
     """Colour that contrasts with the main one, as a hex value."""
-    dark: PreferenceCenterBrandingConfig | None | Unset = UNSET
+    dark: Nullable[PreferenceCenterBrandingConfig] = UNSET
     """Branding used in dark mode."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -853,6 +984,12 @@ class PreferenceCenterRowType(OpenEnum):
     CATEGORY = "category"
     CHANNEL_TYPES = "channel_types"
     COMMERCIAL_SUBSCRIBED = "commercial_subscribed"
+
+
+PreferenceCenterRowTypeValue: TypeAlias = Literal[
+    "workflow", "channel", "category", "channel_types", "commercial_subscribed"
+]
+"""The values of `PreferenceCenterRowType`, as method parameters take them."""
 
 
 class PreferenceCenterChannelType(OpenEnum):
@@ -870,6 +1007,12 @@ class PreferenceCenterChannelType(OpenEnum):
     DEFERRED_LOG = "deferred_log"
 
 
+PreferenceCenterChannelTypeValue: TypeAlias = Literal[
+    "email", "in_app", "in_app_feed", "in_app_guide", "sms", "push", "chat", "http", "log", "deferred_log"
+]
+"""The values of `PreferenceCenterChannelType`, as method parameters take them."""
+
+
 class ListSubscriptionsMode(OpenEnum):
     """object lists the object's subscribers; recipient lists what the object subscribes to."""
 
@@ -877,10 +1020,18 @@ class ListSubscriptionsMode(OpenEnum):
     OBJECT = "object"
 
 
+ListSubscriptionsModeValue: TypeAlias = Literal["recipient", "object"]
+"""The values of `ListSubscriptionsMode`, as method parameters take them."""
+
+
 class ListSubscriptionsInclude(OpenEnum):
     """Related data that a subscription listing can embed."""
 
     PREFERENCES = "preferences"
+
+
+ListSubscriptionsIncludeValue: TypeAlias = Literal["preferences"]
+"""The values of `ListSubscriptionsInclude`, as method parameters take them."""
 
 
 class ScheduleFrequency(OpenEnum):
@@ -890,6 +1041,10 @@ class ScheduleFrequency(OpenEnum):
     WEEKLY = "weekly"
     MONTHLY = "monthly"
     HOURLY = "hourly"
+
+
+ScheduleFrequencyValue: TypeAlias = Literal["daily", "weekly", "monthly", "hourly"]
+"""The values of `ScheduleFrequency`, as method parameters take them."""
 
 
 class ScheduleWeekday(OpenEnum):
@@ -904,8 +1059,12 @@ class ScheduleWeekday(OpenEnum):
     SUN = "sun"
 
 
-@attrs.define(kw_only=True)
-class DeleteSchedulesRequest:
+ScheduleWeekdayValue: TypeAlias = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+"""The values of `ScheduleWeekday`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class DeleteSchedulesRequest(Model):
     """Body of the delete-schedules call."""
 
     schedule_ids: list[str]
@@ -918,6 +1077,10 @@ class RecipientsIncludeOption(OpenEnum):
     """Related data that a recipient listing can embed."""
 
     PREFERENCES = "preferences"
+
+
+RecipientsIncludeOptionValue: TypeAlias = Literal["preferences"]
+"""The values of `RecipientsIncludeOption`, as method parameters take them."""
 
 
 class RecipientsMessageEngagementFilter(OpenEnum):
@@ -933,6 +1096,12 @@ class RecipientsMessageEngagementFilter(OpenEnum):
     INTERACTED = "interacted"
 
 
+RecipientsMessageEngagementFilterValue: TypeAlias = Literal[
+    "seen", "unseen", "read", "unread", "archived", "unarchived", "link_clicked", "interacted"
+]
+"""The values of `RecipientsMessageEngagementFilter`, as method parameters take them."""
+
+
 class BulkOperationStatus(OpenEnum):
     """Where a bulk operation is in its life."""
 
@@ -942,36 +1111,40 @@ class BulkOperationStatus(OpenEnum):
     FAILED = "failed"
 
 
-@attrs.define(kw_only=True)
-class User:
+BulkOperationStatusValue: TypeAlias = Literal["queued", "processing", "completed", "failed"]
+"""The values of `BulkOperationStatus`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class User(Model):
     """A person who can receive notifications, known by your own identifier."""
 
-    typename: Literal["User"] = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["User"] = attrs.field(default="User", metadata={"wire": "__typename"})
     """Always "User"."""
     id: str
     """Your identifier of the user."""
     updated_at: datetime
     """When Knock last changed the user."""
-    name: str | None | Unset = UNSET
+    name: Nullable[str] = UNSET
     """Name to show for the user."""
-    email: str | None | Unset = UNSET
+    email: Nullable[str] = UNSET
     """Main email address."""
-    avatar: str | None | Unset = UNSET
+    avatar: Nullable[str] = UNSET
     """URL of the user's picture."""
-    phone_number: str | None | Unset = UNSET
+    phone_number: Nullable[str] = UNSET
     """Phone number in E.164 form, used by SMS channels."""
-    timezone: str | None | Unset = UNSET
+    timezone: Nullable[str] = UNSET
     """IANA tz database name, used by recurring schedules."""
-    locale: str | None | Unset = UNSET
+    locale: Nullable[str] = UNSET
     """Locale used to pick message translations."""
-    created_at: datetime | None | Unset = UNSET
+    created_at: Nullable[datetime] = UNSET
     """When the user was created in your system."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListUsersResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListUsersResponse(Model):
     """One page of users."""
 
     entries: list[User]
@@ -981,8 +1154,8 @@ class ListUsersResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MergeUsersRequest:
+@attrs.define(kw_only=True, repr=False)
+class MergeUsersRequest(Model):
     """Which user to fold into the user named in the path."""
 
     from_user_id: str
@@ -991,8 +1164,8 @@ class MergeUsersRequest:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkDeleteUsersRequest:
+@attrs.define(kw_only=True, repr=False)
+class BulkDeleteUsersRequest(Model):
     """Users to delete in one bulk operation."""
 
     user_ids: list[str]
@@ -1001,11 +1174,11 @@ class BulkDeleteUsersRequest:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class Object:
+@attrs.define(kw_only=True, repr=False)
+class Object(Model):
     """A record of your system stored in Knock inside a collection (a team, a project, a channel...)."""
 
-    typename: Literal["Object"] = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["Object"] = attrs.field(default="Object", metadata={"wire": "__typename"})
     """Always "Object"."""
     id: str
     """Your identifier of the object."""
@@ -1013,7 +1186,7 @@ class Object:
     """The collection holding the object."""
     updated_at: datetime
     """When Knock last changed the object."""
-    created_at: datetime | None | Unset = UNSET
+    created_at: Nullable[datetime] = UNSET
     """When the object was created."""
     properties: dict[str, Any] | Unset = UNSET
     """The custom properties stored on the object."""
@@ -1021,8 +1194,8 @@ class Object:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkDeleteObjectsRequest:
+@attrs.define(kw_only=True, repr=False)
+class BulkDeleteObjectsRequest(Model):
     """Objects of the collection of the path to delete in one bulk operation."""
 
     object_ids: list[str]
@@ -1031,8 +1204,8 @@ class BulkDeleteObjectsRequest:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListObjectsResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListObjectsResponse(Model):
     """One page of objects of a collection."""
 
     entries: list[Object]
@@ -1042,8 +1215,8 @@ class ListObjectsResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class RecipientReference:
+@attrs.define(kw_only=True, repr=False)
+class RecipientReference(Model):
     """Points at an object by collection and id."""
 
     id: str
@@ -1060,47 +1233,47 @@ A full recipient record, either a user or an object.
 """
 
 
-@attrs.define(kw_only=True)
-class TenantBranding:
+@attrs.define(kw_only=True, repr=False)
+class TenantBranding(Model):
     """Branding overrides applied to messages sent under a tenant."""
 
-    primary_color: str | None | Unset = UNSET
+    primary_color: Nullable[str] = UNSET
     """Main brand colour as a hex value."""
-    primary_color_contrast: str | None | Unset = UNSET
+    primary_color_contrast: Nullable[str] = UNSET
     """Colour drawn on top of the main colour, as a hex value."""
-    logo_url: str | None | Unset = UNSET
+    logo_url: Nullable[str] = UNSET
     """URL of the tenant's logo image."""
-    icon_url: str | None | Unset = UNSET
+    icon_url: Nullable[str] = UNSET
     """URL of the tenant's icon image."""
-    dark_primary_color: str | None | Unset = UNSET
+    dark_primary_color: Nullable[str] = UNSET
     """Main brand colour in dark mode, as a hex value."""
-    dark_primary_color_contrast: str | None | Unset = UNSET
+    dark_primary_color_contrast: Nullable[str] = UNSET
     """Colour drawn on top of the dark-mode main colour, as a hex value."""
-    dark_logo_url: str | None | Unset = UNSET
+    dark_logo_url: Nullable[str] = UNSET
     """URL of the tenant's logo image for dark mode."""
-    dark_icon_url: str | None | Unset = UNSET
+    dark_icon_url: Nullable[str] = UNSET
     """URL of the tenant's icon image for dark mode."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkOperationErrorItem:
+@attrs.define(kw_only=True, repr=False)
+class BulkOperationErrorItem(Model):
     """A record that a bulk operation could not process."""
 
     id: str
     """Identifier of the failed record."""
-    collection: str | None | Unset = UNSET
+    collection: Nullable[str] = UNSET
     """Collection of the failed record, when it is an object."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkOperation:
+@attrs.define(kw_only=True, repr=False)
+class BulkOperation(Model):
     """An asynchronous job acting on many records; poll it to follow its progress."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["BulkOperation"] = attrs.field(default="BulkOperation", metadata={"wire": "__typename"})
     """Always "BulkOperation"."""
     id: str
     """Identifier of the bulk operation."""
@@ -1121,23 +1294,25 @@ class BulkOperation:
     """Rows that failed so far."""
     error_items: list[BulkOperationErrorItem] | Unset = UNSET
     """The records that failed."""
-    progress_path: str | None | Unset = UNSET
+    progress_path: Nullable[str] = UNSET
     """API path to poll for this operation's progress."""
-    started_at: datetime | None | Unset = UNSET
+    started_at: Nullable[datetime] = UNSET
     """When processing began."""
-    completed_at: datetime | None | Unset = UNSET
+    completed_at: Nullable[datetime] = UNSET
     """When the operation completed."""
-    failed_at: datetime | None | Unset = UNSET
+    failed_at: Nullable[datetime] = UNSET
     """When the operation failed."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class AudienceMember:
+@attrs.define(kw_only=True, repr=False)
+class AudienceMember(Model):
     """One membership of a user in an audience, optionally scoped to a tenant."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["AudienceMember"] = attrs.field(
+        default="AudienceMember", metadata={"wire": "__typename"}
+    )
     """Always "AudienceMember"."""
     added_at: datetime
     """When the user joined the audience."""
@@ -1145,14 +1320,14 @@ class AudienceMember:
     """Identifier of the member user."""
     user: User | None
     """The member user, or null when that user no longer exists."""
-    tenant: str | None | Unset = UNSET
+    tenant: Nullable[str] = UNSET
     """Tenant the membership is scoped to, if any."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListAudienceMembersResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListAudienceMembersResponse(Model):
     """The members of an audience."""
 
     entries: list[AudienceMember]
@@ -1162,8 +1337,8 @@ class ListAudienceMembersResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class WorkflowTriggerResponse:
+@attrs.define(kw_only=True, repr=False)
+class WorkflowTriggerResponse(Model):
     """Knock's answer to a trigger request."""
 
     workflow_run_id: str
@@ -1172,13 +1347,13 @@ class WorkflowTriggerResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class WorkflowCancelRequest:
+@attrs.define(kw_only=True, repr=False)
+class WorkflowCancelRequest(Model):
     """Which queued runs of a workflow to cancel."""
 
     cancellation_key: str
     """The cancellation key that was given when the workflow was triggered."""
-    recipients: list[str | RecipientReference] | None | Unset = UNSET
+    recipients: Nullable[list[str | RecipientReference]] = UNSET
     """Cancel only for these recipients (user ids or object references); all recipients when left out."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -1194,6 +1369,12 @@ class WorkflowRecipientRunStatus(OpenEnum):
     CANCELLED = "cancelled"
 
 
+WorkflowRecipientRunStatusValue: TypeAlias = Literal[
+    "queued", "processing", "paused", "completed", "cancelled"
+]
+"""The values of `WorkflowRecipientRunStatus`, as method parameters take them."""
+
+
 class WorkflowRecipientRunTriggerSourceType(OpenEnum):
     """What started a workflow run."""
 
@@ -1206,26 +1387,34 @@ class WorkflowRecipientRunTriggerSourceType(OpenEnum):
     REHEARSAL = "rehearsal"
 
 
-@attrs.define(kw_only=True)
-class WorkflowRecipientRunTriggerSource:
+WorkflowRecipientRunTriggerSourceTypeValue: TypeAlias = Literal[
+    "api", "audience", "schedule", "broadcast", "workflow_step", "integration", "rehearsal"
+]
+"""The values of `WorkflowRecipientRunTriggerSourceType`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class WorkflowRecipientRunTriggerSource(Model):
     """How a workflow run was started."""
 
     type: WorkflowRecipientRunTriggerSourceType
-    audience_key: str | None | Unset = UNSET
+    audience_key: Nullable[str] = UNSET
     """Key of the audience that started the run, if any."""
-    cancellation_key: str | None | Unset = UNSET
+    cancellation_key: Nullable[str] = UNSET
     """Cancellation key given with the API trigger, if any."""
-    schedule_id: str | None | Unset = UNSET
+    schedule_id: Nullable[str] = UNSET
     """Id of the schedule that started the run, if any."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class WorkflowRecipientRun:
+@attrs.define(kw_only=True, repr=False)
+class WorkflowRecipientRun(Model):
     """One run of a workflow for one recipient."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["WorkflowRecipientRun"] = attrs.field(
+        default="WorkflowRecipientRun", metadata={"wire": "__typename"}
+    )
     """Always "WorkflowRecipientRun"."""
     id: str
     """Id of this per-recipient run."""
@@ -1241,9 +1430,9 @@ class WorkflowRecipientRun:
     """When the run was created."""
     updated_at: datetime
     """When the run last changed."""
-    actor: str | RecipientReference | None | Unset = UNSET
+    actor: Nullable[str | RecipientReference] = UNSET
     """Who caused the run, as a user id or an object reference; null when none."""
-    tenant: str | None | Unset = UNSET
+    tenant: Nullable[str] = UNSET
     """Tenant the run was made for."""
     error_count: int | Unset = UNSET
     """How many errors the run hit."""
@@ -1258,11 +1447,17 @@ class WorkflowRecipientRunEventStatus(OpenEnum):
     ERROR = "error"
 
 
-@attrs.define(kw_only=True)
-class WorkflowRecipientRunEvent:
+WorkflowRecipientRunEventStatusValue: TypeAlias = Literal["ok", "error"]
+"""The values of `WorkflowRecipientRunEventStatus`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class WorkflowRecipientRunEvent(Model):
     """Something that happened during a workflow recipient run."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["WorkflowRecipientRunEvent"] = attrs.field(
+        default="WorkflowRecipientRunEvent", metadata={"wire": "__typename"}
+    )
     """Always "WorkflowRecipientRunEvent"."""
     id: str
     """Id of the event."""
@@ -1273,21 +1468,23 @@ class WorkflowRecipientRunEvent:
     """When the event happened."""
     attempt: int | Unset = UNSET
     """Attempt number; grows with each retry."""
-    step_ref: str | None | Unset = UNSET
+    step_ref: Nullable[str] = UNSET
     """Reference of the workflow step involved."""
-    step_type: str | None | Unset = UNSET
+    step_type: Nullable[str] = UNSET
     """Type of the workflow step involved."""
-    data: dict[str, Any] | None | Unset = UNSET
+    data: Nullable[dict[str, Any]] = UNSET
     """Details specific to this kind of event."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class WorkflowRecipientRunDetail:
+@attrs.define(kw_only=True, repr=False)
+class WorkflowRecipientRunDetail(Model):
     """A workflow recipient run together with its events."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["WorkflowRecipientRun"] = attrs.field(
+        default="WorkflowRecipientRun", metadata={"wire": "__typename"}
+    )
     """Always "WorkflowRecipientRun"."""
     id: str
     """Id of this per-recipient run."""
@@ -1305,9 +1502,9 @@ class WorkflowRecipientRunDetail:
     """When the run last changed."""
     events: list[WorkflowRecipientRunEvent]
     """The run's events in order."""
-    actor: str | RecipientReference | None | Unset = UNSET
+    actor: Nullable[str | RecipientReference] = UNSET
     """Who caused the run, as a user id or an object reference; null when none."""
-    tenant: str | None | Unset = UNSET
+    tenant: Nullable[str] = UNSET
     """Tenant the run was made for."""
     error_count: int | Unset = UNSET
     """How many errors the run hit."""
@@ -1315,8 +1512,8 @@ class WorkflowRecipientRunDetail:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListWorkflowRecipientRunsResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListWorkflowRecipientRunsResponse(Model):
     """One page of workflow recipient runs (Knock names the list "items" here)."""
 
     items: list[WorkflowRecipientRun]
@@ -1336,12 +1533,20 @@ class FeedStatusFilter(OpenEnum):
     ALL = "all"
 
 
+FeedStatusFilterValue: TypeAlias = Literal["unread", "read", "unseen", "seen", "all"]
+"""The values of `FeedStatusFilter`, as method parameters take them."""
+
+
 class FeedArchivedFilter(OpenEnum):
     """How archived feed items are treated by a feed query."""
 
     EXCLUDE = "exclude"
     INCLUDE = "include"
     ONLY = "only"
+
+
+FeedArchivedFilterValue: TypeAlias = Literal["exclude", "include", "only"]
+"""The values of `FeedArchivedFilter`, as method parameters take them."""
 
 
 class FeedRenderMode(OpenEnum):
@@ -1351,8 +1556,12 @@ class FeedRenderMode(OpenEnum):
     RICH = "rich"
 
 
-@attrs.define(kw_only=True)
-class FeedItemSource:
+FeedRenderModeValue: TypeAlias = Literal["compact", "rich"]
+"""The values of `FeedRenderMode`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class FeedItemSource(Model):
     """The workflow that produced a feed item."""
 
     typename: str = attrs.field(metadata={"wire": "__typename"})
@@ -1367,11 +1576,11 @@ class FeedItemSource:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class FeedMetadata:
+@attrs.define(kw_only=True, repr=False)
+class FeedMetadata(Model):
     """Counters of a user's feed."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["FeedMetadata"] = attrs.field(default="FeedMetadata", metadata={"wire": "__typename"})
     """Always "FeedMetadata"."""
     total_count: int
     """Items in the feed that match the query."""
@@ -1383,8 +1592,8 @@ class FeedMetadata:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class FeedSettingsFeatures:
+@attrs.define(kw_only=True, repr=False)
+class FeedSettingsFeatures(Model):
     """Feature flags of an in-app feed."""
 
     branding_required: bool
@@ -1393,8 +1602,8 @@ class FeedSettingsFeatures:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class FeedSettings:
+@attrs.define(kw_only=True, repr=False)
+class FeedSettings(Model):
     """Settings of a user's in-app feed."""
 
     features: FeedSettingsFeatures
@@ -1402,8 +1611,8 @@ class FeedSettings:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class GuideActivationUrlPattern:
+@attrs.define(kw_only=True, repr=False)
+class GuideActivationUrlPattern(Model):
     """A URL pattern that turns a guide on or off for the user's current page."""
 
     directive: str | Unset = UNSET
@@ -1416,8 +1625,8 @@ class GuideActivationUrlPattern:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class GuideActivationUrlRule:
+@attrs.define(kw_only=True, repr=False)
+class GuideActivationUrlRule(Model):
     """A condition on the user's current location that turns a guide on or off."""
 
     directive: str | Unset = UNSET
@@ -1432,28 +1641,28 @@ class GuideActivationUrlRule:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class GuideStepMessage:
+@attrs.define(kw_only=True, repr=False)
+class GuideStepMessage(Model):
     """The user's engagement with one guide step."""
 
-    id: str | None | Unset = UNSET
+    id: Nullable[str] = UNSET
     """Id of the guide message; null before any engagement."""
-    seen_at: datetime | None | Unset = UNSET
+    seen_at: Nullable[datetime] = UNSET
     """When the step was seen."""
-    read_at: datetime | None | Unset = UNSET
+    read_at: Nullable[datetime] = UNSET
     """When the step was read."""
-    interacted_at: datetime | None | Unset = UNSET
+    interacted_at: Nullable[datetime] = UNSET
     """When the user interacted with the step."""
-    link_clicked_at: datetime | None | Unset = UNSET
+    link_clicked_at: Nullable[datetime] = UNSET
     """When a link in the step was followed."""
-    archived_at: datetime | None | Unset = UNSET
+    archived_at: Nullable[datetime] = UNSET
     """When the step was dismissed."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class GuideStep:
+@attrs.define(kw_only=True, repr=False)
+class GuideStep(Model):
     """One step of a guide."""
 
     ref: str | Unset = UNSET
@@ -1471,11 +1680,11 @@ class GuideStep:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class Guide:
+@attrs.define(kw_only=True, repr=False)
+class Guide(Model):
     """An in-app guide the user is eligible for."""
 
-    typename: str | Unset = attrs.field(default=UNSET, metadata={"wire": "__typename"})
+    typename: Literal["Guide"] = attrs.field(default="Guide", metadata={"wire": "__typename"})
     """Always "Guide"."""
     id: str | Unset = UNSET
     """Id of the guide."""
@@ -1507,11 +1716,11 @@ class Guide:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class GuideGroup:
+@attrs.define(kw_only=True, repr=False)
+class GuideGroup(Model):
     """A group of guides shown in turn."""
 
-    typename: str | Unset = attrs.field(default=UNSET, metadata={"wire": "__typename"})
+    typename: Literal["GuideGroup"] = attrs.field(default="GuideGroup", metadata={"wire": "__typename"})
     """Always "GuideGroup"."""
     key: str | Unset = UNSET
     """Key of the group."""
@@ -1536,8 +1745,14 @@ class GuideIneligibilityReason(OpenEnum):
     NOT_IN_TARGET_AUDIENCE = "not_in_target_audience"
 
 
-@attrs.define(kw_only=True)
-class IneligibleGuide:
+GuideIneligibilityReasonValue: TypeAlias = Literal[
+    "guide_not_active", "marked_as_archived", "target_conditions_not_met", "not_in_target_audience"
+]
+"""The values of `GuideIneligibilityReason`, as method parameters take them."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class IneligibleGuide(Model):
     """A guide hidden from the user, and why."""
 
     key: str
@@ -1549,8 +1764,8 @@ class IneligibleGuide:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class GuidesResponse:
+@attrs.define(kw_only=True, repr=False)
+class GuidesResponse(Model):
     """The guides of a channel as they apply to one user."""
 
     entries: list[Guide]
@@ -1565,8 +1780,8 @@ class GuidesResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class GuideSeenRequest:
+@attrs.define(kw_only=True, repr=False)
+class GuideSeenRequest(Model):
     """Identifies the guide step a user saw."""
 
     channel_id: str
@@ -1587,8 +1802,8 @@ class GuideSeenRequest:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class GuideInteractedRequest:
+@attrs.define(kw_only=True, repr=False)
+class GuideInteractedRequest(Model):
     """Identifies the guide step a user interacted with."""
 
     channel_id: str
@@ -1607,8 +1822,8 @@ class GuideInteractedRequest:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class GuideArchivedRequest:
+@attrs.define(kw_only=True, repr=False)
+class GuideArchivedRequest(Model):
     """Identifies the guide step a user dismissed."""
 
     channel_id: str
@@ -1629,8 +1844,8 @@ class GuideArchivedRequest:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class GuideActionResponse:
+@attrs.define(kw_only=True, repr=False)
+class GuideActionResponse(Model):
     """Knock's answer to a guide engagement update."""
 
     status: str
@@ -1645,8 +1860,8 @@ One block of an in-app feed message: rendered text or a set of buttons.
 """
 
 
-@attrs.define(kw_only=True)
-class PreferenceChannelTypeUpdate:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceChannelTypeUpdate(Model):
     """The new on/off setting for one channel type."""
 
     subscribed: bool
@@ -1655,8 +1870,8 @@ class PreferenceChannelTypeUpdate:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class GuideKeyRequest:
+@attrs.define(kw_only=True, repr=False)
+class GuideKeyRequest(Model):
     """Names the guide to act on."""
 
     guide_key: str
@@ -1667,8 +1882,8 @@ class GuideKeyRequest:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class IntegrationRpcRequest:
+@attrs.define(kw_only=True, repr=False)
+class IntegrationRpcRequest(Model):
     """A JSON-RPC 2.0 request from a reverse-ETL tool."""
 
     id: str
@@ -1683,8 +1898,8 @@ class IntegrationRpcRequest:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class IntegrationRpcResponse:
+@attrs.define(kw_only=True, repr=False)
+class IntegrationRpcResponse(Model):
     """The answer to a JSON-RPC request."""
 
     id: str | Unset = UNSET
@@ -1695,38 +1910,38 @@ class IntegrationRpcResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MessageRecipientSnapshot:
+@attrs.define(kw_only=True, repr=False)
+class MessageRecipientSnapshot(Model):
     """Where a message was delivered, captured when it was sent: the email address and name for email, the channel or user (or an incoming webhook) for chat."""
 
-    email: str | None | Unset = UNSET
+    email: Nullable[str] = UNSET
     """Email address delivered to."""
-    name: str | None | Unset = UNSET
+    name: Nullable[str] = UNSET
     """Recipient name used for the delivery."""
-    channel_id: str | None | Unset = UNSET
+    channel_id: Nullable[str] = UNSET
     """Chat channel delivered to."""
-    user_id: str | None | Unset = UNSET
+    user_id: Nullable[str] = UNSET
     """Chat user delivered to."""
-    via_incoming_webhook: bool | None | Unset = UNSET
+    via_incoming_webhook: Nullable[bool] = UNSET
     """Whether a chat message went through an incoming webhook."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class WorkflowTriggerSettings:
+@attrs.define(kw_only=True, repr=False)
+class WorkflowTriggerSettings(Model):
     """Settings that change how this one trigger runs."""
 
-    sandbox_mode: bool | None | Unset = UNSET
+    sandbox_mode: Nullable[bool] = UNSET
     """When true, every channel of the run is in sandbox mode: messages are not sent to providers."""
-    skip_delay: bool | None | Unset = UNSET
+    skip_delay: Nullable[bool] = UNSET
     """When true, the workflow's delay steps are skipped for this trigger."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class Error:
+@attrs.define(kw_only=True, repr=False)
+class Error(Model):
     """The body of every Knock error response."""
 
     code: str
@@ -1743,42 +1958,42 @@ class Error:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class SlackChannelData:
+@attrs.define(kw_only=True, repr=False)
+class SlackChannelData(Model):
     """Data of a Slack channel; the connections say where to post."""
 
-    connections: list[SlackTokenConnection | SlackIncomingWebhookConnection]
+    connections: list[SlackTokenConnection | SlackIncomingWebhookConnection] = attrs.field(repr=False)
     """Where to post, as token or incoming-webhook connections."""
-    token: SlackChannelDataToken | None | Unset = UNSET
+    token: Nullable[SlackChannelDataToken] = attrs.field(default=UNSET, repr=False)
     """Workspace-level Slack token used by connections that carry none of their own."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MsTeamsChannelData:
+@attrs.define(kw_only=True, repr=False)
+class MsTeamsChannelData(Model):
     """Data of a Microsoft Teams channel; the connections say where to post."""
 
-    connections: list[MsTeamsTokenConnection | MsTeamsIncomingWebhookConnection]
+    connections: list[MsTeamsTokenConnection | MsTeamsIncomingWebhookConnection] = attrs.field(repr=False)
     """Where to post, as bot or incoming-webhook connections."""
-    ms_teams_tenant_id: str | None | Unset = UNSET
+    ms_teams_tenant_id: Nullable[str] = UNSET
     """Microsoft Entra tenant id shared by the connections."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class DiscordChannelData:
+@attrs.define(kw_only=True, repr=False)
+class DiscordChannelData(Model):
     """Data of a Discord channel; the connections say where to post."""
 
-    connections: list[DiscordChannelConnection | DiscordIncomingWebhookConnection]
+    connections: list[DiscordChannelConnection | DiscordIncomingWebhookConnection] = attrs.field(repr=False)
     """Where to post, as bot-channel or incoming-webhook connections."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class SlackAuthCheckResponse:
+@attrs.define(kw_only=True, repr=False)
+class SlackAuthCheckResponse(Model):
     """The outcome of a Slack token check."""
 
     connection: SlackAuthConnection
@@ -1786,8 +2001,8 @@ class SlackAuthCheckResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MsTeamsAuthCheckResponse:
+@attrs.define(kw_only=True, repr=False)
+class MsTeamsAuthCheckResponse(Model):
     """The outcome of a Microsoft Teams connection check."""
 
     connection: MsTeamsAuthConnection
@@ -1795,11 +2010,11 @@ class MsTeamsAuthCheckResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class Message:
+@attrs.define(kw_only=True, repr=False)
+class Message(Model):
     """One notification a workflow produced for one recipient on one channel."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["Message"] = attrs.field(default="Message", metadata={"wire": "__typename"})
     """Always "Message"."""
     id: str
     """The message's ID."""
@@ -1821,36 +2036,36 @@ class Message:
     """The channel the message went through."""
     actors: list[str | RecipientReference] | Unset = UNSET
     """Who caused it (up to 10 when produced by a batch step)."""
-    tenant: str | None | Unset = UNSET
+    tenant: Nullable[str] = UNSET
     """Tenant ID given on the trigger, if any."""
-    workflow: str | None | Unset = UNSET
+    workflow: Nullable[str] = UNSET
     """Key of the producing workflow; prefer source.key."""
-    data: dict[str, Any] | None | Unset = UNSET
+    data: Nullable[dict[str, Any]] = UNSET
     """Trigger data of the run, merged with any fetched data (the latest trigger's, after a batch)."""
-    metadata: dict[str, Any] | None | Unset = UNSET
+    metadata: Nullable[dict[str, Any]] = UNSET
     """Metadata attached to the message, e.g. from an interaction."""
-    scheduled_at: datetime | None | Unset = UNSET
+    scheduled_at: Nullable[datetime] = UNSET
     """When the message is scheduled to go out."""
-    seen_at: datetime | None | Unset = UNSET
+    seen_at: Nullable[datetime] = UNSET
     """When it was marked seen."""
-    read_at: datetime | None | Unset = UNSET
+    read_at: Nullable[datetime] = UNSET
     """When it was marked read."""
-    interacted_at: datetime | None | Unset = UNSET
+    interacted_at: Nullable[datetime] = UNSET
     """When it was marked interacted with."""
-    link_clicked_at: datetime | None | Unset = UNSET
+    link_clicked_at: Nullable[datetime] = UNSET
     """When a tracked link in it was clicked."""
-    clicked_at: datetime | None | Unset = UNSET
+    clicked_at: Nullable[datetime] = UNSET
     """When it was clicked."""
-    archived_at: datetime | None | Unset = UNSET
+    archived_at: Nullable[datetime] = UNSET
     """When it was archived."""
-    recipient_snapshot: MessageRecipientSnapshot | None | Unset = UNSET
+    recipient_snapshot: Nullable[MessageRecipientSnapshot] = UNSET
     """Where the message was delivered, captured at send time; null when none was captured."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListMessagesResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListMessagesResponse(Model):
     """One page of messages."""
 
     items: list[Message]
@@ -1861,11 +2076,11 @@ class ListMessagesResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MessageEvent:
+@attrs.define(kw_only=True, repr=False)
+class MessageEvent(Model):
     """A change of a message's delivery or engagement status."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["MessageEvent"] = attrs.field(default="MessageEvent", metadata={"wire": "__typename"})
     """Always "MessageEvent"."""
     id: str
     """The event's ID."""
@@ -1875,14 +2090,14 @@ class MessageEvent:
     """The message's recipient: a user ID or an object reference."""
     inserted_at: datetime
     """When the event was recorded."""
-    data: dict[str, Any] | None | Unset = UNSET
+    data: Nullable[dict[str, Any]] = UNSET
     """Extra details; only some event types have them."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListMessageEventsResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListMessageEventsResponse(Model):
     """One page of message events."""
 
     items: list[MessageEvent]
@@ -1893,11 +2108,11 @@ class ListMessageEventsResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class Activity:
+@attrs.define(kw_only=True, repr=False)
+class Activity(Model):
     """One workflow trigger that fed a message (several when a batch step merged triggers)."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["Activity"] = attrs.field(default="Activity", metadata={"wire": "__typename"})
     """Always "Activity"."""
     id: str
     """The activity's ID."""
@@ -1905,18 +2120,18 @@ class Activity:
     """When the activity was created."""
     updated_at: datetime
     """When the activity last changed."""
-    actor: Recipient | None | Unset = UNSET
+    actor: Nullable[Recipient] = UNSET
     """Who performed the triggering action, if given."""
     recipient: Recipient | Unset = UNSET
     """The recipient the activity was for."""
-    data: dict[str, Any] | None | Unset = UNSET
+    data: Nullable[dict[str, Any]] = UNSET
     """The trigger's data payload."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListActivitiesResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListActivitiesResponse(Model):
     """One page of activities."""
 
     items: list[Activity]
@@ -1927,11 +2142,13 @@ class ListActivitiesResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MessageInAppFeedContent:
+@attrs.define(kw_only=True, repr=False)
+class MessageInAppFeedContent(Model):
     """Rendered content of an in-app feed message."""
 
-    typename: Literal["MessageInAppFeedContent"] = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["MessageInAppFeedContent"] = attrs.field(
+        default="MessageInAppFeedContent", metadata={"wire": "__typename"}
+    )
     """Always "MessageInAppFeedContent"."""
     blocks: list[MessageInAppFeedBlock]
     """The message's blocks, in order."""
@@ -1939,8 +2156,8 @@ class MessageInAppFeedContent:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MessageDeliveryLogRequest:
+@attrs.define(kw_only=True, repr=False)
+class MessageDeliveryLogRequest(Model):
     """The request Knock sent to the provider."""
 
     method: HttpMethod | Unset = UNSET
@@ -1949,9 +2166,9 @@ class MessageDeliveryLogRequest:
     """Host the request went to."""
     path: str | Unset = UNSET
     """Path of the request URL."""
-    query: str | None | Unset = UNSET
+    query: Nullable[str] = UNSET
     """Query string of the request URL."""
-    headers: dict[str, Any] | None | Unset = UNSET
+    headers: Nullable[dict[str, Any]] = UNSET
     """Headers sent."""
     body: str | dict[str, Any] | Unset = UNSET
     """Body sent, as text or JSON."""
@@ -1959,11 +2176,13 @@ class MessageDeliveryLogRequest:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class MessageDeliveryLog:
+@attrs.define(kw_only=True, repr=False)
+class MessageDeliveryLog(Model):
     """One request from Knock to a delivery provider, with the provider's response."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["MessageDeliveryLog"] = attrs.field(
+        default="MessageDeliveryLog", metadata={"wire": "__typename"}
+    )
     """Always "MessageDeliveryLog"."""
     id: str
     """The log entry's ID."""
@@ -1981,8 +2200,8 @@ class MessageDeliveryLog:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListMessageDeliveryLogsResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListMessageDeliveryLogsResponse(Model):
     """One page of delivery logs."""
 
     items: list[MessageDeliveryLog]
@@ -1993,41 +2212,41 @@ class ListMessageDeliveryLogsResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PreferenceCondition:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceCondition(Model):
     """One test of a variable against an argument."""
 
     variable: str
     """Path of the value to test, e.g. recipient.country_code."""
     operator: PreferenceConditionOperator
-    argument: str | None | Unset = UNSET
+    argument: Nullable[str] = UNSET
     """The value to compare with; absent for unary operators."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PreferenceCenterRow:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceCenterRow(Model):
     """One toggle row of the hosted preference center."""
 
     name: str
     """Label of the row."""
     type: PreferenceCenterRowType
-    channel_types: list[PreferenceCenterChannelType] | None | Unset = UNSET
+    channel_types: Nullable[list[PreferenceCenterChannelType]] = UNSET
     """Channel types the row covers; empty or null means all of them."""
-    description: str | None | Unset = UNSET
+    description: Nullable[str] = UNSET
     """Help text under the label."""
-    identifier: str | None | Unset = UNSET
+    identifier: Nullable[str] = UNSET
     """Category, workflow key or channel id the row controls."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class Subscription:
+@attrs.define(kw_only=True, repr=False)
+class Subscription(Model):
     """A link between a recipient (the subscriber) and an object it follows."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["Subscription"] = attrs.field(default="Subscription", metadata={"wire": "__typename"})
     """Always "Subscription"."""
     object: Object
     recipient: Recipient
@@ -2035,14 +2254,14 @@ class Subscription:
     """When the subscription was created."""
     updated_at: datetime
     """When the subscription last changed."""
-    properties: dict[str, Any] | None | Unset = UNSET
+    properties: Nullable[dict[str, Any]] = UNSET
     """Custom data stored on the subscription itself."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListSubscriptionsResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListSubscriptionsResponse(Model):
     """One page of subscriptions."""
 
     entries: list[Subscription]
@@ -2052,8 +2271,8 @@ class ListSubscriptionsResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class DeleteSubscriptionsRequest:
+@attrs.define(kw_only=True, repr=False)
+class DeleteSubscriptionsRequest(Model):
     """Recipients to unsubscribe from an object."""
 
     recipients: list[str | RecipientReference]
@@ -2062,8 +2281,8 @@ class DeleteSubscriptionsRequest:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkDeleteSubscriptionsItem:
+@attrs.define(kw_only=True, repr=False)
+class BulkDeleteSubscriptionsItem(Model):
     """The subscribers to remove from one object of the collection."""
 
     id: str
@@ -2074,8 +2293,8 @@ class BulkDeleteSubscriptionsItem:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkDeleteSubscriptionsRequest:
+@attrs.define(kw_only=True, repr=False)
+class BulkDeleteSubscriptionsRequest(Model):
     """Body of the bulk delete-subscriptions call."""
 
     subscriptions: list[BulkDeleteSubscriptionsItem]
@@ -2084,32 +2303,34 @@ class BulkDeleteSubscriptionsRequest:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ScheduleRepeatRule:
+@attrs.define(kw_only=True, repr=False)
+class ScheduleRepeatRule(Model):
     """One recurrence rule of a schedule."""
 
     frequency: ScheduleFrequency
-    typename: str | Unset = attrs.field(default=UNSET, metadata={"wire": "__typename"})
-    """Always "ScheduleRepeatRule"."""
-    interval: int | None | Unset = UNSET
+    typename: Literal["ScheduleRepeat"] = attrs.field(
+        default="ScheduleRepeat", metadata={"wire": "__typename"}
+    )
+    """Always "ScheduleRepeat" (Knock's name for a repeat rule)."""
+    interval: Nullable[int] = UNSET
     """Repeat every N units of the frequency."""
-    days: list[ScheduleWeekday] | None | Unset = UNSET
+    days: Nullable[list[ScheduleWeekday]] = UNSET
     """Weekdays on which to fire."""
-    day_of_month: int | None | Unset = UNSET
+    day_of_month: Nullable[int] = UNSET
     """Day of the month on which to fire."""
-    hours: int | None | Unset = UNSET
+    hours: Nullable[int] = UNSET
     """Hour of the day on which to fire."""
-    minutes: int | None | Unset = UNSET
+    minutes: Nullable[int] = UNSET
     """Minute of the hour on which to fire."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class FeedItem:
+@attrs.define(kw_only=True, repr=False)
+class FeedItem(Model):
     """One message as shown in a user's in-app feed."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["FeedItem"] = attrs.field(default="FeedItem", metadata={"wire": "__typename"})
     """Always "FeedItem"."""
     id: str
     """Id of the underlying message."""
@@ -2134,24 +2355,24 @@ class FeedItem:
     """The trigger activities folded into this item; absent in compact mode."""
     total_activities: int | Unset = UNSET
     """How many activities the item groups; absent in compact mode."""
-    read_at: datetime | None | Unset = UNSET
+    read_at: Nullable[datetime] = UNSET
     """When the user read the item."""
-    seen_at: datetime | None | Unset = UNSET
+    seen_at: Nullable[datetime] = UNSET
     """When the user saw the item."""
-    clicked_at: datetime | None | Unset = UNSET
+    clicked_at: Nullable[datetime] = UNSET
     """When the user clicked the item."""
-    interacted_at: datetime | None | Unset = UNSET
+    interacted_at: Nullable[datetime] = UNSET
     """When the user interacted with the item."""
-    link_clicked_at: datetime | None | Unset = UNSET
+    link_clicked_at: Nullable[datetime] = UNSET
     """When the user followed a link in the item."""
-    archived_at: datetime | None | Unset = UNSET
+    archived_at: Nullable[datetime] = UNSET
     """When the item was archived."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListFeedItemsResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListFeedItemsResponse(Model):
     """One page of a user's in-app feed."""
 
     entries: list[FeedItem]
@@ -2164,11 +2385,11 @@ class ListFeedItemsResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ChannelData:
+@attrs.define(kw_only=True, repr=False)
+class ChannelData(Model):
     """What Knock stores for one recipient on one channel."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["ChannelData"] = attrs.field(default="ChannelData", metadata={"wire": "__typename"})
     """Always "ChannelData"."""
     channel_id: str
     """The channel the data belongs to (a UUID)."""
@@ -2179,15 +2400,15 @@ class ChannelData:
         | SlackChannelData
         | MsTeamsChannelData
         | DiscordChannelData
-    )
+    ) = attrs.field(repr=False)
     """The stored data; its shape depends on the channel's provider (tell them apart by their keys)."""
     provider: ChannelDataProvider | Unset = UNSET
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ChannelDataRequest:
+@attrs.define(kw_only=True, repr=False)
+class ChannelDataRequest(Model):
     """The body that sets a recipient's data on one channel."""
 
     data: (
@@ -2199,7 +2420,7 @@ class ChannelDataRequest:
         | SlackChannelData
         | MsTeamsChannelData
         | DiscordChannelData
-    )
+    ) = attrs.field(repr=False)
     """The data to store; its shape depends on the channel's provider."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -2221,11 +2442,13 @@ Channel data set while identifying a recipient; each key is a channel id and eac
 """
 
 
-@attrs.define(kw_only=True)
-class MessageContent:
+@attrs.define(kw_only=True, repr=False)
+class MessageContent(Model):
     """A message's content as rendered for its provider."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["MessageContent"] = attrs.field(
+        default="MessageContent", metadata={"wire": "__typename"}
+    )
     """Always "MessageContent"."""
     message_id: str
     """ID of the message this content belongs to."""
@@ -2235,7 +2458,7 @@ class MessageContent:
         | MessagePushContent
         | MessageChatContent
         | MessageInAppFeedContent
-    )
+    ) = attrs.field(repr=False)
     """The rendered content; its shape depends on the channel type."""
     inserted_at: datetime
     """When the content was rendered."""
@@ -2243,8 +2466,8 @@ class MessageContent:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PreferenceSetChannelTypeSetting:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceSetChannelTypeSetting(Model):
     """Conditional setting for a channel type."""
 
     conditions: list[PreferenceCondition]
@@ -2253,8 +2476,8 @@ class PreferenceSetChannelTypeSetting:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PreferenceSetChannelSetting:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceSetChannelSetting(Model):
     """Conditional setting for one specific channel."""
 
     conditions: list[PreferenceCondition]
@@ -2263,8 +2486,8 @@ class PreferenceSetChannelSetting:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PreferenceSetCommercialSubscribedSetting:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceSetCommercialSubscribedSetting(Model):
     """Conditional setting for commercial messages, checked at send time."""
 
     conditions: list[PreferenceCondition]
@@ -2273,8 +2496,8 @@ class PreferenceSetCommercialSubscribedSetting:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PreferenceCenterConfig:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceCenterConfig(Model):
     """Text and rows shown by the hosted preference center."""
 
     title: str
@@ -2283,14 +2506,14 @@ class PreferenceCenterConfig:
     """Text under the heading."""
     rows: list[PreferenceCenterRow]
     """The preference rows, in display order."""
-    show_account_name: bool | None | Unset = UNSET
+    show_account_name: Nullable[bool] = UNSET
     """Whether to show the account name."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class Schedule:
+@attrs.define(kw_only=True, repr=False)
+class Schedule(Model):
     """A managed, recipient-timezone-aware timer that triggers a workflow for one recipient."""
 
     id: str
@@ -2304,24 +2527,24 @@ class Schedule:
     """When the schedule was created."""
     updated_at: datetime
     """When the schedule last changed."""
-    typename: str | Unset = attrs.field(default=UNSET, metadata={"wire": "__typename"})
+    typename: Literal["Schedule"] = attrs.field(default="Schedule", metadata={"wire": "__typename"})
     """Always "Schedule"."""
-    actor: Recipient | None | Unset = UNSET
+    actor: Nullable[Recipient] = UNSET
     """Actor passed to each triggered run, if any."""
-    data: dict[str, Any] | None | Unset = UNSET
+    data: Nullable[dict[str, Any]] = UNSET
     """Data passed to each triggered run."""
-    tenant: str | None | Unset = UNSET
+    tenant: Nullable[str] = UNSET
     """Tenant id the runs are scoped to."""
-    last_occurrence_at: datetime | None | Unset = UNSET
+    last_occurrence_at: Nullable[datetime] = UNSET
     """When it last fired."""
-    next_occurrence_at: datetime | None | Unset = UNSET
+    next_occurrence_at: Nullable[datetime] = UNSET
     """When it fires next."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListSchedulesResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListSchedulesResponse(Model):
     """One page of schedules."""
 
     entries: list[Schedule]
@@ -2331,8 +2554,8 @@ class ListSchedulesResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PreferenceSetChannelTypes:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceSetChannelTypes(Model):
     """On/off (or conditional) setting per channel type."""
 
     chat: bool | PreferenceSetChannelTypeSetting | Unset = UNSET
@@ -2351,78 +2574,78 @@ class PreferenceSetChannelTypes:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PreferenceCenterConfigResponse:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceCenterConfigResponse(Model):
     """The hosted preference center's settings for an environment, as shown to one user."""
 
     branding: PreferenceCenterBranding
     config: PreferenceCenterConfig
     enabled: bool
     """Whether the hosted preference center is switched on."""
-    account_name: str | None | Unset = UNSET
+    account_name: Nullable[str] = UNSET
     """Name of the Knock account that owns the page."""
-    user_email: str | None | Unset = UNSET
+    user_email: Nullable[str] = UNSET
     """Label for the user, their email or else their id."""
-    knock_branding_required: bool | None | Unset = UNSET
+    knock_branding_required: Nullable[bool] = UNSET
     """Whether the page must show Knock branding."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PreferenceSettingUpdate:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceSettingUpdate(Model):
     """The new setting for one workflow or category: subscribed on/off, or a detailed setting."""
 
     subscribed: bool | Unset = UNSET
     """On/off for the whole workflow or category."""
-    channel_types: PreferenceSetChannelTypes | None | Unset = UNSET
+    channel_types: Nullable[PreferenceSetChannelTypes] = UNSET
     """Per-channel-type settings within this workflow or category."""
-    channels: dict[str, Any] | None | Unset = UNSET
+    channels: Nullable[dict[str, Any]] = UNSET
     """Per-channel settings within this workflow or category, keyed by channel id."""
-    conditions: list[PreferenceCondition] | None | Unset = UNSET
+    conditions: Nullable[list[PreferenceCondition]] = UNSET
     """Conditions that must all hold for the workflow or category to be sent."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PreferenceSet:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceSet(Model):
     """A recipient's notification preferences, either the default set or one per tenant."""
 
     id: str
     """The set's id, "default" or a tenant id."""
-    typename: str | Unset = attrs.field(default=UNSET, metadata={"wire": "__typename"})
+    typename: Literal["PreferenceSet"] = attrs.field(default="PreferenceSet", metadata={"wire": "__typename"})
     """Always "PreferenceSet"."""
-    categories: dict[str, Any] | None | Unset = UNSET
+    categories: Nullable[dict[str, Any]] = UNSET
     """Per-category settings, keyed by workflow category."""
-    channel_types: PreferenceSetChannelTypes | None | Unset = UNSET
+    channel_types: Nullable[PreferenceSetChannelTypes] = UNSET
     """Per-channel-type settings."""
-    channels: dict[str, Any] | None | Unset = UNSET
+    channels: Nullable[dict[str, Any]] = UNSET
     """Per-channel settings, keyed by channel id; these win over channel_types."""
-    commercial_subscribed: bool | PreferenceSetCommercialSubscribedSetting | None | Unset = UNSET
+    commercial_subscribed: Nullable[bool | PreferenceSetCommercialSubscribedSetting] = UNSET
     """Whether commercial workflows and broadcasts may reach the recipient."""
-    workflows: dict[str, Any] | None | Unset = UNSET
+    workflows: Nullable[dict[str, Any]] = UNSET
     """Per-workflow settings, keyed by workflow key."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PreferenceSetRequest:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceSetRequest(Model):
     """The preferences to write into one preference set."""
 
-    persistence_strategy__: PreferencePersistenceStrategy | Unset = attrs.field(
+    persistence_strategy: PreferencePersistenceStrategy | Unset = attrs.field(
         default=UNSET, metadata={"wire": "__persistence_strategy__"}
     )
-    categories: dict[str, Any] | None | Unset = UNSET
+    categories: Nullable[dict[str, Any]] = UNSET
     """Per-category settings, keyed by workflow category."""
-    channel_types: PreferenceSetChannelTypes | None | Unset = UNSET
+    channel_types: Nullable[PreferenceSetChannelTypes] = UNSET
     """Per-channel-type settings."""
-    channels: dict[str, Any] | None | Unset = UNSET
+    channels: Nullable[dict[str, Any]] = UNSET
     """Per-channel settings, keyed by channel id."""
-    commercial_subscribed: bool | PreferenceSetCommercialSubscribedSetting | None | Unset = UNSET
+    commercial_subscribed: Nullable[bool | PreferenceSetCommercialSubscribedSetting] = UNSET
     """Whether commercial workflows and broadcasts may reach the recipient."""
-    workflows: dict[str, Any] | None | Unset = UNSET
+    workflows: Nullable[dict[str, Any]] = UNSET
     """Per-workflow settings, keyed by workflow key."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -2434,28 +2657,28 @@ Preference sets to write alongside an identify call, keyed by preference set id.
 """
 
 
-@attrs.define(kw_only=True)
-class BulkPreferenceSetRequest:
+@attrs.define(kw_only=True, repr=False)
+class BulkPreferenceSetRequest(Model):
     """One preference set to write for every user of a bulk call; it always replaces what is stored."""
 
     id: str | Unset = UNSET
     """The set to write, "default" or a tenant id."""
-    categories: dict[str, Any] | None | Unset = UNSET
+    categories: Nullable[dict[str, Any]] = UNSET
     """Per-category settings, keyed by workflow category."""
-    channel_types: PreferenceSetChannelTypes | None | Unset = UNSET
+    channel_types: Nullable[PreferenceSetChannelTypes] = UNSET
     """Per-channel-type settings."""
-    channels: dict[str, Any] | None | Unset = UNSET
+    channels: Nullable[dict[str, Any]] = UNSET
     """Per-channel settings, keyed by channel id."""
-    commercial_subscribed: bool | PreferenceSetCommercialSubscribedSetting | None | Unset = UNSET
+    commercial_subscribed: Nullable[bool | PreferenceSetCommercialSubscribedSetting] = UNSET
     """Whether commercial workflows and broadcasts may reach the users."""
-    workflows: dict[str, Any] | None | Unset = UNSET
+    workflows: Nullable[dict[str, Any]] = UNSET
     """Per-workflow settings, keyed by workflow key."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkSetUserPreferencesRequest:
+@attrs.define(kw_only=True, repr=False)
+class BulkSetUserPreferencesRequest(Model):
     """Body of the bulk set-preferences call."""
 
     user_ids: list[str]
@@ -2465,145 +2688,145 @@ class BulkSetUserPreferencesRequest:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class PreferenceSetWorkflowCategorySetting:
+@attrs.define(kw_only=True, repr=False)
+class PreferenceSetWorkflowCategorySetting(Model):
     """Detailed setting for one workflow or category, instead of a plain on/off."""
 
-    channel_types: PreferenceSetChannelTypes | None | Unset = UNSET
+    channel_types: Nullable[PreferenceSetChannelTypes] = UNSET
     """Per-channel-type settings within this workflow or category."""
-    channels: dict[str, Any] | None | Unset = UNSET
+    channels: Nullable[dict[str, Any]] = UNSET
     """Per-channel settings within this workflow or category, keyed by channel id."""
-    conditions: list[PreferenceCondition] | None | Unset = UNSET
+    conditions: Nullable[list[PreferenceCondition]] = UNSET
     """Conditions that must all hold for the workflow or category to be sent."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class IdentifyUserRequest:
+@attrs.define(kw_only=True, repr=False)
+class IdentifyUserRequest(Model):
     """Properties to upsert on a user whose id is given elsewhere; any extra key is stored as a custom property."""
 
-    name: str | None | Unset = UNSET
+    name: Nullable[str] = UNSET
     """Name to show for the user."""
-    email: str | None | Unset = UNSET
+    email: Nullable[str] = UNSET
     """Main email address."""
-    avatar: str | None | Unset = UNSET
+    avatar: Nullable[str] = UNSET
     """URL of the user's picture."""
-    phone_number: str | None | Unset = UNSET
+    phone_number: Nullable[str] = UNSET
     """Phone number in E.164 form, used by SMS channels."""
-    timezone: str | None | Unset = UNSET
+    timezone: Nullable[str] = UNSET
     """IANA tz database name, used by recurring schedules."""
-    locale: str | None | Unset = UNSET
+    locale: Nullable[str] = UNSET
     """Locale used to pick message translations."""
-    created_at: datetime | None | Unset = UNSET
+    created_at: Nullable[datetime] = UNSET
     """When the user was created in your system."""
-    channel_data: InlineChannelDataRequest | None | Unset = UNSET
+    channel_data: Nullable[InlineChannelDataRequest] = attrs.field(default=UNSET, repr=False)
     """Channel data to set along the way, keyed by channel id."""
-    preferences: InlinePreferenceSetRequest | None | Unset = UNSET
+    preferences: Nullable[InlinePreferenceSetRequest] = UNSET
     """Preference sets to set along the way, keyed by preference set id."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class InlineIdentifyUserRequest:
+@attrs.define(kw_only=True, repr=False)
+class InlineIdentifyUserRequest(Model):
     """A user identified inline (upserted) as part of another request; any extra key is stored as a custom property."""
 
     id: str
     """Your identifier of the user."""
-    name: str | None | Unset = UNSET
+    name: Nullable[str] = UNSET
     """Name to show for the user."""
-    email: str | None | Unset = UNSET
+    email: Nullable[str] = UNSET
     """Main email address."""
-    avatar: str | None | Unset = UNSET
+    avatar: Nullable[str] = UNSET
     """URL of the user's picture."""
-    phone_number: str | None | Unset = UNSET
+    phone_number: Nullable[str] = UNSET
     """Phone number in E.164 form, used by SMS channels."""
-    timezone: str | None | Unset = UNSET
+    timezone: Nullable[str] = UNSET
     """IANA tz database name, used by recurring schedules."""
-    locale: str | None | Unset = UNSET
+    locale: Nullable[str] = UNSET
     """Locale used to pick message translations."""
-    created_at: datetime | None | Unset = UNSET
+    created_at: Nullable[datetime] = UNSET
     """When the user was created in your system."""
-    channel_data: InlineChannelDataRequest | None | Unset = UNSET
+    channel_data: Nullable[InlineChannelDataRequest] = attrs.field(default=UNSET, repr=False)
     """Channel data to set along the way, keyed by channel id."""
-    preferences: InlinePreferenceSetRequest | None | Unset = UNSET
+    preferences: Nullable[InlinePreferenceSetRequest] = UNSET
     """Preference sets to set along the way, keyed by preference set id."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkIdentifyUsersRequest:
+@attrs.define(kw_only=True, repr=False)
+class BulkIdentifyUsersRequest(Model):
     """Users to identify in one bulk operation."""
 
-    users: list[InlineIdentifyUserRequest]
+    users: list[InlineIdentifyUserRequest] = attrs.field(repr=False)
     """The users to upsert (at most 1,000)."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class InlineObjectRequest:
+@attrs.define(kw_only=True, repr=False)
+class InlineObjectRequest(Model):
     """An object set inline (upserted) as part of another request; any extra key is stored as a custom property."""
 
     id: str
     """Your identifier of the object."""
     collection: str
     """The collection holding the object."""
-    name: str | None | Unset = UNSET
+    name: Nullable[str] = UNSET
     """Optional display name of the object."""
-    created_at: datetime | None | Unset = UNSET
+    created_at: Nullable[datetime] = UNSET
     """When the object was created in your system."""
-    channel_data: InlineChannelDataRequest | None | Unset = UNSET
+    channel_data: Nullable[InlineChannelDataRequest] = attrs.field(default=UNSET, repr=False)
     """Channel data to set along the way, keyed by channel id."""
-    preferences: InlinePreferenceSetRequest | None | Unset = UNSET
+    preferences: Nullable[InlinePreferenceSetRequest] = UNSET
     """Preference sets to set along the way, keyed by preference set id."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class SetObjectRequest:
+@attrs.define(kw_only=True, repr=False)
+class SetObjectRequest(Model):
     """Properties to upsert on an object named in the path; any extra key is stored as a custom property."""
 
-    name: str | None | Unset = UNSET
+    name: Nullable[str] = UNSET
     """Optional display name of the object."""
-    locale: str | None | Unset = UNSET
+    locale: Nullable[str] = UNSET
     """Locale used to pick message translations."""
-    timezone: str | None | Unset = UNSET
+    timezone: Nullable[str] = UNSET
     """IANA tz database name, used by recurring schedules."""
-    channel_data: InlineChannelDataRequest | None | Unset = UNSET
+    channel_data: Nullable[InlineChannelDataRequest] = attrs.field(default=UNSET, repr=False)
     """Channel data to set along the way, keyed by channel id."""
-    preferences: InlinePreferenceSetRequest | None | Unset = UNSET
+    preferences: Nullable[InlinePreferenceSetRequest] = UNSET
     """Preference sets to set along the way, keyed by preference set id."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkSetObjectItem:
+@attrs.define(kw_only=True, repr=False)
+class BulkSetObjectItem(Model):
     """One object of a bulk set; its collection comes from the path. Any extra key is stored as a custom property."""
 
     id: str
     """Your identifier of the object."""
-    name: str | None | Unset = UNSET
+    name: Nullable[str] = UNSET
     """Optional display name of the object."""
-    created_at: datetime | None | Unset = UNSET
+    created_at: Nullable[datetime] = UNSET
     """When the object was created in your system."""
-    channel_data: InlineChannelDataRequest | None | Unset = UNSET
+    channel_data: Nullable[InlineChannelDataRequest] = attrs.field(default=UNSET, repr=False)
     """Channel data to set along the way, keyed by channel id."""
-    preferences: InlinePreferenceSetRequest | None | Unset = UNSET
+    preferences: Nullable[InlinePreferenceSetRequest] = UNSET
     """Preference sets to set along the way, keyed by preference set id."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkSetObjectsRequest:
+@attrs.define(kw_only=True, repr=False)
+class BulkSetObjectsRequest(Model):
     """Objects to upsert into the collection of the path in one bulk operation."""
 
-    objects: list[BulkSetObjectItem]
+    objects: list[BulkSetObjectItem] = attrs.field(repr=False)
     """The objects to upsert (at most 1,000)."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -2615,43 +2838,43 @@ A recipient in a request - a user id, a user identified inline, or an object set
 """
 
 
-@attrs.define(kw_only=True)
-class TenantSettings:
+@attrs.define(kw_only=True, repr=False)
+class TenantSettings(Model):
     """Branding and default preferences stored on a tenant."""
 
-    branding: TenantBranding | None | Unset = UNSET
+    branding: Nullable[TenantBranding] = UNSET
     """Branding overrides, if any."""
-    preference_set: PreferenceSet | None | Unset = UNSET
+    preference_set: Nullable[PreferenceSet] = UNSET
     """Default preferences for the tenant's users, if any."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class TenantSettingsRequest:
+@attrs.define(kw_only=True, repr=False)
+class TenantSettingsRequest(Model):
     """Branding and default preferences to store on a tenant."""
 
-    branding: TenantBranding | None | Unset = UNSET
+    branding: Nullable[TenantBranding] = UNSET
     """Branding overrides to store."""
-    preference_set: PreferenceSetRequest | None | Unset = UNSET
+    preference_set: Nullable[PreferenceSetRequest] = UNSET
     """Default preferences to store for the tenant's users."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class Tenant:
+@attrs.define(kw_only=True, repr=False)
+class Tenant(Model):
     """A group of users (an account, workspace, organization) with its own settings."""
 
-    typename: str = attrs.field(metadata={"wire": "__typename"})
+    typename: Literal["Tenant"] = attrs.field(default="Tenant", metadata={"wire": "__typename"})
     """Always "Tenant"."""
     id: str
     """Your identifier of the tenant."""
-    name: str | None | Unset = UNSET
+    name: Nullable[str] = UNSET
     """Optional display name of the tenant."""
-    settings: TenantSettings | None | Unset = UNSET
+    settings: Nullable[TenantSettings] = UNSET
     """Branding and default preferences of the tenant."""
-    created_at: datetime | None | Unset = UNSET
+    created_at: Nullable[datetime] = UNSET
     """When the tenant was created."""
     updated_at: datetime | Unset = UNSET
     """When the tenant was last updated."""
@@ -2659,19 +2882,19 @@ class Tenant:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class TenantRequest:
+@attrs.define(kw_only=True, repr=False)
+class TenantRequest(Model):
     """A tenant set inline (upserted) as part of another request; any extra key is stored as a custom property."""
 
     id: str
     """Your identifier of the tenant."""
-    name: str | None | Unset = UNSET
+    name: Nullable[str] = UNSET
     """Optional display name of the tenant."""
-    settings: TenantSettingsRequest | None | Unset = UNSET
+    settings: Nullable[TenantSettingsRequest] = UNSET
     """Branding and default preferences to store."""
-    channel_data: InlineChannelDataRequest | None | Unset = UNSET
+    channel_data: Nullable[InlineChannelDataRequest] = attrs.field(default=UNSET, repr=False)
     """Channel data to set along the way, keyed by channel id."""
-    preferences: InlinePreferenceSetRequest | None | Unset = UNSET
+    preferences: Nullable[InlinePreferenceSetRequest] = UNSET
     """Preference sets to set along the way, keyed by preference set id."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
@@ -2683,32 +2906,32 @@ A tenant in a request - either its id or a tenant set inline.
 """
 
 
-@attrs.define(kw_only=True)
-class SetTenantRequest:
+@attrs.define(kw_only=True, repr=False)
+class SetTenantRequest(Model):
     """Properties to upsert on the tenant named in the path; any extra key is stored as a custom property."""
 
-    name: str | None | Unset = UNSET
+    name: Nullable[str] = UNSET
     """Optional display name of the tenant."""
-    settings: TenantSettingsRequest | None | Unset = UNSET
+    settings: Nullable[TenantSettingsRequest] = UNSET
     """Branding and default preferences to store."""
-    channel_data: InlineChannelDataRequest | None | Unset = UNSET
+    channel_data: Nullable[InlineChannelDataRequest] = attrs.field(default=UNSET, repr=False)
     """Channel data to set along the way, keyed by channel id."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkSetTenantsRequest:
+@attrs.define(kw_only=True, repr=False)
+class BulkSetTenantsRequest(Model):
     """Tenants to upsert in one bulk operation."""
 
-    tenants: list[InlineTenantRequest]
+    tenants: list[InlineTenantRequest] = attrs.field(repr=False)
     """The tenants to upsert, as ids or inline tenants (at most 1,000)."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class ListTenantsResponse:
+@attrs.define(kw_only=True, repr=False)
+class ListTenantsResponse(Model):
     """One page of tenants."""
 
     entries: list[Tenant]
@@ -2718,167 +2941,167 @@ class ListTenantsResponse:
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class AudienceMemberRequest:
+@attrs.define(kw_only=True, repr=False)
+class AudienceMemberRequest(Model):
     """A membership to add or remove; the user is identified inline."""
 
-    user: InlineIdentifyUserRequest
-    tenant: str | None | Unset = UNSET
+    user: InlineIdentifyUserRequest = attrs.field(repr=False)
+    tenant: Nullable[str] = UNSET
     """Tenant the membership is scoped to, if any."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class AddAudienceMembersRequest:
+@attrs.define(kw_only=True, repr=False)
+class AddAudienceMembersRequest(Model):
     """Members to add to an audience."""
 
-    members: list[AudienceMemberRequest]
+    members: list[AudienceMemberRequest] = attrs.field(repr=False)
     """The memberships to add (at most 1,000)."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class RemoveAudienceMembersRequest:
+@attrs.define(kw_only=True, repr=False)
+class RemoveAudienceMembersRequest(Model):
     """Members to remove from an audience."""
 
-    members: list[AudienceMemberRequest]
+    members: list[AudienceMemberRequest] = attrs.field(repr=False)
     """The memberships to remove (at most 1,000)."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class WorkflowTriggerRequest:
+@attrs.define(kw_only=True, repr=False)
+class WorkflowTriggerRequest(Model):
     """What to run a workflow with, and for whom."""
 
-    recipients: list[RecipientRequest]
+    recipients: list[RecipientRequest] = attrs.field(repr=False)
     """Who to run the workflow for (user ids or inline users and objects), at most 1000."""
-    actor: RecipientRequest | None | Unset = UNSET
+    actor: Nullable[RecipientRequest] = attrs.field(default=UNSET, repr=False)
     """Who or what caused the notification; may be identified inline."""
-    cancellation_key: str | None | Unset = UNSET
+    cancellation_key: Nullable[str] = UNSET
     """Your key for this trigger, needed later to cancel its runs; keep it unique per trigger."""
-    tenant: InlineTenantRequest | None | Unset = UNSET
+    tenant: Nullable[InlineTenantRequest] = attrs.field(default=UNSET, repr=False)
     """Tenant to run under (id or inline tenant); its overrides apply and messages are tagged with it."""
-    data: dict[str, Any] | None | Unset = UNSET
+    data: Nullable[dict[str, Any]] = UNSET
     """Free-form values handed to the workflow's templates and conditions (10 MB at most)."""
-    settings: WorkflowTriggerSettings | None | Unset = UNSET
+    settings: Nullable[WorkflowTriggerSettings] = UNSET
     """Settings for this trigger only."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class AddSubscriptionsRequest:
+@attrs.define(kw_only=True, repr=False)
+class AddSubscriptionsRequest(Model):
     """Recipients to subscribe to an object."""
 
-    recipients: list[RecipientRequest]
+    recipients: list[RecipientRequest] = attrs.field(repr=False)
     """The subscribers, as ids or inline identifications (at most 100)."""
-    properties: dict[str, Any] | None | Unset = UNSET
+    properties: Nullable[dict[str, Any]] = UNSET
     """Custom data to store on each subscription."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkAddSubscriptionsItem:
+@attrs.define(kw_only=True, repr=False)
+class BulkAddSubscriptionsItem(Model):
     """The subscribers to add to one object of the collection."""
 
     id: str
     """Id of the object in the collection."""
-    recipients: list[RecipientRequest]
+    recipients: list[RecipientRequest] = attrs.field(repr=False)
     """The subscribers, as ids or inline identifications (at most 50)."""
-    properties: dict[str, Any] | None | Unset = UNSET
+    properties: Nullable[dict[str, Any]] = UNSET
     """Custom data to store on each of these subscriptions."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkAddSubscriptionsRequest:
+@attrs.define(kw_only=True, repr=False)
+class BulkAddSubscriptionsRequest(Model):
     """Body of the bulk add-subscriptions call."""
 
-    subscriptions: list[BulkAddSubscriptionsItem]
+    subscriptions: list[BulkAddSubscriptionsItem] = attrs.field(repr=False)
     """One entry per object (at most 100)."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class CreateSchedulesRequest:
+@attrs.define(kw_only=True, repr=False)
+class CreateSchedulesRequest(Model):
     """Body of the create-schedules call."""
 
     workflow: str
     """Key of the workflow to trigger."""
-    recipients: list[RecipientRequest]
+    recipients: list[RecipientRequest] = attrs.field(repr=False)
     """One schedule is made per recipient (at most 100)."""
     repeats: list[ScheduleRepeatRule] | Unset = UNSET
     """Recurrence rules; leave out for a one-off run at scheduled_at."""
-    data: dict[str, Any] | None | Unset = UNSET
+    data: Nullable[dict[str, Any]] = UNSET
     """Data passed to each triggered run."""
-    tenant: InlineTenantRequest | None | Unset = UNSET
+    tenant: Nullable[InlineTenantRequest] = attrs.field(default=UNSET, repr=False)
     """Tenant to scope the runs to, by id or inline."""
-    actor: RecipientRequest | None | Unset = UNSET
+    actor: Nullable[RecipientRequest] = attrs.field(default=UNSET, repr=False)
     """Actor passed to each triggered run."""
-    scheduled_at: datetime | None | Unset = UNSET
+    scheduled_at: Nullable[datetime] = UNSET
     """When the schedule starts."""
-    ending_at: datetime | None | Unset = UNSET
+    ending_at: Nullable[datetime] = UNSET
     """When the schedule stops."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class UpdateSchedulesRequest:
+@attrs.define(kw_only=True, repr=False)
+class UpdateSchedulesRequest(Model):
     """Body of the update-schedules call; the values given apply to every listed schedule."""
 
     schedule_ids: list[str]
     """The schedules to change (at most 100)."""
     repeats: list[ScheduleRepeatRule] | Unset = UNSET
     """New recurrence rules."""
-    data: dict[str, Any] | None | Unset = UNSET
+    data: Nullable[dict[str, Any]] = UNSET
     """New data for the triggered runs."""
-    tenant: InlineTenantRequest | None | Unset = UNSET
+    tenant: Nullable[InlineTenantRequest] = attrs.field(default=UNSET, repr=False)
     """New tenant, by id or inline."""
-    actor: str | RecipientReference | None | Unset = UNSET
+    actor: Nullable[str | RecipientReference] = UNSET
     """New actor, as a user id or an object reference."""
-    scheduled_at: datetime | None | Unset = UNSET
+    scheduled_at: Nullable[datetime] = UNSET
     """New start time."""
-    ending_at: datetime | None | Unset = UNSET
+    ending_at: Nullable[datetime] = UNSET
     """New end time."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkScheduleRequest:
+@attrs.define(kw_only=True, repr=False)
+class BulkScheduleRequest(Model):
     """One schedule to create in a bulk call."""
 
     workflow: str
     """Key of the workflow to trigger."""
-    recipient: RecipientRequest | Unset = UNSET
+    recipient: RecipientRequest | Unset = attrs.field(default=UNSET, repr=False)
     repeats: list[ScheduleRepeatRule] | Unset = UNSET
     """Recurrence rules; leave out for a one-off run at scheduled_at."""
-    data: dict[str, Any] | None | Unset = UNSET
+    data: Nullable[dict[str, Any]] = UNSET
     """Data passed to each triggered run."""
-    tenant: InlineTenantRequest | None | Unset = UNSET
+    tenant: Nullable[InlineTenantRequest] = attrs.field(default=UNSET, repr=False)
     """Tenant to scope the runs to, by id or inline."""
-    actor: RecipientRequest | None | Unset = UNSET
+    actor: Nullable[RecipientRequest] = attrs.field(default=UNSET, repr=False)
     """Actor passed to each triggered run."""
-    scheduled_at: datetime | None | Unset = UNSET
+    scheduled_at: Nullable[datetime] = UNSET
     """When the schedule starts."""
-    ending_at: datetime | None | Unset = UNSET
+    ending_at: Nullable[datetime] = UNSET
     """When the schedule stops."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 
 
-@attrs.define(kw_only=True)
-class BulkCreateSchedulesRequest:
+@attrs.define(kw_only=True, repr=False)
+class BulkCreateSchedulesRequest(Model):
     """Body of the bulk create-schedules call."""
 
-    schedules: list[BulkScheduleRequest]
+    schedules: list[BulkScheduleRequest] = attrs.field(repr=False)
     """The schedules to create (at most 1000)."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from .._transport import Transport
+from knock_async._transport import Transport
+
 from .audiences import Audiences
 from .bulk_operations import BulkOperations
 from .channels import Channels

@@ -6,37 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from knock_async._transport import Transport
+from knock_async._types import UNSET, Limit, Operation, RequestOptions, Unset
+
 from .. import models
-from .._transport import Transport
-from .._types import UNSET, Limit, Operation, RequestOptions, Unset
-
-_AUDIENCES_ADD_MEMBERS: Operation[None] = Operation(
-    id="audiences.add_members",
-    method="POST",
-    path="/v1/audiences/{key}/members",
-    tier=3,
-    response=None,
-    limits=(Limit(field="members", max_items=1000),),
-    lists=frozenset({"members"}),
-)
-
-_AUDIENCES_LIST_MEMBERS: Operation[models.ListAudienceMembersResponse] = Operation(
-    id="audiences.list_members",
-    method="GET",
-    path="/v1/audiences/{key}/members",
-    tier=4,
-    response=models.ListAudienceMembersResponse,
-)
-
-_AUDIENCES_REMOVE_MEMBERS: Operation[None] = Operation(
-    id="audiences.remove_members",
-    method="DELETE",
-    path="/v1/audiences/{key}/members",
-    tier=3,
-    response=None,
-    limits=(Limit(field="members", max_items=1000),),
-    lists=frozenset({"members"}),
-)
 
 
 class Audiences:
@@ -117,3 +90,36 @@ class Audiences:
             body={"members": members},
             options=options,
         )
+
+
+# The operations, as the transport takes them (after the classes: a reader comes for the methods).
+
+_AUDIENCES_ADD_MEMBERS: Operation[None] = Operation(
+    id="audiences.add_members",
+    method="POST",
+    path="/v1/audiences/{key}/members",
+    tier=3,
+    response=None,
+    limits=(Limit(field="members", max_items=1000),),
+    lists=frozenset({"members"}),
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)
+
+_AUDIENCES_LIST_MEMBERS: Operation[models.ListAudienceMembersResponse] = Operation(
+    id="audiences.list_members",
+    method="GET",
+    path="/v1/audiences/{key}/members",
+    tier=4,
+    response=models.ListAudienceMembersResponse,
+)
+
+_AUDIENCES_REMOVE_MEMBERS: Operation[None] = Operation(
+    id="audiences.remove_members",
+    method="DELETE",
+    path="/v1/audiences/{key}/members",
+    tier=3,
+    response=None,
+    limits=(Limit(field="members", max_items=1000),),
+    lists=frozenset({"members"}),
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)

@@ -3,18 +3,11 @@
 
 from __future__ import annotations
 
-from .. import models
-from .._bulk import BulkOperationsBase
-from .._transport import Transport
-from .._types import Operation, RequestOptions
+from knock_async._bulk import BulkOperationsBase
+from knock_async._transport import Transport
+from knock_async._types import Operation, RequestOptions
 
-_BULK_OPERATIONS_GET: Operation[models.BulkOperation] = Operation(
-    id="bulk_operations.get",
-    method="GET",
-    path="/v1/bulk_operations/{id}",
-    tier=4,
-    response=models.BulkOperation,
-)
+from .. import models
 
 
 class BulkOperations(BulkOperationsBase[models.BulkOperation]):
@@ -43,3 +36,14 @@ class BulkOperations(BulkOperationsBase[models.BulkOperation]):
             path={"id": id},
             options=options,
         )
+
+
+# The operations, as the transport takes them (after the classes: a reader comes for the methods).
+
+_BULK_OPERATIONS_GET: Operation[models.BulkOperation] = Operation(
+    id="bulk_operations.get",
+    method="GET",
+    path="/v1/bulk_operations/{id}",
+    tier=4,
+    response=models.BulkOperation,
+)

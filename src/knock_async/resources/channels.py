@@ -5,21 +5,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from typing import Literal
+
+from knock_async._transport import Transport
+from knock_async._types import UNSET, Operation, RequestOptions, Unset
 
 from .. import models
-from .._transport import Transport
-from .._types import UNSET, Operation, RequestOptions, Unset
-
-_CHANNELS_BULK_UPDATE_MESSAGE_STATUS: Operation[models.BulkOperation] = Operation(
-    id="channels.bulk.update_message_status",
-    method="POST",
-    path="/v1/channels/{channel_id}/messages/bulk/{action}",
-    tier=2,
-    response=models.BulkOperation,
-    bulk=True,
-    lists=frozenset({"recipient_ids", "tenants", "workflows"}),
-)
 
 
 class ChannelsBulk:
@@ -31,27 +21,11 @@ class ChannelsBulk:
     async def update_message_status(
         self,
         channel_id: str,
-        action: models.BulkMessageStatusAction
-        | Literal[
-            "seen",
-            "unseen",
-            "read",
-            "unread",
-            "archived",
-            "unarchived",
-            "interacted",
-            "archive",
-            "unarchive",
-            "delete",
-        ],
+        action: models.BulkMessageStatusActionValue,
         *,
-        archived: models.BulkMessageArchivedFilter | Literal["exclude", "include", "only"] | Unset = UNSET,
-        delivery_status: models.MessageStatus
-        | Literal["queued", "sent", "delivered", "delivery_attempted", "undelivered", "not_sent", "bounced"]
-        | Unset = UNSET,
-        engagement_status: models.MessageEngagementStatusFilter
-        | Literal["seen", "unseen", "read", "unread", "archived", "unarchived", "link_clicked", "interacted"]
-        | Unset = UNSET,
+        archived: models.BulkMessageArchivedFilterValue | Unset = UNSET,
+        delivery_status: models.MessageStatusValue | Unset = UNSET,
+        engagement_status: models.MessageEngagementStatusFilterValue | Unset = UNSET,
         has_tenant: bool | Unset = UNSET,
         newer_than: datetime.datetime | Unset = UNSET,
         older_than: datetime.datetime | Unset = UNSET,
@@ -108,3 +82,16 @@ class Channels:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
         self.bulk = ChannelsBulk(transport)
+
+
+# The operations, as the transport takes them (after the classes: a reader comes for the methods).
+
+_CHANNELS_BULK_UPDATE_MESSAGE_STATUS: Operation[models.BulkOperation] = Operation(
+    id="channels.bulk.update_message_status",
+    method="POST",
+    path="/v1/channels/{channel_id}/messages/bulk/{action}",
+    tier=2,
+    response=models.BulkOperation,
+    bulk=True,
+    lists=frozenset({"recipient_ids", "tenants", "workflows"}),
+)

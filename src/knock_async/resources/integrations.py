@@ -6,17 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .. import models
-from .._transport import Transport
-from .._types import UNSET, Operation, RequestOptions, Unset
+from knock_async._transport import Transport
+from knock_async._types import UNSET, Operation, RequestOptions, Unset
 
-_INTEGRATIONS_CENSUS_CUSTOM_DESTINATION: Operation[models.IntegrationRpcResponse] = Operation(
-    id="integrations.census.custom_destination",
-    method="POST",
-    path="/v1/integrations/census/custom-destination",
-    tier=3,
-    response=models.IntegrationRpcResponse,
-)
+from .. import models
 
 
 class IntegrationsCensus:
@@ -52,15 +45,6 @@ class IntegrationsCensus:
             body={"id": id, "jsonrpc": jsonrpc, "method": method, "params": params},
             options=options,
         )
-
-
-_INTEGRATIONS_HIGHTOUCH_EMBEDDED_DESTINATION: Operation[models.IntegrationRpcResponse] = Operation(
-    id="integrations.hightouch.embedded_destination",
-    method="POST",
-    path="/v1/integrations/hightouch/embedded-destination",
-    tier=3,
-    response=models.IntegrationRpcResponse,
-)
 
 
 class IntegrationsHightouch:
@@ -105,3 +89,22 @@ class Integrations:
         self._transport = transport
         self.census = IntegrationsCensus(transport)
         self.hightouch = IntegrationsHightouch(transport)
+
+
+# The operations, as the transport takes them (after the classes: a reader comes for the methods).
+
+_INTEGRATIONS_CENSUS_CUSTOM_DESTINATION: Operation[models.IntegrationRpcResponse] = Operation(
+    id="integrations.census.custom_destination",
+    method="POST",
+    path="/v1/integrations/census/custom-destination",
+    tier=3,
+    response=models.IntegrationRpcResponse,
+)
+
+_INTEGRATIONS_HIGHTOUCH_EMBEDDED_DESTINATION: Operation[models.IntegrationRpcResponse] = Operation(
+    id="integrations.hightouch.embedded_destination",
+    method="POST",
+    path="/v1/integrations/hightouch/embedded-destination",
+    tier=3,
+    response=models.IntegrationRpcResponse,
+)

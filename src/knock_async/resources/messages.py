@@ -6,98 +6,13 @@ from __future__ import annotations
 import builtins
 import datetime
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
+
+from knock_async._pagination import AsyncPager
+from knock_async._transport import Transport
+from knock_async._types import UNSET, Nullable, Operation, Pagination, RequestOptions, Unset
 
 from .. import models
-from .._pagination import AsyncPager
-from .._transport import Transport
-from .._types import UNSET, Operation, Pagination, RequestOptions, Unset
-
-_MESSAGES_BATCH_ARCHIVE: Operation[builtins.list[models.Message]] = Operation(
-    id="messages.batch.archive",
-    method="POST",
-    path="/v1/messages/batch/archived",
-    tier=3,
-    response=builtins.list[models.Message],
-    batch_tier=1,
-    publishable=True,
-    lists=frozenset({"message_ids"}),
-)
-
-_MESSAGES_BATCH_GET_CONTENT: Operation[builtins.list[models.MessageContent]] = Operation(
-    id="messages.batch.get_content",
-    method="GET",
-    path="/v1/messages/batch/content",
-    tier=4,
-    response=builtins.list[models.MessageContent],
-    lists=frozenset({"message_ids[]"}),
-)
-
-_MESSAGES_BATCH_MARK_AS_INTERACTED: Operation[builtins.list[models.Message]] = Operation(
-    id="messages.batch.mark_as_interacted",
-    method="POST",
-    path="/v1/messages/batch/interacted",
-    tier=3,
-    response=builtins.list[models.Message],
-    batch_tier=1,
-    publishable=True,
-    lists=frozenset({"message_ids"}),
-)
-
-_MESSAGES_BATCH_MARK_AS_READ: Operation[builtins.list[models.Message]] = Operation(
-    id="messages.batch.mark_as_read",
-    method="POST",
-    path="/v1/messages/batch/read",
-    tier=3,
-    response=builtins.list[models.Message],
-    batch_tier=1,
-    publishable=True,
-    lists=frozenset({"message_ids"}),
-)
-
-_MESSAGES_BATCH_MARK_AS_SEEN: Operation[builtins.list[models.Message]] = Operation(
-    id="messages.batch.mark_as_seen",
-    method="POST",
-    path="/v1/messages/batch/seen",
-    tier=3,
-    response=builtins.list[models.Message],
-    batch_tier=1,
-    publishable=True,
-    lists=frozenset({"message_ids"}),
-)
-
-_MESSAGES_BATCH_MARK_AS_UNREAD: Operation[builtins.list[models.Message]] = Operation(
-    id="messages.batch.mark_as_unread",
-    method="POST",
-    path="/v1/messages/batch/unread",
-    tier=3,
-    response=builtins.list[models.Message],
-    batch_tier=1,
-    publishable=True,
-    lists=frozenset({"message_ids"}),
-)
-
-_MESSAGES_BATCH_MARK_AS_UNSEEN: Operation[builtins.list[models.Message]] = Operation(
-    id="messages.batch.mark_as_unseen",
-    method="POST",
-    path="/v1/messages/batch/unseen",
-    tier=3,
-    response=builtins.list[models.Message],
-    batch_tier=1,
-    publishable=True,
-    lists=frozenset({"message_ids"}),
-)
-
-_MESSAGES_BATCH_UNARCHIVE: Operation[builtins.list[models.Message]] = Operation(
-    id="messages.batch.unarchive",
-    method="POST",
-    path="/v1/messages/batch/unarchived",
-    tier=3,
-    response=builtins.list[models.Message],
-    batch_tier=1,
-    publishable=True,
-    lists=frozenset({"message_ids"}),
-)
 
 
 class MessagesBatch:
@@ -152,7 +67,7 @@ class MessagesBatch:
         self,
         *,
         message_ids: Sequence[str],
-        metadata: Mapping[str, Any] | None | Unset = UNSET,
+        metadata: Nullable[Mapping[str, Any]] = UNSET,
         options: RequestOptions | None = None,
     ) -> builtins.list[models.Message]:
         """Mark several messages as interacted with
@@ -289,124 +204,6 @@ class MessagesBatch:
         )
 
 
-_MESSAGES_ARCHIVE: Operation[models.Message] = Operation(
-    id="messages.archive",
-    method="PUT",
-    path="/v1/messages/{message_id}/archived",
-    tier=2,
-    response=models.Message,
-    publishable=True,
-)
-
-_MESSAGES_GET: Operation[models.Message] = Operation(
-    id="messages.get",
-    method="GET",
-    path="/v1/messages/{message_id}",
-    tier=4,
-    response=models.Message,
-    publishable=True,
-)
-
-_MESSAGES_GET_CONTENT: Operation[models.MessageContent] = Operation(
-    id="messages.get_content",
-    method="GET",
-    path="/v1/messages/{message_id}/content",
-    tier=4,
-    response=models.MessageContent,
-)
-
-_MESSAGES_LIST: Operation[models.ListMessagesResponse] = Operation(
-    id="messages.list",
-    method="GET",
-    path="/v1/messages",
-    tier=4,
-    response=models.ListMessagesResponse,
-    pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
-    lists=frozenset({"status[]", "engagement_status[]", "message_ids[]", "workflow_categories[]"}),
-)
-
-_MESSAGES_LIST_ACTIVITIES: Operation[models.ListActivitiesResponse] = Operation(
-    id="messages.list_activities",
-    method="GET",
-    path="/v1/messages/{message_id}/activities",
-    tier=4,
-    response=models.ListActivitiesResponse,
-    pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
-)
-
-_MESSAGES_LIST_DELIVERY_LOGS: Operation[models.ListMessageDeliveryLogsResponse] = Operation(
-    id="messages.list_delivery_logs",
-    method="GET",
-    path="/v1/messages/{message_id}/delivery_logs",
-    tier=3,
-    response=models.ListMessageDeliveryLogsResponse,
-    pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
-)
-
-_MESSAGES_LIST_EVENTS: Operation[models.ListMessageEventsResponse] = Operation(
-    id="messages.list_events",
-    method="GET",
-    path="/v1/messages/{message_id}/events",
-    tier=3,
-    response=models.ListMessageEventsResponse,
-    pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
-)
-
-_MESSAGES_MARK_AS_INTERACTED: Operation[models.Message] = Operation(
-    id="messages.mark_as_interacted",
-    method="PUT",
-    path="/v1/messages/{message_id}/interacted",
-    tier=2,
-    response=models.Message,
-    publishable=True,
-)
-
-_MESSAGES_MARK_AS_READ: Operation[models.Message] = Operation(
-    id="messages.mark_as_read",
-    method="PUT",
-    path="/v1/messages/{message_id}/read",
-    tier=2,
-    response=models.Message,
-    publishable=True,
-)
-
-_MESSAGES_MARK_AS_SEEN: Operation[models.Message] = Operation(
-    id="messages.mark_as_seen",
-    method="PUT",
-    path="/v1/messages/{message_id}/seen",
-    tier=2,
-    response=models.Message,
-    publishable=True,
-)
-
-_MESSAGES_MARK_AS_UNREAD: Operation[models.Message] = Operation(
-    id="messages.mark_as_unread",
-    method="DELETE",
-    path="/v1/messages/{message_id}/read",
-    tier=2,
-    response=models.Message,
-    publishable=True,
-)
-
-_MESSAGES_MARK_AS_UNSEEN: Operation[models.Message] = Operation(
-    id="messages.mark_as_unseen",
-    method="DELETE",
-    path="/v1/messages/{message_id}/seen",
-    tier=2,
-    response=models.Message,
-    publishable=True,
-)
-
-_MESSAGES_UNARCHIVE: Operation[models.Message] = Operation(
-    id="messages.unarchive",
-    method="DELETE",
-    path="/v1/messages/{message_id}/archived",
-    tier=2,
-    response=models.Message,
-    publishable=True,
-)
-
-
 class Messages:
     """`messages`: 13 operations, and `messages.batch`."""
 
@@ -486,20 +283,8 @@ class Messages:
         source: str | Unset = UNSET,
         tenant: str | Unset = UNSET,
         channel_id: str | Unset = UNSET,
-        status: Sequence[
-            models.MessageStatus
-            | Literal[
-                "queued", "sent", "delivered", "delivery_attempted", "undelivered", "not_sent", "bounced"
-            ]
-        ]
-        | Unset = UNSET,
-        engagement_status: Sequence[
-            models.MessageEngagementStatusFilter
-            | Literal[
-                "seen", "unseen", "read", "unread", "archived", "unarchived", "link_clicked", "interacted"
-            ]
-        ]
-        | Unset = UNSET,
+        status: Sequence[models.MessageStatusValue] | Unset = UNSET,
+        engagement_status: Sequence[models.MessageEngagementStatusFilterValue] | Unset = UNSET,
         message_ids: Sequence[str] | Unset = UNSET,
         workflow_categories: Sequence[str] | Unset = UNSET,
         workflow_run_id: str | Unset = UNSET,
@@ -794,3 +579,209 @@ class Messages:
             path={"message_id": message_id},
             options=options,
         )
+
+
+# The operations, as the transport takes them (after the classes: a reader comes for the methods).
+
+_MESSAGES_BATCH_ARCHIVE: Operation[builtins.list[models.Message]] = Operation(
+    id="messages.batch.archive",
+    method="POST",
+    path="/v1/messages/batch/archived",
+    tier=3,
+    response=builtins.list[models.Message],
+    batch_tier=1,
+    publishable=True,
+    lists=frozenset({"message_ids"}),
+)
+
+_MESSAGES_BATCH_GET_CONTENT: Operation[builtins.list[models.MessageContent]] = Operation(
+    id="messages.batch.get_content",
+    method="GET",
+    path="/v1/messages/batch/content",
+    tier=4,
+    response=builtins.list[models.MessageContent],
+    lists=frozenset({"message_ids[]"}),
+)
+
+_MESSAGES_BATCH_MARK_AS_INTERACTED: Operation[builtins.list[models.Message]] = Operation(
+    id="messages.batch.mark_as_interacted",
+    method="POST",
+    path="/v1/messages/batch/interacted",
+    tier=3,
+    response=builtins.list[models.Message],
+    batch_tier=1,
+    publishable=True,
+    lists=frozenset({"message_ids"}),
+)
+
+_MESSAGES_BATCH_MARK_AS_READ: Operation[builtins.list[models.Message]] = Operation(
+    id="messages.batch.mark_as_read",
+    method="POST",
+    path="/v1/messages/batch/read",
+    tier=3,
+    response=builtins.list[models.Message],
+    batch_tier=1,
+    publishable=True,
+    lists=frozenset({"message_ids"}),
+)
+
+_MESSAGES_BATCH_MARK_AS_SEEN: Operation[builtins.list[models.Message]] = Operation(
+    id="messages.batch.mark_as_seen",
+    method="POST",
+    path="/v1/messages/batch/seen",
+    tier=3,
+    response=builtins.list[models.Message],
+    batch_tier=1,
+    publishable=True,
+    lists=frozenset({"message_ids"}),
+)
+
+_MESSAGES_BATCH_MARK_AS_UNREAD: Operation[builtins.list[models.Message]] = Operation(
+    id="messages.batch.mark_as_unread",
+    method="POST",
+    path="/v1/messages/batch/unread",
+    tier=3,
+    response=builtins.list[models.Message],
+    batch_tier=1,
+    publishable=True,
+    lists=frozenset({"message_ids"}),
+)
+
+_MESSAGES_BATCH_MARK_AS_UNSEEN: Operation[builtins.list[models.Message]] = Operation(
+    id="messages.batch.mark_as_unseen",
+    method="POST",
+    path="/v1/messages/batch/unseen",
+    tier=3,
+    response=builtins.list[models.Message],
+    batch_tier=1,
+    publishable=True,
+    lists=frozenset({"message_ids"}),
+)
+
+_MESSAGES_BATCH_UNARCHIVE: Operation[builtins.list[models.Message]] = Operation(
+    id="messages.batch.unarchive",
+    method="POST",
+    path="/v1/messages/batch/unarchived",
+    tier=3,
+    response=builtins.list[models.Message],
+    batch_tier=1,
+    publishable=True,
+    lists=frozenset({"message_ids"}),
+)
+
+_MESSAGES_ARCHIVE: Operation[models.Message] = Operation(
+    id="messages.archive",
+    method="PUT",
+    path="/v1/messages/{message_id}/archived",
+    tier=2,
+    response=models.Message,
+    publishable=True,
+)
+
+_MESSAGES_GET: Operation[models.Message] = Operation(
+    id="messages.get",
+    method="GET",
+    path="/v1/messages/{message_id}",
+    tier=4,
+    response=models.Message,
+    publishable=True,
+)
+
+_MESSAGES_GET_CONTENT: Operation[models.MessageContent] = Operation(
+    id="messages.get_content",
+    method="GET",
+    path="/v1/messages/{message_id}/content",
+    tier=4,
+    response=models.MessageContent,
+)
+
+_MESSAGES_LIST: Operation[models.ListMessagesResponse] = Operation(
+    id="messages.list",
+    method="GET",
+    path="/v1/messages",
+    tier=4,
+    response=models.ListMessagesResponse,
+    pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"engagement_status[]", "message_ids[]", "status[]", "workflow_categories[]"}),
+)
+
+_MESSAGES_LIST_ACTIVITIES: Operation[models.ListActivitiesResponse] = Operation(
+    id="messages.list_activities",
+    method="GET",
+    path="/v1/messages/{message_id}/activities",
+    tier=4,
+    response=models.ListActivitiesResponse,
+    pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
+)
+
+_MESSAGES_LIST_DELIVERY_LOGS: Operation[models.ListMessageDeliveryLogsResponse] = Operation(
+    id="messages.list_delivery_logs",
+    method="GET",
+    path="/v1/messages/{message_id}/delivery_logs",
+    tier=3,
+    response=models.ListMessageDeliveryLogsResponse,
+    pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
+)
+
+_MESSAGES_LIST_EVENTS: Operation[models.ListMessageEventsResponse] = Operation(
+    id="messages.list_events",
+    method="GET",
+    path="/v1/messages/{message_id}/events",
+    tier=3,
+    response=models.ListMessageEventsResponse,
+    pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
+)
+
+_MESSAGES_MARK_AS_INTERACTED: Operation[models.Message] = Operation(
+    id="messages.mark_as_interacted",
+    method="PUT",
+    path="/v1/messages/{message_id}/interacted",
+    tier=2,
+    response=models.Message,
+    publishable=True,
+)
+
+_MESSAGES_MARK_AS_READ: Operation[models.Message] = Operation(
+    id="messages.mark_as_read",
+    method="PUT",
+    path="/v1/messages/{message_id}/read",
+    tier=2,
+    response=models.Message,
+    publishable=True,
+)
+
+_MESSAGES_MARK_AS_SEEN: Operation[models.Message] = Operation(
+    id="messages.mark_as_seen",
+    method="PUT",
+    path="/v1/messages/{message_id}/seen",
+    tier=2,
+    response=models.Message,
+    publishable=True,
+)
+
+_MESSAGES_MARK_AS_UNREAD: Operation[models.Message] = Operation(
+    id="messages.mark_as_unread",
+    method="DELETE",
+    path="/v1/messages/{message_id}/read",
+    tier=2,
+    response=models.Message,
+    publishable=True,
+)
+
+_MESSAGES_MARK_AS_UNSEEN: Operation[models.Message] = Operation(
+    id="messages.mark_as_unseen",
+    method="DELETE",
+    path="/v1/messages/{message_id}/seen",
+    tier=2,
+    response=models.Message,
+    publishable=True,
+)
+
+_MESSAGES_UNARCHIVE: Operation[models.Message] = Operation(
+    id="messages.unarchive",
+    method="DELETE",
+    path="/v1/messages/{message_id}/archived",
+    tier=2,
+    response=models.Message,
+    publishable=True,
+)

@@ -7,59 +7,13 @@ import builtins
 import datetime
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
+
+from knock_async._pagination import AsyncPager
+from knock_async._transport import Transport
+from knock_async._types import UNSET, Limit, Nullable, Operation, Pagination, RequestOptions, Unset
 
 from .. import models
-from .._pagination import AsyncPager
-from .._transport import Transport
-from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
-
-_OBJECTS_BULK_ADD_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
-    id="objects.bulk.add_subscriptions",
-    method="POST",
-    path="/v1/objects/{collection}/bulk/subscriptions/add",
-    tier=1,
-    response=models.BulkOperation,
-    bulk=True,
-    limits=(
-        Limit(field="subscriptions", max_items=100),
-        Limit(field="subscriptions[].recipients", max_items=50),
-    ),
-    lists=frozenset({"subscriptions"}),
-)
-
-_OBJECTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
-    id="objects.bulk.delete",
-    method="POST",
-    path="/v1/objects/{collection}/bulk/delete",
-    tier=1,
-    response=models.BulkOperation,
-    bulk=True,
-    limits=(Limit(field="object_ids", max_items=1000),),
-    lists=frozenset({"object_ids"}),
-)
-
-_OBJECTS_BULK_DELETE_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
-    id="objects.bulk.delete_subscriptions",
-    method="POST",
-    path="/v1/objects/{collection}/bulk/subscriptions/delete",
-    tier=1,
-    response=models.BulkOperation,
-    bulk=True,
-    limits=(Limit(field="subscriptions[].recipients", max_items=100),),
-    lists=frozenset({"subscriptions"}),
-)
-
-_OBJECTS_BULK_SET: Operation[models.BulkOperation] = Operation(
-    id="objects.bulk.set",
-    method="POST",
-    path="/v1/objects/{collection}/bulk/set",
-    tier=1,
-    response=models.BulkOperation,
-    bulk=True,
-    limits=(Limit(field="objects", max_items=1000),),
-    lists=frozenset({"objects"}),
-)
 
 
 class ObjectsBulk:
@@ -169,198 +123,6 @@ class ObjectsBulk:
         )
 
 
-_OBJECTS_ADD_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = Operation(
-    id="objects.add_subscriptions",
-    method="POST",
-    path="/v1/objects/{collection}/{object_id}/subscriptions",
-    tier=3,
-    response=builtins.list[models.Subscription],
-    limits=(Limit(field="recipients", max_items=100),),
-    lists=frozenset({"recipients"}),
-)
-
-_OBJECTS_DELETE: Operation[None] = Operation(
-    id="objects.delete",
-    method="DELETE",
-    path="/v1/objects/{collection}/{id}",
-    tier=3,
-    response=None,
-)
-
-_OBJECTS_DELETE_PREFERENCES: Operation[None] = Operation(
-    id="objects.delete_preferences",
-    method="DELETE",
-    path="/v1/objects/{collection}/{object_id}/preferences/{id}",
-    tier=3,
-    response=None,
-)
-
-_OBJECTS_DELETE_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = Operation(
-    id="objects.delete_subscriptions",
-    method="DELETE",
-    path="/v1/objects/{collection}/{object_id}/subscriptions",
-    tier=3,
-    response=builtins.list[models.Subscription],
-    limits=(Limit(field="recipients", max_items=100),),
-    lists=frozenset({"recipients"}),
-)
-
-_OBJECTS_GET: Operation[models.Object] = Operation(
-    id="objects.get",
-    method="GET",
-    path="/v1/objects/{collection}/{id}",
-    tier=4,
-    response=models.Object,
-)
-
-_OBJECTS_GET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
-    id="objects.get_channel_data",
-    method="GET",
-    path="/v1/objects/{collection}/{object_id}/channel_data/{channel_id}",
-    tier=4,
-    response=models.ChannelData,
-    publishable=True,
-)
-
-_OBJECTS_GET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="objects.get_preferences",
-    method="GET",
-    path="/v1/objects/{collection}/{object_id}/preferences/{id}",
-    tier=4,
-    response=models.PreferenceSet,
-)
-
-_OBJECTS_LIST: Operation[models.ListObjectsResponse] = Operation(
-    id="objects.list",
-    method="GET",
-    path="/v1/objects/{collection}",
-    tier=4,
-    response=models.ListObjectsResponse,
-    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
-    lists=frozenset({"include[]"}),
-)
-
-_OBJECTS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
-    id="objects.list_messages",
-    method="GET",
-    path="/v1/objects/{collection}/{id}/messages",
-    tier=4,
-    response=models.ListMessagesResponse,
-    pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
-    lists=frozenset({"status[]", "engagement_status[]", "message_ids[]", "workflow_categories[]"}),
-)
-
-_OBJECTS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Operation(
-    id="objects.list_preferences",
-    method="GET",
-    path="/v1/objects/{collection}/{object_id}/preferences",
-    tier=4,
-    response=builtins.list[models.PreferenceSet],
-)
-
-_OBJECTS_LIST_SCHEDULES: Operation[models.ListSchedulesResponse] = Operation(
-    id="objects.list_schedules",
-    method="GET",
-    path="/v1/objects/{collection}/{id}/schedules",
-    tier=4,
-    response=models.ListSchedulesResponse,
-    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
-)
-
-_OBJECTS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Operation(
-    id="objects.list_subscriptions",
-    method="GET",
-    path="/v1/objects/{collection}/{object_id}/subscriptions",
-    tier=4,
-    response=models.ListSubscriptionsResponse,
-    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
-    lists=frozenset({"objects[]", "recipients[]", "include[]"}),
-)
-
-_OBJECTS_SET: Operation[models.Object] = Operation(
-    id="objects.set",
-    method="PUT",
-    path="/v1/objects/{collection}/{id}",
-    tier=3,
-    response=models.Object,
-)
-
-_OBJECTS_SET_CATEGORIES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="objects.set_categories_preferences",
-    method="PUT",
-    path="/v1/objects/{collection}/{object_id}/preferences/{id}/categories",
-    tier=3,
-    response=models.PreferenceSet,
-)
-
-_OBJECTS_SET_CATEGORY_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="objects.set_category_preferences",
-    method="PUT",
-    path="/v1/objects/{collection}/{object_id}/preferences/{id}/categories/{key}",
-    tier=3,
-    response=models.PreferenceSet,
-    lists=frozenset({"conditions"}),
-)
-
-_OBJECTS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
-    id="objects.set_channel_data",
-    method="PUT",
-    path="/v1/objects/{collection}/{object_id}/channel_data/{channel_id}",
-    tier=3,
-    response=models.ChannelData,
-    publishable=True,
-)
-
-_OBJECTS_SET_CHANNEL_TYPE_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="objects.set_channel_type_preferences",
-    method="PUT",
-    path="/v1/objects/{collection}/{object_id}/preferences/{id}/channel_types/{type}",
-    tier=3,
-    response=models.PreferenceSet,
-)
-
-_OBJECTS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="objects.set_channel_types_preferences",
-    method="PUT",
-    path="/v1/objects/{collection}/{object_id}/preferences/{id}/channel_types",
-    tier=3,
-    response=models.PreferenceSet,
-)
-
-_OBJECTS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="objects.set_preferences",
-    method="PUT",
-    path="/v1/objects/{collection}/{object_id}/preferences/{id}",
-    tier=3,
-    response=models.PreferenceSet,
-)
-
-_OBJECTS_SET_WORKFLOW_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="objects.set_workflow_preferences",
-    method="PUT",
-    path="/v1/objects/{collection}/{object_id}/preferences/{id}/workflows/{key}",
-    tier=3,
-    response=models.PreferenceSet,
-    lists=frozenset({"conditions"}),
-)
-
-_OBJECTS_SET_WORKFLOWS_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="objects.set_workflows_preferences",
-    method="PUT",
-    path="/v1/objects/{collection}/{object_id}/preferences/{id}/workflows",
-    tier=3,
-    response=models.PreferenceSet,
-)
-
-_OBJECTS_UNSET_CHANNEL_DATA: Operation[None] = Operation(
-    id="objects.unset_channel_data",
-    method="DELETE",
-    path="/v1/objects/{collection}/{object_id}/channel_data/{channel_id}",
-    tier=3,
-    response=None,
-)
-
-
 class Objects:
     """`objects`: 22 operations, and `objects.bulk`."""
 
@@ -374,7 +136,7 @@ class Objects:
         object_id: str,
         *,
         recipients: Sequence[models.RecipientRequest | Mapping[str, Any]],
-        properties: Mapping[str, Any] | None | Unset = UNSET,
+        properties: Nullable[Mapping[str, Any]] = UNSET,
         options: RequestOptions | None = None,
     ) -> builtins.list[models.Subscription]:
         """Subscribe recipients to an object.
@@ -545,7 +307,7 @@ class Objects:
         self,
         collection: str,
         *,
-        include: Sequence[models.RecipientsIncludeOption | Literal["preferences"]] | Unset = UNSET,
+        include: Sequence[models.RecipientsIncludeOptionValue] | Unset = UNSET,
         page_size: int | Unset = UNSET,
         after: str | Unset = UNSET,
         before: str | Unset = UNSET,
@@ -586,20 +348,8 @@ class Objects:
         before: str | Unset = UNSET,
         source: str | Unset = UNSET,
         tenant: str | Unset = UNSET,
-        status: Sequence[
-            models.MessageStatus
-            | Literal[
-                "queued", "sent", "delivered", "delivery_attempted", "undelivered", "not_sent", "bounced"
-            ]
-        ]
-        | Unset = UNSET,
-        engagement_status: Sequence[
-            models.RecipientsMessageEngagementFilter
-            | Literal[
-                "seen", "unseen", "read", "unread", "archived", "unarchived", "link_clicked", "interacted"
-            ]
-        ]
-        | Unset = UNSET,
+        status: Sequence[models.MessageStatusValue] | Unset = UNSET,
+        engagement_status: Sequence[models.RecipientsMessageEngagementFilterValue] | Unset = UNSET,
         message_ids: Sequence[str] | Unset = UNSET,
         channel_id: str | Unset = UNSET,
         trigger_data: str | Unset = UNSET,
@@ -738,10 +488,10 @@ class Objects:
         collection: str,
         object_id: str,
         *,
-        mode: models.ListSubscriptionsMode | Literal["recipient", "object"] | Unset = UNSET,
+        mode: models.ListSubscriptionsModeValue | Unset = UNSET,
         objects: Sequence[models.RecipientReference | Mapping[str, Any]] | Unset = UNSET,
         recipients: Sequence[str | models.RecipientReference | Mapping[str, Any]] | Unset = UNSET,
-        include: Sequence[models.ListSubscriptionsInclude | Literal["preferences"]] | Unset = UNSET,
+        include: Sequence[models.ListSubscriptionsIncludeValue] | Unset = UNSET,
         page_size: int | Unset = UNSET,
         after: str | Unset = UNSET,
         before: str | Unset = UNSET,
@@ -790,11 +540,11 @@ class Objects:
         collection: str,
         id: str,
         *,
-        name: str | None | Unset = UNSET,
-        locale: str | None | Unset = UNSET,
-        timezone: str | None | Unset = UNSET,
-        channel_data: models.InlineChannelDataRequest | Mapping[str, Any] | None | Unset = UNSET,
-        preferences: models.InlinePreferenceSetRequest | Mapping[str, Any] | None | Unset = UNSET,
+        name: Nullable[str] = UNSET,
+        locale: Nullable[str] = UNSET,
+        timezone: Nullable[str] = UNSET,
+        channel_data: Nullable[models.InlineChannelDataRequest | Mapping[str, Any]] = UNSET,
+        preferences: Nullable[models.InlinePreferenceSetRequest | Mapping[str, Any]] = UNSET,
         custom_properties: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
     ) -> models.Object:
@@ -871,9 +621,9 @@ class Objects:
         key: str,
         *,
         subscribed: bool | Unset = UNSET,
-        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | None | Unset = UNSET,
-        channels: Mapping[str, Any] | None | Unset = UNSET,
-        conditions: Sequence[models.PreferenceCondition | Mapping[str, Any]] | None | Unset = UNSET,
+        channel_types: Nullable[models.PreferenceSetChannelTypes | Mapping[str, Any]] = UNSET,
+        channels: Nullable[Mapping[str, Any]] = UNSET,
+        conditions: Nullable[Sequence[models.PreferenceCondition | Mapping[str, Any]]] = UNSET,
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Update one category setting in a preference set of an object.
@@ -1039,18 +789,14 @@ class Objects:
         object_id: str,
         id: str,
         *,
-        _persistence_strategy: models.PreferencePersistenceStrategy
-        | Literal["merge", "replace"]
-        | Unset = UNSET,
-        categories: Mapping[str, Any] | None | Unset = UNSET,
-        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | None | Unset = UNSET,
-        channels: Mapping[str, Any] | None | Unset = UNSET,
-        commercial_subscribed: bool
-        | models.PreferenceSetCommercialSubscribedSetting
-        | Mapping[str, Any]
-        | None
-        | Unset = UNSET,
-        workflows: Mapping[str, Any] | None | Unset = UNSET,
+        _persistence_strategy: models.PreferencePersistenceStrategyValue | Unset = UNSET,
+        categories: Nullable[Mapping[str, Any]] = UNSET,
+        channel_types: Nullable[models.PreferenceSetChannelTypes | Mapping[str, Any]] = UNSET,
+        channels: Nullable[Mapping[str, Any]] = UNSET,
+        commercial_subscribed: Nullable[
+            bool | models.PreferenceSetCommercialSubscribedSetting | Mapping[str, Any]
+        ] = UNSET,
+        workflows: Nullable[Mapping[str, Any]] = UNSET,
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Write an object's preference set.
@@ -1093,9 +839,9 @@ class Objects:
         key: str,
         *,
         subscribed: bool | Unset = UNSET,
-        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | None | Unset = UNSET,
-        channels: Mapping[str, Any] | None | Unset = UNSET,
-        conditions: Sequence[models.PreferenceCondition | Mapping[str, Any]] | None | Unset = UNSET,
+        channel_types: Nullable[models.PreferenceSetChannelTypes | Mapping[str, Any]] = UNSET,
+        channels: Nullable[Mapping[str, Any]] = UNSET,
+        conditions: Nullable[Sequence[models.PreferenceCondition | Mapping[str, Any]]] = UNSET,
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Update one workflow setting in a preference set of an object.
@@ -1191,3 +937,293 @@ class Objects:
             path={"collection": collection, "object_id": object_id, "channel_id": channel_id},
             options=options,
         )
+
+
+# The operations, as the transport takes them (after the classes: a reader comes for the methods).
+
+_OBJECTS_BULK_ADD_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
+    id="objects.bulk.add_subscriptions",
+    method="POST",
+    path="/v1/objects/{collection}/bulk/subscriptions/add",
+    tier=1,
+    response=models.BulkOperation,
+    bulk=True,
+    limits=(
+        Limit(field="subscriptions", max_items=100),
+        Limit(field="subscriptions[].recipients", max_items=50),
+    ),
+    lists=frozenset({"subscriptions", "subscriptions[].recipients"}),
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)
+
+_OBJECTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
+    id="objects.bulk.delete",
+    method="POST",
+    path="/v1/objects/{collection}/bulk/delete",
+    tier=1,
+    response=models.BulkOperation,
+    bulk=True,
+    limits=(Limit(field="object_ids", max_items=1000),),
+    lists=frozenset({"object_ids"}),
+)
+
+_OBJECTS_BULK_DELETE_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
+    id="objects.bulk.delete_subscriptions",
+    method="POST",
+    path="/v1/objects/{collection}/bulk/subscriptions/delete",
+    tier=1,
+    response=models.BulkOperation,
+    bulk=True,
+    limits=(Limit(field="subscriptions[].recipients", max_items=100),),
+    lists=frozenset({"subscriptions", "subscriptions[].recipients"}),
+)
+
+_OBJECTS_BULK_SET: Operation[models.BulkOperation] = Operation(
+    id="objects.bulk.set",
+    method="POST",
+    path="/v1/objects/{collection}/bulk/set",
+    tier=1,
+    response=models.BulkOperation,
+    bulk=True,
+    limits=(Limit(field="objects", max_items=1000),),
+    lists=frozenset({"objects"}),
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)
+
+_OBJECTS_ADD_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = Operation(
+    id="objects.add_subscriptions",
+    method="POST",
+    path="/v1/objects/{collection}/{object_id}/subscriptions",
+    tier=3,
+    response=builtins.list[models.Subscription],
+    limits=(Limit(field="recipients", max_items=100),),
+    lists=frozenset({"recipients"}),
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)
+
+_OBJECTS_DELETE: Operation[None] = Operation(
+    id="objects.delete",
+    method="DELETE",
+    path="/v1/objects/{collection}/{id}",
+    tier=3,
+    response=None,
+)
+
+_OBJECTS_DELETE_PREFERENCES: Operation[None] = Operation(
+    id="objects.delete_preferences",
+    method="DELETE",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}",
+    tier=3,
+    response=None,
+)
+
+_OBJECTS_DELETE_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = Operation(
+    id="objects.delete_subscriptions",
+    method="DELETE",
+    path="/v1/objects/{collection}/{object_id}/subscriptions",
+    tier=3,
+    response=builtins.list[models.Subscription],
+    limits=(Limit(field="recipients", max_items=100),),
+    lists=frozenset({"recipients"}),
+)
+
+_OBJECTS_GET: Operation[models.Object] = Operation(
+    id="objects.get",
+    method="GET",
+    path="/v1/objects/{collection}/{id}",
+    tier=4,
+    response=models.Object,
+)
+
+_OBJECTS_GET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
+    id="objects.get_channel_data",
+    method="GET",
+    path="/v1/objects/{collection}/{object_id}/channel_data/{channel_id}",
+    tier=4,
+    response=models.ChannelData,
+    publishable=True,
+)
+
+_OBJECTS_GET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="objects.get_preferences",
+    method="GET",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}",
+    tier=4,
+    response=models.PreferenceSet,
+)
+
+_OBJECTS_LIST: Operation[models.ListObjectsResponse] = Operation(
+    id="objects.list",
+    method="GET",
+    path="/v1/objects/{collection}",
+    tier=4,
+    response=models.ListObjectsResponse,
+    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"include[]"}),
+)
+
+_OBJECTS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
+    id="objects.list_messages",
+    method="GET",
+    path="/v1/objects/{collection}/{id}/messages",
+    tier=4,
+    response=models.ListMessagesResponse,
+    pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"engagement_status[]", "message_ids[]", "status[]", "workflow_categories[]"}),
+)
+
+_OBJECTS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Operation(
+    id="objects.list_preferences",
+    method="GET",
+    path="/v1/objects/{collection}/{object_id}/preferences",
+    tier=4,
+    response=builtins.list[models.PreferenceSet],
+)
+
+_OBJECTS_LIST_SCHEDULES: Operation[models.ListSchedulesResponse] = Operation(
+    id="objects.list_schedules",
+    method="GET",
+    path="/v1/objects/{collection}/{id}/schedules",
+    tier=4,
+    response=models.ListSchedulesResponse,
+    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+)
+
+_OBJECTS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Operation(
+    id="objects.list_subscriptions",
+    method="GET",
+    path="/v1/objects/{collection}/{object_id}/subscriptions",
+    tier=4,
+    response=models.ListSubscriptionsResponse,
+    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"include[]", "objects[]", "recipients[]"}),
+)
+
+_OBJECTS_SET: Operation[models.Object] = Operation(
+    id="objects.set",
+    method="PUT",
+    path="/v1/objects/{collection}/{id}",
+    tier=3,
+    response=models.Object,
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)
+
+_OBJECTS_SET_CATEGORIES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="objects.set_categories_preferences",
+    method="PUT",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}/categories",
+    tier=3,
+    response=models.PreferenceSet,
+)
+
+_OBJECTS_SET_CATEGORY_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="objects.set_category_preferences",
+    method="PUT",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}/categories/{key}",
+    tier=3,
+    response=models.PreferenceSet,
+    lists=frozenset(
+        {
+            "channel_types.chat.conditions",
+            "channel_types.email.conditions",
+            "channel_types.http.conditions",
+            "channel_types.in_app_feed.conditions",
+            "channel_types.push.conditions",
+            "channel_types.sms.conditions",
+            "conditions",
+        }
+    ),
+)
+
+_OBJECTS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
+    id="objects.set_channel_data",
+    method="PUT",
+    path="/v1/objects/{collection}/{object_id}/channel_data/{channel_id}",
+    tier=3,
+    response=models.ChannelData,
+    publishable=True,
+    lists=frozenset(
+        {"data.connections", "data.devices", "data.player_ids", "data.target_arns", "data.tokens"}
+    ),
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)
+
+_OBJECTS_SET_CHANNEL_TYPE_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="objects.set_channel_type_preferences",
+    method="PUT",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}/channel_types/{type}",
+    tier=3,
+    response=models.PreferenceSet,
+)
+
+_OBJECTS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="objects.set_channel_types_preferences",
+    method="PUT",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}/channel_types",
+    tier=3,
+    response=models.PreferenceSet,
+    lists=frozenset(
+        {
+            "chat.conditions",
+            "email.conditions",
+            "http.conditions",
+            "in_app_feed.conditions",
+            "push.conditions",
+            "sms.conditions",
+        }
+    ),
+)
+
+_OBJECTS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="objects.set_preferences",
+    method="PUT",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}",
+    tier=3,
+    response=models.PreferenceSet,
+    lists=frozenset(
+        {
+            "channel_types.chat.conditions",
+            "channel_types.email.conditions",
+            "channel_types.http.conditions",
+            "channel_types.in_app_feed.conditions",
+            "channel_types.push.conditions",
+            "channel_types.sms.conditions",
+            "commercial_subscribed.conditions",
+        }
+    ),
+)
+
+_OBJECTS_SET_WORKFLOW_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="objects.set_workflow_preferences",
+    method="PUT",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}/workflows/{key}",
+    tier=3,
+    response=models.PreferenceSet,
+    lists=frozenset(
+        {
+            "channel_types.chat.conditions",
+            "channel_types.email.conditions",
+            "channel_types.http.conditions",
+            "channel_types.in_app_feed.conditions",
+            "channel_types.push.conditions",
+            "channel_types.sms.conditions",
+            "conditions",
+        }
+    ),
+)
+
+_OBJECTS_SET_WORKFLOWS_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="objects.set_workflows_preferences",
+    method="PUT",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}/workflows",
+    tier=3,
+    response=models.PreferenceSet,
+)
+
+_OBJECTS_UNSET_CHANNEL_DATA: Operation[None] = Operation(
+    id="objects.unset_channel_data",
+    method="DELETE",
+    path="/v1/objects/{collection}/{object_id}/channel_data/{channel_id}",
+    tier=3,
+    response=None,
+)

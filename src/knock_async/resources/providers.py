@@ -3,49 +3,11 @@
 
 from __future__ import annotations
 
+from knock_async._pagination import AsyncPager
+from knock_async._transport import Transport
+from knock_async._types import UNSET, Operation, Pagination, RequestOptions, Unset
+
 from .. import models
-from .._pagination import AsyncPager
-from .._transport import Transport
-from .._types import UNSET, Operation, Pagination, RequestOptions, Unset
-
-_PROVIDERS_MS_TEAMS_CHECK_AUTH: Operation[models.MsTeamsAuthCheckResponse] = Operation(
-    id="providers.ms_teams.check_auth",
-    method="GET",
-    path="/v1/providers/ms-teams/{channel_id}/auth_check",
-    tier=2,
-    response=models.MsTeamsAuthCheckResponse,
-    publishable=True,
-)
-
-_PROVIDERS_MS_TEAMS_LIST_CHANNELS: Operation[models.ListMsTeamsChannelsResponse] = Operation(
-    id="providers.ms_teams.list_channels",
-    method="GET",
-    path="/v1/providers/ms-teams/{channel_id}/channels",
-    tier=2,
-    response=models.ListMsTeamsChannelsResponse,
-    publishable=True,
-)
-
-_PROVIDERS_MS_TEAMS_LIST_TEAMS: Operation[models.ListMsTeamsTeamsResponse] = Operation(
-    id="providers.ms_teams.list_teams",
-    method="GET",
-    path="/v1/providers/ms-teams/{channel_id}/teams",
-    tier=2,
-    response=models.ListMsTeamsTeamsResponse,
-    pagination=Pagination(
-        items="ms_teams_teams", next="skip_token", cursor_param="query_options[$skiptoken]"
-    ),
-    publishable=True,
-)
-
-_PROVIDERS_MS_TEAMS_REVOKE_ACCESS: Operation[models.ProviderRevokeAccessResponse] = Operation(
-    id="providers.ms_teams.revoke_access",
-    method="PUT",
-    path="/v1/providers/ms-teams/{channel_id}/revoke_access",
-    tier=2,
-    response=models.ProviderRevokeAccessResponse,
-    publishable=True,
-)
 
 
 class ProvidersMsTeams:
@@ -183,35 +145,6 @@ class ProvidersMsTeams:
         )
 
 
-_PROVIDERS_SLACK_CHECK_AUTH: Operation[models.SlackAuthCheckResponse] = Operation(
-    id="providers.slack.check_auth",
-    method="GET",
-    path="/v1/providers/slack/{channel_id}/auth_check",
-    tier=2,
-    response=models.SlackAuthCheckResponse,
-    publishable=True,
-)
-
-_PROVIDERS_SLACK_LIST_CHANNELS: Operation[models.ListSlackChannelsResponse] = Operation(
-    id="providers.slack.list_channels",
-    method="GET",
-    path="/v1/providers/slack/{channel_id}/channels",
-    tier=2,
-    response=models.ListSlackChannelsResponse,
-    pagination=Pagination(items="slack_channels", next="next_cursor", cursor_param="query_options[cursor]"),
-    publishable=True,
-)
-
-_PROVIDERS_SLACK_REVOKE_ACCESS: Operation[models.ProviderRevokeAccessResponse] = Operation(
-    id="providers.slack.revoke_access",
-    method="PUT",
-    path="/v1/providers/slack/{channel_id}/revoke_access",
-    tier=2,
-    response=models.ProviderRevokeAccessResponse,
-    publishable=True,
-)
-
-
 class ProvidersSlack:
     """`providers.slack`: 3 operations."""
 
@@ -321,3 +254,73 @@ class Providers:
         self._transport = transport
         self.ms_teams = ProvidersMsTeams(transport)
         self.slack = ProvidersSlack(transport)
+
+
+# The operations, as the transport takes them (after the classes: a reader comes for the methods).
+
+_PROVIDERS_MS_TEAMS_CHECK_AUTH: Operation[models.MsTeamsAuthCheckResponse] = Operation(
+    id="providers.ms_teams.check_auth",
+    method="GET",
+    path="/v1/providers/ms-teams/{channel_id}/auth_check",
+    tier=2,
+    response=models.MsTeamsAuthCheckResponse,
+    publishable=True,
+)
+
+_PROVIDERS_MS_TEAMS_LIST_CHANNELS: Operation[models.ListMsTeamsChannelsResponse] = Operation(
+    id="providers.ms_teams.list_channels",
+    method="GET",
+    path="/v1/providers/ms-teams/{channel_id}/channels",
+    tier=2,
+    response=models.ListMsTeamsChannelsResponse,
+    publishable=True,
+)
+
+_PROVIDERS_MS_TEAMS_LIST_TEAMS: Operation[models.ListMsTeamsTeamsResponse] = Operation(
+    id="providers.ms_teams.list_teams",
+    method="GET",
+    path="/v1/providers/ms-teams/{channel_id}/teams",
+    tier=2,
+    response=models.ListMsTeamsTeamsResponse,
+    pagination=Pagination(
+        items="ms_teams_teams", next="skip_token", cursor_param="query_options[$skiptoken]"
+    ),
+    publishable=True,
+)
+
+_PROVIDERS_MS_TEAMS_REVOKE_ACCESS: Operation[models.ProviderRevokeAccessResponse] = Operation(
+    id="providers.ms_teams.revoke_access",
+    method="PUT",
+    path="/v1/providers/ms-teams/{channel_id}/revoke_access",
+    tier=2,
+    response=models.ProviderRevokeAccessResponse,
+    publishable=True,
+)
+
+_PROVIDERS_SLACK_CHECK_AUTH: Operation[models.SlackAuthCheckResponse] = Operation(
+    id="providers.slack.check_auth",
+    method="GET",
+    path="/v1/providers/slack/{channel_id}/auth_check",
+    tier=2,
+    response=models.SlackAuthCheckResponse,
+    publishable=True,
+)
+
+_PROVIDERS_SLACK_LIST_CHANNELS: Operation[models.ListSlackChannelsResponse] = Operation(
+    id="providers.slack.list_channels",
+    method="GET",
+    path="/v1/providers/slack/{channel_id}/channels",
+    tier=2,
+    response=models.ListSlackChannelsResponse,
+    pagination=Pagination(items="slack_channels", next="next_cursor", cursor_param="query_options[cursor]"),
+    publishable=True,
+)
+
+_PROVIDERS_SLACK_REVOKE_ACCESS: Operation[models.ProviderRevokeAccessResponse] = Operation(
+    id="providers.slack.revoke_access",
+    method="PUT",
+    path="/v1/providers/slack/{channel_id}/revoke_access",
+    tier=2,
+    response=models.ProviderRevokeAccessResponse,
+    publishable=True,
+)

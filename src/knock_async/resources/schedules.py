@@ -8,21 +8,11 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .. import models
-from .._pagination import AsyncPager
-from .._transport import Transport
-from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
+from knock_async._pagination import AsyncPager
+from knock_async._transport import Transport
+from knock_async._types import UNSET, Limit, Nullable, Operation, Pagination, RequestOptions, Unset
 
-_SCHEDULES_BULK_CREATE: Operation[models.BulkOperation] = Operation(
-    id="schedules.bulk.create",
-    method="POST",
-    path="/v1/schedules/bulk/create",
-    tier=1,
-    response=models.BulkOperation,
-    bulk=True,
-    limits=(Limit(field="schedules", max_items=1000),),
-    lists=frozenset({"schedules"}),
-)
+from .. import models
 
 
 class SchedulesBulk:
@@ -52,47 +42,6 @@ class SchedulesBulk:
         )
 
 
-_SCHEDULES_CREATE: Operation[builtins.list[models.Schedule]] = Operation(
-    id="schedules.create",
-    method="POST",
-    path="/v1/schedules",
-    tier=3,
-    response=builtins.list[models.Schedule],
-    limits=(Limit(field="recipients", max_items=100),),
-    lists=frozenset({"recipients", "repeats"}),
-)
-
-_SCHEDULES_DELETE: Operation[builtins.list[models.Schedule]] = Operation(
-    id="schedules.delete",
-    method="DELETE",
-    path="/v1/schedules",
-    tier=3,
-    response=builtins.list[models.Schedule],
-    limits=(Limit(field="schedule_ids", max_items=100),),
-    lists=frozenset({"schedule_ids"}),
-)
-
-_SCHEDULES_LIST: Operation[models.ListSchedulesResponse] = Operation(
-    id="schedules.list",
-    method="GET",
-    path="/v1/schedules",
-    tier=4,
-    response=models.ListSchedulesResponse,
-    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
-    lists=frozenset({"recipients[]"}),
-)
-
-_SCHEDULES_UPDATE: Operation[builtins.list[models.Schedule]] = Operation(
-    id="schedules.update",
-    method="PUT",
-    path="/v1/schedules",
-    tier=3,
-    response=builtins.list[models.Schedule],
-    limits=(Limit(field="schedule_ids", max_items=100),),
-    lists=frozenset({"schedule_ids", "repeats"}),
-)
-
-
 class Schedules:
     """`schedules`: 4 operations, and `schedules.bulk`."""
 
@@ -106,11 +55,11 @@ class Schedules:
         workflow: str,
         recipients: Sequence[models.RecipientRequest | Mapping[str, Any]],
         repeats: Sequence[models.ScheduleRepeatRule | Mapping[str, Any]] | Unset = UNSET,
-        data: Mapping[str, Any] | None | Unset = UNSET,
-        tenant: models.InlineTenantRequest | Mapping[str, Any] | None | Unset = UNSET,
-        actor: models.RecipientRequest | Mapping[str, Any] | None | Unset = UNSET,
-        scheduled_at: datetime.datetime | None | Unset = UNSET,
-        ending_at: datetime.datetime | None | Unset = UNSET,
+        data: Nullable[Mapping[str, Any]] = UNSET,
+        tenant: Nullable[models.InlineTenantRequest | Mapping[str, Any]] = UNSET,
+        actor: Nullable[models.RecipientRequest | Mapping[str, Any]] = UNSET,
+        scheduled_at: Nullable[datetime.datetime] = UNSET,
+        ending_at: Nullable[datetime.datetime] = UNSET,
         options: RequestOptions | None = None,
     ) -> builtins.list[models.Schedule]:
         """Schedule a workflow, once or repeatedly, for some recipients.
@@ -211,11 +160,11 @@ class Schedules:
         *,
         schedule_ids: Sequence[str],
         repeats: Sequence[models.ScheduleRepeatRule | Mapping[str, Any]] | Unset = UNSET,
-        data: Mapping[str, Any] | None | Unset = UNSET,
-        tenant: models.InlineTenantRequest | Mapping[str, Any] | None | Unset = UNSET,
-        actor: str | models.RecipientReference | Mapping[str, Any] | None | Unset = UNSET,
-        scheduled_at: datetime.datetime | None | Unset = UNSET,
-        ending_at: datetime.datetime | None | Unset = UNSET,
+        data: Nullable[Mapping[str, Any]] = UNSET,
+        tenant: Nullable[models.InlineTenantRequest | Mapping[str, Any]] = UNSET,
+        actor: Nullable[str | models.RecipientReference | Mapping[str, Any]] = UNSET,
+        scheduled_at: Nullable[datetime.datetime] = UNSET,
+        ending_at: Nullable[datetime.datetime] = UNSET,
         options: RequestOptions | None = None,
     ) -> builtins.list[models.Schedule]:
         """Change several schedules at once, all to the same values.
@@ -244,3 +193,99 @@ class Schedules:
             },
             options=options,
         )
+
+
+# The operations, as the transport takes them (after the classes: a reader comes for the methods).
+
+_SCHEDULES_BULK_CREATE: Operation[models.BulkOperation] = Operation(
+    id="schedules.bulk.create",
+    method="POST",
+    path="/v1/schedules/bulk/create",
+    tier=1,
+    response=models.BulkOperation,
+    bulk=True,
+    limits=(Limit(field="schedules", max_items=1000),),
+    lists=frozenset(
+        {
+            "schedules",
+            "schedules[].repeats",
+            "schedules[].repeats[].days",
+            "schedules[].tenant.settings.preference_set.channel_types.chat.conditions",
+            "schedules[].tenant.settings.preference_set.channel_types.email.conditions",
+            "schedules[].tenant.settings.preference_set.channel_types.http.conditions",
+            "schedules[].tenant.settings.preference_set.channel_types.in_app_feed.conditions",
+            "schedules[].tenant.settings.preference_set.channel_types.push.conditions",
+            "schedules[].tenant.settings.preference_set.channel_types.sms.conditions",
+            "schedules[].tenant.settings.preference_set.commercial_subscribed.conditions",
+        }
+    ),
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)
+
+_SCHEDULES_CREATE: Operation[builtins.list[models.Schedule]] = Operation(
+    id="schedules.create",
+    method="POST",
+    path="/v1/schedules",
+    tier=3,
+    response=builtins.list[models.Schedule],
+    limits=(Limit(field="recipients", max_items=100),),
+    lists=frozenset(
+        {
+            "recipients",
+            "repeats",
+            "repeats[].days",
+            "tenant.settings.preference_set.channel_types.chat.conditions",
+            "tenant.settings.preference_set.channel_types.email.conditions",
+            "tenant.settings.preference_set.channel_types.http.conditions",
+            "tenant.settings.preference_set.channel_types.in_app_feed.conditions",
+            "tenant.settings.preference_set.channel_types.push.conditions",
+            "tenant.settings.preference_set.channel_types.sms.conditions",
+            "tenant.settings.preference_set.commercial_subscribed.conditions",
+        }
+    ),
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)
+
+_SCHEDULES_DELETE: Operation[builtins.list[models.Schedule]] = Operation(
+    id="schedules.delete",
+    method="DELETE",
+    path="/v1/schedules",
+    tier=3,
+    response=builtins.list[models.Schedule],
+    limits=(Limit(field="schedule_ids", max_items=100),),
+    lists=frozenset({"schedule_ids"}),
+)
+
+_SCHEDULES_LIST: Operation[models.ListSchedulesResponse] = Operation(
+    id="schedules.list",
+    method="GET",
+    path="/v1/schedules",
+    tier=4,
+    response=models.ListSchedulesResponse,
+    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"recipients[]"}),
+)
+
+_SCHEDULES_UPDATE: Operation[builtins.list[models.Schedule]] = Operation(
+    id="schedules.update",
+    method="PUT",
+    path="/v1/schedules",
+    tier=3,
+    response=builtins.list[models.Schedule],
+    limits=(Limit(field="schedule_ids", max_items=100),),
+    lists=frozenset(
+        {
+            "repeats",
+            "repeats[].days",
+            "schedule_ids",
+            "tenant.settings.preference_set.channel_types.chat.conditions",
+            "tenant.settings.preference_set.channel_types.email.conditions",
+            "tenant.settings.preference_set.channel_types.http.conditions",
+            "tenant.settings.preference_set.channel_types.in_app_feed.conditions",
+            "tenant.settings.preference_set.channel_types.push.conditions",
+            "tenant.settings.preference_set.channel_types.sms.conditions",
+            "tenant.settings.preference_set.commercial_subscribed.conditions",
+        }
+    ),
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)

@@ -6,31 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from knock_async._pagination import AsyncPager
+from knock_async._transport import Transport
+from knock_async._types import UNSET, Limit, Nullable, Operation, Pagination, RequestOptions, Unset
+
 from .. import models
-from .._pagination import AsyncPager
-from .._transport import Transport
-from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
-
-_TENANTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
-    id="tenants.bulk.delete",
-    method="POST",
-    path="/v1/tenants/bulk/delete",
-    tier=1,
-    response=models.BulkOperation,
-    bulk=True,
-    lists=frozenset({"tenant_ids[]"}),
-)
-
-_TENANTS_BULK_SET: Operation[models.BulkOperation] = Operation(
-    id="tenants.bulk.set",
-    method="POST",
-    path="/v1/tenants/bulk/set",
-    tier=1,
-    response=models.BulkOperation,
-    bulk=True,
-    limits=(Limit(field="tenants", max_items=1000),),
-    lists=frozenset({"tenants"}),
-)
 
 
 class TenantsBulk:
@@ -82,40 +62,6 @@ class TenantsBulk:
             body={"tenants": tenants},
             options=options,
         )
-
-
-_TENANTS_DELETE: Operation[None] = Operation(
-    id="tenants.delete",
-    method="DELETE",
-    path="/v1/tenants/{id}",
-    tier=2,
-    response=None,
-)
-
-_TENANTS_GET: Operation[models.Tenant] = Operation(
-    id="tenants.get",
-    method="GET",
-    path="/v1/tenants/{id}",
-    tier=4,
-    response=models.Tenant,
-)
-
-_TENANTS_LIST: Operation[models.ListTenantsResponse] = Operation(
-    id="tenants.list",
-    method="GET",
-    path="/v1/tenants",
-    tier=4,
-    response=models.ListTenantsResponse,
-    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
-)
-
-_TENANTS_SET: Operation[models.Tenant] = Operation(
-    id="tenants.set",
-    method="PUT",
-    path="/v1/tenants/{id}",
-    tier=3,
-    response=models.Tenant,
-)
 
 
 class Tenants:
@@ -213,9 +159,9 @@ class Tenants:
         id: str,
         *,
         resolve_full_preference_settings: bool | Unset = UNSET,
-        name: str | None | Unset = UNSET,
-        settings: models.TenantSettingsRequest | Mapping[str, Any] | None | Unset = UNSET,
-        channel_data: models.InlineChannelDataRequest | Mapping[str, Any] | None | Unset = UNSET,
+        name: Nullable[str] = UNSET,
+        settings: Nullable[models.TenantSettingsRequest | Mapping[str, Any]] = UNSET,
+        channel_data: Nullable[models.InlineChannelDataRequest | Mapping[str, Any]] = UNSET,
         custom_properties: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
     ) -> models.Tenant:
@@ -241,3 +187,84 @@ class Tenants:
             extra_body=custom_properties,
             options=options,
         )
+
+
+# The operations, as the transport takes them (after the classes: a reader comes for the methods).
+
+_TENANTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
+    id="tenants.bulk.delete",
+    method="POST",
+    path="/v1/tenants/bulk/delete",
+    tier=1,
+    response=models.BulkOperation,
+    bulk=True,
+    lists=frozenset({"tenant_ids[]"}),
+)
+
+_TENANTS_BULK_SET: Operation[models.BulkOperation] = Operation(
+    id="tenants.bulk.set",
+    method="POST",
+    path="/v1/tenants/bulk/set",
+    tier=1,
+    response=models.BulkOperation,
+    bulk=True,
+    limits=(Limit(field="tenants", max_items=1000),),
+    lists=frozenset(
+        {
+            "tenants",
+            "tenants[].settings.preference_set.channel_types.chat.conditions",
+            "tenants[].settings.preference_set.channel_types.email.conditions",
+            "tenants[].settings.preference_set.channel_types.http.conditions",
+            "tenants[].settings.preference_set.channel_types.in_app_feed.conditions",
+            "tenants[].settings.preference_set.channel_types.push.conditions",
+            "tenants[].settings.preference_set.channel_types.sms.conditions",
+            "tenants[].settings.preference_set.commercial_subscribed.conditions",
+        }
+    ),
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)
+
+_TENANTS_DELETE: Operation[None] = Operation(
+    id="tenants.delete",
+    method="DELETE",
+    path="/v1/tenants/{id}",
+    tier=2,
+    response=None,
+)
+
+_TENANTS_GET: Operation[models.Tenant] = Operation(
+    id="tenants.get",
+    method="GET",
+    path="/v1/tenants/{id}",
+    tier=4,
+    response=models.Tenant,
+)
+
+_TENANTS_LIST: Operation[models.ListTenantsResponse] = Operation(
+    id="tenants.list",
+    method="GET",
+    path="/v1/tenants",
+    tier=4,
+    response=models.ListTenantsResponse,
+    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+)
+
+_TENANTS_SET: Operation[models.Tenant] = Operation(
+    id="tenants.set",
+    method="PUT",
+    path="/v1/tenants/{id}",
+    tier=3,
+    response=models.Tenant,
+    lists=frozenset(
+        {
+            "settings.preference_set.channel_types.chat.conditions",
+            "settings.preference_set.channel_types.email.conditions",
+            "settings.preference_set.channel_types.http.conditions",
+            "settings.preference_set.channel_types.in_app_feed.conditions",
+            "settings.preference_set.channel_types.push.conditions",
+            "settings.preference_set.channel_types.sms.conditions",
+            "settings.preference_set.commercial_subscribed.conditions",
+        }
+    ),
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)

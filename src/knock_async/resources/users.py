@@ -7,45 +7,13 @@ import builtins
 import datetime
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
+
+from knock_async._pagination import AsyncPager
+from knock_async._transport import Transport
+from knock_async._types import UNSET, Limit, Nullable, Operation, Pagination, RequestOptions, Unset
 
 from .. import models
-from .._pagination import AsyncPager
-from .._transport import Transport
-from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
-
-_USERS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
-    id="users.bulk.delete",
-    method="POST",
-    path="/v1/users/bulk/delete",
-    tier=1,
-    response=models.BulkOperation,
-    bulk=True,
-    limits=(Limit(field="user_ids", max_items=1000),),
-    lists=frozenset({"user_ids"}),
-)
-
-_USERS_BULK_IDENTIFY: Operation[models.BulkOperation] = Operation(
-    id="users.bulk.identify",
-    method="POST",
-    path="/v1/users/bulk/identify",
-    tier=1,
-    response=models.BulkOperation,
-    bulk=True,
-    limits=(Limit(field="users", max_items=1000),),
-    lists=frozenset({"users"}),
-)
-
-_USERS_BULK_SET_PREFERENCES: Operation[models.BulkOperation] = Operation(
-    id="users.bulk.set_preferences",
-    method="POST",
-    path="/v1/users/bulk/preferences",
-    tier=1,
-    response=models.BulkOperation,
-    bulk=True,
-    limits=(Limit(field="user_ids", max_items=1000),),
-    lists=frozenset({"user_ids"}),
-)
 
 
 class UsersBulk:
@@ -123,27 +91,6 @@ class UsersBulk:
         )
 
 
-_USERS_FEEDS_GET_SETTINGS: Operation[models.FeedSettings] = Operation(
-    id="users.feeds.get_settings",
-    method="GET",
-    path="/v1/users/{user_id}/feeds/{id}/settings",
-    tier=4,
-    response=models.FeedSettings,
-    publishable=True,
-)
-
-_USERS_FEEDS_LIST_ITEMS: Operation[models.ListFeedItemsResponse] = Operation(
-    id="users.feeds.list_items",
-    method="GET",
-    path="/v1/users/{user_id}/feeds/{id}",
-    tier=2,
-    response=models.ListFeedItemsResponse,
-    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
-    publishable=True,
-    lists=frozenset({"workflow_categories[]"}),
-)
-
-
 class UsersFeeds:
     """`users.feeds`: 2 operations."""
 
@@ -179,15 +126,15 @@ class UsersFeeds:
         page_size: int | Unset = UNSET,
         after: str | Unset = UNSET,
         before: str | Unset = UNSET,
-        status: models.FeedStatusFilter | Literal["unread", "read", "unseen", "seen", "all"] | Unset = UNSET,
-        archived: models.FeedArchivedFilter | Literal["exclude", "include", "only"] | Unset = UNSET,
+        status: models.FeedStatusFilterValue | Unset = UNSET,
+        archived: models.FeedArchivedFilterValue | Unset = UNSET,
         source: str | Unset = UNSET,
         tenant: str | Unset = UNSET,
         has_tenant: bool | Unset = UNSET,
         workflow_categories: Sequence[str] | Unset = UNSET,
         trigger_data: str | Unset = UNSET,
         locale: str | Unset = UNSET,
-        mode: models.FeedRenderMode | Literal["compact", "rich"] | Unset = UNSET,
+        mode: models.FeedRenderModeValue | Unset = UNSET,
         exclude: str | Unset = UNSET,
         inserted_at_gt: datetime.datetime | Unset = UNSET,
         inserted_at_gte: datetime.datetime | Unset = UNSET,
@@ -252,88 +199,6 @@ class UsersFeeds:
             options=options,
             limit=limit,
         )
-
-
-_USERS_GUIDES_GET_CHANNEL: Operation[models.GuidesResponse] = Operation(
-    id="users.guides.get_channel",
-    method="GET",
-    path="/v1/users/{user_id}/guides/{channel_id}",
-    tier=2,
-    response=models.GuidesResponse,
-    publishable=True,
-)
-
-_USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED: Operation[models.GuideActionResponse] = Operation(
-    id="users.guides.mark_message_as_archived",
-    method="PUT",
-    path="/v1/users/{user_id}/guides/messages/{message_id}/archived",
-    tier=2,
-    response=models.GuideActionResponse,
-    publishable=True,
-)
-
-_USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED: Operation[models.GuideActionResponse] = Operation(
-    id="users.guides.mark_message_as_interacted",
-    method="PUT",
-    path="/v1/users/{user_id}/guides/messages/{message_id}/interacted",
-    tier=2,
-    response=models.GuideActionResponse,
-    publishable=True,
-)
-
-_USERS_GUIDES_MARK_MESSAGE_AS_SEEN: Operation[models.GuideActionResponse] = Operation(
-    id="users.guides.mark_message_as_seen",
-    method="PUT",
-    path="/v1/users/{user_id}/guides/messages/{message_id}/seen",
-    tier=2,
-    response=models.GuideActionResponse,
-    publishable=True,
-)
-
-_USERS_GUIDES_MARK_MESSAGES_AS_ARCHIVED: Operation[models.GuideActionResponse] = Operation(
-    id="users.guides.mark_messages_as_archived",
-    method="PUT",
-    path="/v1/users/{user_id}/guides/messages/archived",
-    tier=2,
-    response=models.GuideActionResponse,
-    publishable=True,
-)
-
-_USERS_GUIDES_MARK_MESSAGES_AS_INTERACTED: Operation[models.GuideActionResponse] = Operation(
-    id="users.guides.mark_messages_as_interacted",
-    method="PUT",
-    path="/v1/users/{user_id}/guides/messages/interacted",
-    tier=2,
-    response=models.GuideActionResponse,
-    publishable=True,
-)
-
-_USERS_GUIDES_MARK_MESSAGES_AS_SEEN: Operation[models.GuideActionResponse] = Operation(
-    id="users.guides.mark_messages_as_seen",
-    method="PUT",
-    path="/v1/users/{user_id}/guides/messages/seen",
-    tier=2,
-    response=models.GuideActionResponse,
-    publishable=True,
-)
-
-_USERS_GUIDES_RESET_GUIDE_ENGAGEMENTS: Operation[models.GuideActionResponse] = Operation(
-    id="users.guides.reset_guide_engagements",
-    method="PUT",
-    path="/v1/users/{user_id}/guides/engagements/reset",
-    tier=2,
-    response=models.GuideActionResponse,
-    publishable=True,
-)
-
-_USERS_GUIDES_UNARCHIVE_GUIDE_MESSAGE: Operation[models.GuideActionResponse] = Operation(
-    id="users.guides.unarchive_guide_message",
-    method="DELETE",
-    path="/v1/users/{user_id}/guides/messages/archived",
-    tier=2,
-    response=models.GuideActionResponse,
-    publishable=True,
-)
 
 
 class UsersGuides:
@@ -681,23 +546,6 @@ class UsersGuides:
         )
 
 
-_USERS_PREFERENCE_CENTER_GENERATE_SIGNED_URL: Operation[models.PreferenceCenterSignedUrl] = Operation(
-    id="users.preference_center.generate_signed_url",
-    method="POST",
-    path="/v1/users/{user_id}/preference_center/signed_url",
-    tier=3,
-    response=models.PreferenceCenterSignedUrl,
-)
-
-_USERS_PREFERENCE_CENTER_GET_CONFIG: Operation[models.PreferenceCenterConfigResponse] = Operation(
-    id="users.preference_center.get_config",
-    method="GET",
-    path="/v1/users/{user_id}/preference_center/config",
-    tier=4,
-    response=models.PreferenceCenterConfigResponse,
-)
-
-
 class UsersPreferenceCenter:
     """`users.preference_center`: 2 operations."""
 
@@ -741,198 +589,6 @@ class UsersPreferenceCenter:
             path={"user_id": user_id},
             options=options,
         )
-
-
-_USERS_DELETE: Operation[None] = Operation(
-    id="users.delete",
-    method="DELETE",
-    path="/v1/users/{user_id}",
-    tier=2,
-    response=None,
-)
-
-_USERS_DELETE_PREFERENCES: Operation[None] = Operation(
-    id="users.delete_preferences",
-    method="DELETE",
-    path="/v1/users/{user_id}/preferences/{id}",
-    tier=3,
-    response=None,
-)
-
-_USERS_GET: Operation[models.User] = Operation(
-    id="users.get",
-    method="GET",
-    path="/v1/users/{user_id}",
-    tier=4,
-    response=models.User,
-    publishable=True,
-)
-
-_USERS_GET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
-    id="users.get_channel_data",
-    method="GET",
-    path="/v1/users/{user_id}/channel_data/{channel_id}",
-    tier=4,
-    response=models.ChannelData,
-    publishable=True,
-)
-
-_USERS_GET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="users.get_preferences",
-    method="GET",
-    path="/v1/users/{user_id}/preferences/{id}",
-    tier=4,
-    response=models.PreferenceSet,
-    publishable=True,
-)
-
-_USERS_LIST: Operation[models.ListUsersResponse] = Operation(
-    id="users.list",
-    method="GET",
-    path="/v1/users",
-    tier=4,
-    response=models.ListUsersResponse,
-    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
-    lists=frozenset({"include[]"}),
-)
-
-_USERS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
-    id="users.list_messages",
-    method="GET",
-    path="/v1/users/{user_id}/messages",
-    tier=4,
-    response=models.ListMessagesResponse,
-    pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
-    lists=frozenset({"status[]", "engagement_status[]", "message_ids[]", "workflow_categories[]"}),
-)
-
-_USERS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Operation(
-    id="users.list_preferences",
-    method="GET",
-    path="/v1/users/{user_id}/preferences",
-    tier=4,
-    response=builtins.list[models.PreferenceSet],
-    publishable=True,
-)
-
-_USERS_LIST_SCHEDULES: Operation[models.ListSchedulesResponse] = Operation(
-    id="users.list_schedules",
-    method="GET",
-    path="/v1/users/{user_id}/schedules",
-    tier=4,
-    response=models.ListSchedulesResponse,
-    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
-)
-
-_USERS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Operation(
-    id="users.list_subscriptions",
-    method="GET",
-    path="/v1/users/{user_id}/subscriptions",
-    tier=4,
-    response=models.ListSubscriptionsResponse,
-    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
-    lists=frozenset({"objects[]", "include[]"}),
-)
-
-_USERS_MERGE: Operation[models.User] = Operation(
-    id="users.merge",
-    method="POST",
-    path="/v1/users/{user_id}/merge",
-    tier=2,
-    response=models.User,
-)
-
-_USERS_SET_CATEGORIES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="users.set_categories_preferences",
-    method="PUT",
-    path="/v1/users/{user_id}/preferences/{id}/categories",
-    tier=3,
-    response=models.PreferenceSet,
-    publishable=True,
-)
-
-_USERS_SET_CATEGORY_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="users.set_category_preferences",
-    method="PUT",
-    path="/v1/users/{user_id}/preferences/{id}/categories/{key}",
-    tier=3,
-    response=models.PreferenceSet,
-    publishable=True,
-    lists=frozenset({"conditions"}),
-)
-
-_USERS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
-    id="users.set_channel_data",
-    method="PUT",
-    path="/v1/users/{user_id}/channel_data/{channel_id}",
-    tier=3,
-    response=models.ChannelData,
-    publishable=True,
-)
-
-_USERS_SET_CHANNEL_TYPE_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="users.set_channel_type_preferences",
-    method="PUT",
-    path="/v1/users/{user_id}/preferences/{id}/channel_types/{type}",
-    tier=3,
-    response=models.PreferenceSet,
-    publishable=True,
-)
-
-_USERS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="users.set_channel_types_preferences",
-    method="PUT",
-    path="/v1/users/{user_id}/preferences/{id}/channel_types",
-    tier=3,
-    response=models.PreferenceSet,
-    publishable=True,
-)
-
-_USERS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="users.set_preferences",
-    method="PUT",
-    path="/v1/users/{user_id}/preferences/{id}",
-    tier=3,
-    response=models.PreferenceSet,
-    publishable=True,
-)
-
-_USERS_SET_WORKFLOW_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="users.set_workflow_preferences",
-    method="PUT",
-    path="/v1/users/{user_id}/preferences/{id}/workflows/{key}",
-    tier=3,
-    response=models.PreferenceSet,
-    publishable=True,
-    lists=frozenset({"conditions"}),
-)
-
-_USERS_SET_WORKFLOWS_PREFERENCES: Operation[models.PreferenceSet] = Operation(
-    id="users.set_workflows_preferences",
-    method="PUT",
-    path="/v1/users/{user_id}/preferences/{id}/workflows",
-    tier=3,
-    response=models.PreferenceSet,
-    publishable=True,
-)
-
-_USERS_UNSET_CHANNEL_DATA: Operation[None] = Operation(
-    id="users.unset_channel_data",
-    method="DELETE",
-    path="/v1/users/{user_id}/channel_data/{channel_id}",
-    tier=3,
-    response=None,
-    publishable=True,
-)
-
-_USERS_UPDATE: Operation[models.User] = Operation(
-    id="users.update",
-    method="PUT",
-    path="/v1/users/{user_id}",
-    tier=3,
-    response=models.User,
-    publishable=True,
-)
 
 
 class Users:
@@ -1062,7 +718,7 @@ class Users:
     def list(
         self,
         *,
-        include: Sequence[models.RecipientsIncludeOption | Literal["preferences"]] | Unset = UNSET,
+        include: Sequence[models.RecipientsIncludeOptionValue] | Unset = UNSET,
         page_size: int | Unset = UNSET,
         after: str | Unset = UNSET,
         before: str | Unset = UNSET,
@@ -1101,20 +757,8 @@ class Users:
         before: str | Unset = UNSET,
         source: str | Unset = UNSET,
         tenant: str | Unset = UNSET,
-        status: Sequence[
-            models.MessageStatus
-            | Literal[
-                "queued", "sent", "delivered", "delivery_attempted", "undelivered", "not_sent", "bounced"
-            ]
-        ]
-        | Unset = UNSET,
-        engagement_status: Sequence[
-            models.RecipientsMessageEngagementFilter
-            | Literal[
-                "seen", "unseen", "read", "unread", "archived", "unarchived", "link_clicked", "interacted"
-            ]
-        ]
-        | Unset = UNSET,
+        status: Sequence[models.MessageStatusValue] | Unset = UNSET,
+        engagement_status: Sequence[models.RecipientsMessageEngagementFilterValue] | Unset = UNSET,
         message_ids: Sequence[str] | Unset = UNSET,
         channel_id: str | Unset = UNSET,
         trigger_data: str | Unset = UNSET,
@@ -1248,7 +892,7 @@ class Users:
         user_id: str,
         *,
         objects: Sequence[models.RecipientReference | Mapping[str, Any]] | Unset = UNSET,
-        include: Sequence[models.ListSubscriptionsInclude | Literal["preferences"]] | Unset = UNSET,
+        include: Sequence[models.ListSubscriptionsIncludeValue] | Unset = UNSET,
         page_size: int | Unset = UNSET,
         after: str | Unset = UNSET,
         before: str | Unset = UNSET,
@@ -1348,9 +992,9 @@ class Users:
         key: str,
         *,
         subscribed: bool | Unset = UNSET,
-        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | None | Unset = UNSET,
-        channels: Mapping[str, Any] | None | Unset = UNSET,
-        conditions: Sequence[models.PreferenceCondition | Mapping[str, Any]] | None | Unset = UNSET,
+        channel_types: Nullable[models.PreferenceSetChannelTypes | Mapping[str, Any]] = UNSET,
+        channels: Nullable[Mapping[str, Any]] = UNSET,
+        conditions: Nullable[Sequence[models.PreferenceCondition | Mapping[str, Any]]] = UNSET,
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Update one category setting in a preference set of a user.
@@ -1508,18 +1152,14 @@ class Users:
         user_id: str,
         id: str,
         *,
-        _persistence_strategy: models.PreferencePersistenceStrategy
-        | Literal["merge", "replace"]
-        | Unset = UNSET,
-        categories: Mapping[str, Any] | None | Unset = UNSET,
-        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | None | Unset = UNSET,
-        channels: Mapping[str, Any] | None | Unset = UNSET,
-        commercial_subscribed: bool
-        | models.PreferenceSetCommercialSubscribedSetting
-        | Mapping[str, Any]
-        | None
-        | Unset = UNSET,
-        workflows: Mapping[str, Any] | None | Unset = UNSET,
+        _persistence_strategy: models.PreferencePersistenceStrategyValue | Unset = UNSET,
+        categories: Nullable[Mapping[str, Any]] = UNSET,
+        channel_types: Nullable[models.PreferenceSetChannelTypes | Mapping[str, Any]] = UNSET,
+        channels: Nullable[Mapping[str, Any]] = UNSET,
+        commercial_subscribed: Nullable[
+            bool | models.PreferenceSetCommercialSubscribedSetting | Mapping[str, Any]
+        ] = UNSET,
+        workflows: Nullable[Mapping[str, Any]] = UNSET,
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Write a user's preference set.
@@ -1559,9 +1199,9 @@ class Users:
         key: str,
         *,
         subscribed: bool | Unset = UNSET,
-        channel_types: models.PreferenceSetChannelTypes | Mapping[str, Any] | None | Unset = UNSET,
-        channels: Mapping[str, Any] | None | Unset = UNSET,
-        conditions: Sequence[models.PreferenceCondition | Mapping[str, Any]] | None | Unset = UNSET,
+        channel_types: Nullable[models.PreferenceSetChannelTypes | Mapping[str, Any]] = UNSET,
+        channels: Nullable[Mapping[str, Any]] = UNSET,
+        conditions: Nullable[Sequence[models.PreferenceCondition | Mapping[str, Any]]] = UNSET,
         options: RequestOptions | None = None,
     ) -> models.PreferenceSet:
         """Update one workflow setting in a preference set of a user.
@@ -1657,15 +1297,15 @@ class Users:
         self,
         user_id: str,
         *,
-        name: str | None | Unset = UNSET,
-        email: str | None | Unset = UNSET,
-        avatar: str | None | Unset = UNSET,
-        phone_number: str | None | Unset = UNSET,
-        timezone: str | None | Unset = UNSET,
-        locale: str | None | Unset = UNSET,
-        created_at: datetime.datetime | None | Unset = UNSET,
-        channel_data: models.InlineChannelDataRequest | Mapping[str, Any] | None | Unset = UNSET,
-        preferences: models.InlinePreferenceSetRequest | Mapping[str, Any] | None | Unset = UNSET,
+        name: Nullable[str] = UNSET,
+        email: Nullable[str] = UNSET,
+        avatar: Nullable[str] = UNSET,
+        phone_number: Nullable[str] = UNSET,
+        timezone: Nullable[str] = UNSET,
+        locale: Nullable[str] = UNSET,
+        created_at: Nullable[datetime.datetime] = UNSET,
+        channel_data: Nullable[models.InlineChannelDataRequest | Mapping[str, Any]] = UNSET,
+        preferences: Nullable[models.InlinePreferenceSetRequest | Mapping[str, Any]] = UNSET,
         custom_properties: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
     ) -> models.User:
@@ -1705,3 +1345,405 @@ class Users:
             extra_body=custom_properties,
             options=options,
         )
+
+
+# The operations, as the transport takes them (after the classes: a reader comes for the methods).
+
+_USERS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
+    id="users.bulk.delete",
+    method="POST",
+    path="/v1/users/bulk/delete",
+    tier=1,
+    response=models.BulkOperation,
+    bulk=True,
+    limits=(Limit(field="user_ids", max_items=1000),),
+    lists=frozenset({"user_ids"}),
+)
+
+_USERS_BULK_IDENTIFY: Operation[models.BulkOperation] = Operation(
+    id="users.bulk.identify",
+    method="POST",
+    path="/v1/users/bulk/identify",
+    tier=1,
+    response=models.BulkOperation,
+    bulk=True,
+    limits=(Limit(field="users", max_items=1000),),
+    lists=frozenset({"users"}),
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)
+
+_USERS_BULK_SET_PREFERENCES: Operation[models.BulkOperation] = Operation(
+    id="users.bulk.set_preferences",
+    method="POST",
+    path="/v1/users/bulk/preferences",
+    tier=1,
+    response=models.BulkOperation,
+    bulk=True,
+    limits=(Limit(field="user_ids", max_items=1000),),
+    lists=frozenset(
+        {
+            "preferences.channel_types.chat.conditions",
+            "preferences.channel_types.email.conditions",
+            "preferences.channel_types.http.conditions",
+            "preferences.channel_types.in_app_feed.conditions",
+            "preferences.channel_types.push.conditions",
+            "preferences.channel_types.sms.conditions",
+            "preferences.commercial_subscribed.conditions",
+            "user_ids",
+        }
+    ),
+)
+
+_USERS_FEEDS_GET_SETTINGS: Operation[models.FeedSettings] = Operation(
+    id="users.feeds.get_settings",
+    method="GET",
+    path="/v1/users/{user_id}/feeds/{id}/settings",
+    tier=4,
+    response=models.FeedSettings,
+    publishable=True,
+)
+
+_USERS_FEEDS_LIST_ITEMS: Operation[models.ListFeedItemsResponse] = Operation(
+    id="users.feeds.list_items",
+    method="GET",
+    path="/v1/users/{user_id}/feeds/{id}",
+    tier=2,
+    response=models.ListFeedItemsResponse,
+    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    publishable=True,
+    lists=frozenset({"workflow_categories[]"}),
+)
+
+_USERS_GUIDES_GET_CHANNEL: Operation[models.GuidesResponse] = Operation(
+    id="users.guides.get_channel",
+    method="GET",
+    path="/v1/users/{user_id}/guides/{channel_id}",
+    tier=2,
+    response=models.GuidesResponse,
+    publishable=True,
+)
+
+_USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.mark_message_as_archived",
+    method="PUT",
+    path="/v1/users/{user_id}/guides/messages/{message_id}/archived",
+    tier=2,
+    response=models.GuideActionResponse,
+    publishable=True,
+)
+
+_USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.mark_message_as_interacted",
+    method="PUT",
+    path="/v1/users/{user_id}/guides/messages/{message_id}/interacted",
+    tier=2,
+    response=models.GuideActionResponse,
+    publishable=True,
+)
+
+_USERS_GUIDES_MARK_MESSAGE_AS_SEEN: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.mark_message_as_seen",
+    method="PUT",
+    path="/v1/users/{user_id}/guides/messages/{message_id}/seen",
+    tier=2,
+    response=models.GuideActionResponse,
+    publishable=True,
+)
+
+_USERS_GUIDES_MARK_MESSAGES_AS_ARCHIVED: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.mark_messages_as_archived",
+    method="PUT",
+    path="/v1/users/{user_id}/guides/messages/archived",
+    tier=2,
+    response=models.GuideActionResponse,
+    publishable=True,
+)
+
+_USERS_GUIDES_MARK_MESSAGES_AS_INTERACTED: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.mark_messages_as_interacted",
+    method="PUT",
+    path="/v1/users/{user_id}/guides/messages/interacted",
+    tier=2,
+    response=models.GuideActionResponse,
+    publishable=True,
+)
+
+_USERS_GUIDES_MARK_MESSAGES_AS_SEEN: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.mark_messages_as_seen",
+    method="PUT",
+    path="/v1/users/{user_id}/guides/messages/seen",
+    tier=2,
+    response=models.GuideActionResponse,
+    publishable=True,
+)
+
+_USERS_GUIDES_RESET_GUIDE_ENGAGEMENTS: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.reset_guide_engagements",
+    method="PUT",
+    path="/v1/users/{user_id}/guides/engagements/reset",
+    tier=2,
+    response=models.GuideActionResponse,
+    publishable=True,
+)
+
+_USERS_GUIDES_UNARCHIVE_GUIDE_MESSAGE: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.unarchive_guide_message",
+    method="DELETE",
+    path="/v1/users/{user_id}/guides/messages/archived",
+    tier=2,
+    response=models.GuideActionResponse,
+    publishable=True,
+)
+
+_USERS_PREFERENCE_CENTER_GENERATE_SIGNED_URL: Operation[models.PreferenceCenterSignedUrl] = Operation(
+    id="users.preference_center.generate_signed_url",
+    method="POST",
+    path="/v1/users/{user_id}/preference_center/signed_url",
+    tier=3,
+    response=models.PreferenceCenterSignedUrl,
+)
+
+_USERS_PREFERENCE_CENTER_GET_CONFIG: Operation[models.PreferenceCenterConfigResponse] = Operation(
+    id="users.preference_center.get_config",
+    method="GET",
+    path="/v1/users/{user_id}/preference_center/config",
+    tier=4,
+    response=models.PreferenceCenterConfigResponse,
+)
+
+_USERS_DELETE: Operation[None] = Operation(
+    id="users.delete",
+    method="DELETE",
+    path="/v1/users/{user_id}",
+    tier=2,
+    response=None,
+)
+
+_USERS_DELETE_PREFERENCES: Operation[None] = Operation(
+    id="users.delete_preferences",
+    method="DELETE",
+    path="/v1/users/{user_id}/preferences/{id}",
+    tier=3,
+    response=None,
+)
+
+_USERS_GET: Operation[models.User] = Operation(
+    id="users.get",
+    method="GET",
+    path="/v1/users/{user_id}",
+    tier=4,
+    response=models.User,
+    publishable=True,
+)
+
+_USERS_GET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
+    id="users.get_channel_data",
+    method="GET",
+    path="/v1/users/{user_id}/channel_data/{channel_id}",
+    tier=4,
+    response=models.ChannelData,
+    publishable=True,
+)
+
+_USERS_GET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="users.get_preferences",
+    method="GET",
+    path="/v1/users/{user_id}/preferences/{id}",
+    tier=4,
+    response=models.PreferenceSet,
+    publishable=True,
+)
+
+_USERS_LIST: Operation[models.ListUsersResponse] = Operation(
+    id="users.list",
+    method="GET",
+    path="/v1/users",
+    tier=4,
+    response=models.ListUsersResponse,
+    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"include[]"}),
+)
+
+_USERS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
+    id="users.list_messages",
+    method="GET",
+    path="/v1/users/{user_id}/messages",
+    tier=4,
+    response=models.ListMessagesResponse,
+    pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"engagement_status[]", "message_ids[]", "status[]", "workflow_categories[]"}),
+)
+
+_USERS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Operation(
+    id="users.list_preferences",
+    method="GET",
+    path="/v1/users/{user_id}/preferences",
+    tier=4,
+    response=builtins.list[models.PreferenceSet],
+    publishable=True,
+)
+
+_USERS_LIST_SCHEDULES: Operation[models.ListSchedulesResponse] = Operation(
+    id="users.list_schedules",
+    method="GET",
+    path="/v1/users/{user_id}/schedules",
+    tier=4,
+    response=models.ListSchedulesResponse,
+    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+)
+
+_USERS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Operation(
+    id="users.list_subscriptions",
+    method="GET",
+    path="/v1/users/{user_id}/subscriptions",
+    tier=4,
+    response=models.ListSubscriptionsResponse,
+    pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"include[]", "objects[]"}),
+)
+
+_USERS_MERGE: Operation[models.User] = Operation(
+    id="users.merge",
+    method="POST",
+    path="/v1/users/{user_id}/merge",
+    tier=2,
+    response=models.User,
+)
+
+_USERS_SET_CATEGORIES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="users.set_categories_preferences",
+    method="PUT",
+    path="/v1/users/{user_id}/preferences/{id}/categories",
+    tier=3,
+    response=models.PreferenceSet,
+    publishable=True,
+)
+
+_USERS_SET_CATEGORY_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="users.set_category_preferences",
+    method="PUT",
+    path="/v1/users/{user_id}/preferences/{id}/categories/{key}",
+    tier=3,
+    response=models.PreferenceSet,
+    publishable=True,
+    lists=frozenset(
+        {
+            "channel_types.chat.conditions",
+            "channel_types.email.conditions",
+            "channel_types.http.conditions",
+            "channel_types.in_app_feed.conditions",
+            "channel_types.push.conditions",
+            "channel_types.sms.conditions",
+            "conditions",
+        }
+    ),
+)
+
+_USERS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
+    id="users.set_channel_data",
+    method="PUT",
+    path="/v1/users/{user_id}/channel_data/{channel_id}",
+    tier=3,
+    response=models.ChannelData,
+    publishable=True,
+    lists=frozenset(
+        {"data.connections", "data.devices", "data.player_ids", "data.target_arns", "data.tokens"}
+    ),
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)
+
+_USERS_SET_CHANNEL_TYPE_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="users.set_channel_type_preferences",
+    method="PUT",
+    path="/v1/users/{user_id}/preferences/{id}/channel_types/{type}",
+    tier=3,
+    response=models.PreferenceSet,
+    publishable=True,
+)
+
+_USERS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="users.set_channel_types_preferences",
+    method="PUT",
+    path="/v1/users/{user_id}/preferences/{id}/channel_types",
+    tier=3,
+    response=models.PreferenceSet,
+    publishable=True,
+    lists=frozenset(
+        {
+            "chat.conditions",
+            "email.conditions",
+            "http.conditions",
+            "in_app_feed.conditions",
+            "push.conditions",
+            "sms.conditions",
+        }
+    ),
+)
+
+_USERS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="users.set_preferences",
+    method="PUT",
+    path="/v1/users/{user_id}/preferences/{id}",
+    tier=3,
+    response=models.PreferenceSet,
+    publishable=True,
+    lists=frozenset(
+        {
+            "channel_types.chat.conditions",
+            "channel_types.email.conditions",
+            "channel_types.http.conditions",
+            "channel_types.in_app_feed.conditions",
+            "channel_types.push.conditions",
+            "channel_types.sms.conditions",
+            "commercial_subscribed.conditions",
+        }
+    ),
+)
+
+_USERS_SET_WORKFLOW_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="users.set_workflow_preferences",
+    method="PUT",
+    path="/v1/users/{user_id}/preferences/{id}/workflows/{key}",
+    tier=3,
+    response=models.PreferenceSet,
+    publishable=True,
+    lists=frozenset(
+        {
+            "channel_types.chat.conditions",
+            "channel_types.email.conditions",
+            "channel_types.http.conditions",
+            "channel_types.in_app_feed.conditions",
+            "channel_types.push.conditions",
+            "channel_types.sms.conditions",
+            "conditions",
+        }
+    ),
+)
+
+_USERS_SET_WORKFLOWS_PREFERENCES: Operation[models.PreferenceSet] = Operation(
+    id="users.set_workflows_preferences",
+    method="PUT",
+    path="/v1/users/{user_id}/preferences/{id}/workflows",
+    tier=3,
+    response=models.PreferenceSet,
+    publishable=True,
+)
+
+_USERS_UNSET_CHANNEL_DATA: Operation[None] = Operation(
+    id="users.unset_channel_data",
+    method="DELETE",
+    path="/v1/users/{user_id}/channel_data/{channel_id}",
+    tier=3,
+    response=None,
+    publishable=True,
+)
+
+_USERS_UPDATE: Operation[models.User] = Operation(
+    id="users.update",
+    method="PUT",
+    path="/v1/users/{user_id}",
+    tier=3,
+    response=models.User,
+    publishable=True,
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)

@@ -5,30 +5,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
+
+from knock_async._pagination import AsyncPager
+from knock_async._transport import Transport
+from knock_async._types import UNSET, Operation, Pagination, RequestOptions, Unset
 
 from .. import models
-from .._pagination import AsyncPager
-from .._transport import Transport
-from .._types import UNSET, Operation, Pagination, RequestOptions, Unset
-
-_WORKFLOW_RECIPIENT_RUNS_GET: Operation[models.WorkflowRecipientRunDetail] = Operation(
-    id="workflow_recipient_runs.get",
-    method="GET",
-    path="/v1/workflow_recipient_runs/{id}",
-    tier=2,
-    response=models.WorkflowRecipientRunDetail,
-)
-
-_WORKFLOW_RECIPIENT_RUNS_LIST: Operation[models.ListWorkflowRecipientRunsResponse] = Operation(
-    id="workflow_recipient_runs.list",
-    method="GET",
-    path="/v1/workflow_recipient_runs",
-    tier=2,
-    response=models.ListWorkflowRecipientRunsResponse,
-    pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
-    lists=frozenset({"status[]"}),
-)
 
 
 class WorkflowRecipientRuns:
@@ -63,11 +46,7 @@ class WorkflowRecipientRuns:
         after: str | Unset = UNSET,
         before: str | Unset = UNSET,
         workflow: str | Unset = UNSET,
-        status: Sequence[
-            models.WorkflowRecipientRunStatus
-            | Literal["queued", "processing", "paused", "completed", "cancelled"]
-        ]
-        | Unset = UNSET,
+        status: Sequence[models.WorkflowRecipientRunStatusValue] | Unset = UNSET,
         tenant: str | Unset = UNSET,
         has_errors: bool | Unset = UNSET,
         recipient: str | models.RecipientReference | Mapping[str, Any] | Unset = UNSET,
@@ -114,3 +93,24 @@ class WorkflowRecipientRuns:
             options=options,
             limit=limit,
         )
+
+
+# The operations, as the transport takes them (after the classes: a reader comes for the methods).
+
+_WORKFLOW_RECIPIENT_RUNS_GET: Operation[models.WorkflowRecipientRunDetail] = Operation(
+    id="workflow_recipient_runs.get",
+    method="GET",
+    path="/v1/workflow_recipient_runs/{id}",
+    tier=2,
+    response=models.WorkflowRecipientRunDetail,
+)
+
+_WORKFLOW_RECIPIENT_RUNS_LIST: Operation[models.ListWorkflowRecipientRunsResponse] = Operation(
+    id="workflow_recipient_runs.list",
+    method="GET",
+    path="/v1/workflow_recipient_runs",
+    tier=2,
+    response=models.ListWorkflowRecipientRunsResponse,
+    pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
+    lists=frozenset({"status[]"}),
+)

@@ -6,32 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from knock_async._transport import Transport
+from knock_async._types import UNSET, Limit, Nullable, Operation, RequestOptions
+
 from .. import models
-from .._transport import Transport
-from .._types import UNSET, Limit, Operation, RequestOptions, Unset
-
-_WORKFLOWS_CANCEL: Operation[None] = Operation(
-    id="workflows.cancel",
-    method="POST",
-    path="/v1/workflows/{key}/cancel",
-    tier=5,
-    response=None,
-    limits=(Limit(field="recipients", max_items=1000),),
-    lists=frozenset({"recipients"}),
-)
-
-_WORKFLOWS_TRIGGER: Operation[models.WorkflowTriggerResponse] = Operation(
-    id="workflows.trigger",
-    method="POST",
-    path="/v1/workflows/{key}/trigger",
-    tier=5,
-    response=models.WorkflowTriggerResponse,
-    limits=(
-        Limit(field="recipients", max_items=1000),
-        Limit(field="data", max_bytes=10485760),
-    ),
-    lists=frozenset({"recipients"}),
-)
 
 
 class Workflows:
@@ -45,7 +23,7 @@ class Workflows:
         key: str,
         *,
         cancellation_key: str,
-        recipients: Sequence[str | models.RecipientReference | Mapping[str, Any]] | None | Unset = UNSET,
+        recipients: Nullable[Sequence[str | models.RecipientReference | Mapping[str, Any]]] = UNSET,
         options: RequestOptions | None = None,
     ) -> None:
         """Cancel queued runs of a workflow
@@ -72,11 +50,11 @@ class Workflows:
         key: str,
         *,
         recipients: Sequence[models.RecipientRequest | Mapping[str, Any]],
-        actor: models.RecipientRequest | Mapping[str, Any] | None | Unset = UNSET,
-        cancellation_key: str | None | Unset = UNSET,
-        tenant: models.InlineTenantRequest | Mapping[str, Any] | None | Unset = UNSET,
-        data: Mapping[str, Any] | None | Unset = UNSET,
-        settings: models.WorkflowTriggerSettings | Mapping[str, Any] | None | Unset = UNSET,
+        actor: Nullable[models.RecipientRequest | Mapping[str, Any]] = UNSET,
+        cancellation_key: Nullable[str] = UNSET,
+        tenant: Nullable[models.InlineTenantRequest | Mapping[str, Any]] = UNSET,
+        data: Nullable[Mapping[str, Any]] = UNSET,
+        settings: Nullable[models.WorkflowTriggerSettings | Mapping[str, Any]] = UNSET,
         options: RequestOptions | None = None,
     ) -> models.WorkflowTriggerResponse:
         """Run a workflow for a set of recipients
@@ -108,3 +86,41 @@ class Workflows:
             },
             options=options,
         )
+
+
+# The operations, as the transport takes them (after the classes: a reader comes for the methods).
+
+_WORKFLOWS_CANCEL: Operation[None] = Operation(
+    id="workflows.cancel",
+    method="POST",
+    path="/v1/workflows/{key}/cancel",
+    tier=5,
+    response=None,
+    limits=(Limit(field="recipients", max_items=1000),),
+    lists=frozenset({"recipients"}),
+)
+
+_WORKFLOWS_TRIGGER: Operation[models.WorkflowTriggerResponse] = Operation(
+    id="workflows.trigger",
+    method="POST",
+    path="/v1/workflows/{key}/trigger",
+    tier=5,
+    response=models.WorkflowTriggerResponse,
+    limits=(
+        Limit(field="recipients", max_items=1000),
+        Limit(field="data", max_bytes=10485760),
+    ),
+    lists=frozenset(
+        {
+            "recipients",
+            "tenant.settings.preference_set.channel_types.chat.conditions",
+            "tenant.settings.preference_set.channel_types.email.conditions",
+            "tenant.settings.preference_set.channel_types.http.conditions",
+            "tenant.settings.preference_set.channel_types.in_app_feed.conditions",
+            "tenant.settings.preference_set.channel_types.push.conditions",
+            "tenant.settings.preference_set.channel_types.sms.conditions",
+            "tenant.settings.preference_set.commercial_subscribed.conditions",
+        }
+    ),
+    secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+)
