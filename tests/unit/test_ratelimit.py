@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import time
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -247,6 +248,41 @@ async def test_a_shorter_pause_does_not_cut_a_longer_one(fake: FakeTime) -> None
     await limiter.pause(3, ENV, 5.0)
     await limiter.pause(3, ENV, 1.0)
     assert await start_times(fake, limiter, tier=3, count=1) == [5.0]
+
+
+# --- the call's deadline ----------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_pause_past_the_deadline_fails_at_once(fake: FakeTime) -> None:
+    limiter = limiter_on(fake)
+    await limiter.pause(1, ENV, 12.0)
+    with pytest.raises(TimeoutError, match="outlast"):
+        async with limiter.slot(1, ENV, deadline=time.monotonic() + 2.0):
+            pass
+    assert fake.sleeps == 0  # refused without waiting
+    assert limiter.in_flight == 0
+    assert await start_times(fake, limiter, tier=1, count=1) == [12.0]  # the queue is intact
+
+
+@pytest.mark.asyncio
+async def test_a_wait_for_a_token_past_the_deadline_fails_and_passes_the_bucket_on(fake: FakeTime) -> None:
+    limiter = limiter_on(fake)
+    outcomes: list[str] = []
+
+    async def call(name: str, deadline: float | None) -> None:
+        try:
+            async with limiter.slot(1, ENV, deadline):
+                outcomes.append(f"{name}@{fake.now:g}")
+        except TimeoutError:
+            outcomes.append(f"{name} timed out@{fake.now:g}")
+
+    # Tier 1: one token per 1.05 s. The second caller has 0.5 s left: it cannot make it.
+    await fake.run(
+        asyncio.gather(call("a", None), call("b", time.monotonic() + 0.5), call("c", time.monotonic() + 60))
+    )
+    assert outcomes == ["a@0", "b timed out@0", "c@1.05"]
+    assert limiter.in_flight == 0
 
 
 # --- cancellation -----------------------------------------------------------------------

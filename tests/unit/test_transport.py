@@ -18,6 +18,8 @@ import attrs
 import pytest
 from yarl import URL
 
+from knock_async._config import ClientConfig, RetryPolicy
+from knock_async._encode import encode_query
 from knock_async._errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -36,8 +38,6 @@ from knock_async._errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from knock_async._config import ClientConfig, RetryPolicy
-from knock_async._encode import encode_query
 from knock_async._transport import (
     Transport,
     configure_logging_from_env,
