@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import attrs
 
-from ._types import check_timeout
+from ._types import check_timeout, header_names
 
 DEFAULT_BASE_URL: Final = "https://api.knock.app"
 DEFAULT_TIMEOUT: Final = 60.0  # seconds for a whole call: queueing, retries and backoff included
@@ -126,12 +126,8 @@ class RetryPolicy:
         return self.delay(retries_done, retry_after)
 
 
-def _headers_field(instance: object, attribute: attrs.Attribute[Any], value: Mapping[str, str]) -> None:
+def _check_headers(instance: object, attribute: attrs.Attribute[Any], value: Mapping[str, str]) -> None:
     check_headers(value, attribute.name)
-
-
-def _names_only(headers: Mapping[str, str]) -> str:
-    return f"<headers {sorted(headers)}>"
 
 
 def _check_api_key(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
@@ -182,7 +178,9 @@ class ClientConfig:
     timeout: float | None = attrs.field(default=DEFAULT_TIMEOUT, validator=_positive_or_none)
     connect_timeout: float | None = attrs.field(default=DEFAULT_CONNECT_TIMEOUT, validator=_positive_or_none)
     retry: RetryPolicy = attrs.field(factory=RetryPolicy, validator=attrs.validators.instance_of(RetryPolicy))
-    default_headers: Mapping[str, str] = attrs.field(factory=dict, repr=_names_only, validator=_headers_field)
+    default_headers: Mapping[str, str] = attrs.field(
+        factory=dict, repr=header_names, validator=_check_headers
+    )
     user_token: UserToken | None = attrs.field(default=None, repr=False, validator=_check_user_token)
     session: aiohttp.ClientSession | None = attrs.field(default=None, repr=False)
     rate_limiter: RateLimiter | None = None

@@ -104,7 +104,7 @@ def check_timeout(name: str, value: float | None) -> None:
         )
 
 
-def _names_only(headers: Mapping[str, str]) -> str:
+def header_names(headers: Mapping[str, str]) -> str:
     # Header values carry credentials (Authorization, X-Knock-User-Token, ...): never show them.
     return f"<headers {sorted(headers)}>"
 
@@ -125,4 +125,4 @@ class RequestOptions:
     idempotency_key: str | None = None
     timeout: float | Unset | None = attrs.field(default=UNSET, validator=_check_options_timeout)
     max_retries: int | None = None
-    headers: Mapping[str, str] = attrs.field(factory=dict, repr=_names_only)
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=header_names)
