@@ -117,7 +117,7 @@ class RetryPolicy:
         delay = min(self.initial_delay * 2.0 ** min(retries_done, 16), self.max_delay)
         return delay * (1 - 0.25 * random.random())  # jitter: clients that failed together spread out
 
-    def retry_after(
+    def retry_in(
         self, retries_done: int, status: int | None, retry_after: float | None = None
     ) -> float | None:
         """Seconds to wait before retrying, or None: don't. `status` None means no response."""

@@ -338,9 +338,8 @@ class Transport:
     ) -> T:
         """Send `op` (retrying when that is safe) and return its structured response."""
         if self._closed:
-            raise ClientClosedError(
-                f"{op.id}: this Knock client is closed; create a new one to make requests"
-            )
+            closed = ClientClosedError("this Knock client is closed; create a new one to make requests")
+            raise closed.for_request(op.id, op.method.upper(), op.path)
         prepared = self._prepare(op, path, query, body, extra_body, options)
         task = asyncio.current_task()
         assert task is not None  # a coroutine awaited under asyncio always runs in a task
@@ -473,7 +472,7 @@ class Transport:
                 status, response_headers, raw = response
                 failure = error_from_response(status, response_headers, raw, secrets=secrets)
                 retry_after = parse_retry_after(response_headers.get("Retry-After"))
-            wait = retry.retry_after(retries, status, retry_after)
+            wait = retry.retry_in(retries, status, retry_after)
             if status == 429 and limiter is not None:
                 # Every caller of this bucket holds off, not only this call's retry.
                 await limiter.pause(

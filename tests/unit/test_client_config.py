@@ -173,6 +173,20 @@ async def test_a_lone_string_where_a_list_belongs_is_refused_at_any_depth(
     assert not api.requests
 
 
+def test_the_retry_policy_says_when_to_retry_and_after_how_long() -> None:
+    policy = RetryPolicy(max_retries=4, initial_delay=1, max_delay=3, max_retry_after=10)
+    assert policy.retry_in(0, 404) is None  # not retryable
+    assert policy.retry_in(4, 503) is None  # retries spent
+    assert policy.retry_in(0, 429, retry_after=4) == 4  # Retry-After honoured
+    assert policy.retry_in(0, 429, retry_after=3600) == 10  # ... up to max_retry_after
+    assert 0.75 <= policy.retry_in(0, None) <= 1  # no response: backoff, with jitter
+    assert 1.5 <= policy.retry_in(1, 500) <= 2  # doubled
+    assert 2.25 <= policy.retry_in(3, 500) <= 3  # capped at max_delay
+    assert RetryPolicy(retryable_statuses=frozenset({503})).retry_in(0, 500) is None
+    with pytest.raises(ValueError, match="max_retries"):
+        RetryPolicy(max_retries=-1)
+
+
 # --- errors name their request ----------------------------------------------------------
 
 

@@ -292,16 +292,20 @@ async def test_close_fails_calls_in_flight_and_queued_and_frees_the_limiter(
     shared = RateLimiter(max_in_flight=50)
     knock = Transport(ClientConfig(API_KEY, base_url=base, rate_limiter=shared))
     calls = [asyncio.ensure_future(knock.request(GET_THING, path={"id": str(i)})) for i in range(55)]
+    # Three more wait for tokens of tier 1 (one a second), behind the full in-flight cap.
+    tier1 = Operation(id="t1.get", method="GET", path="/v1/t1", tier=1, response=dict)
+    calls += [asyncio.ensure_future(knock.request(tier1)) for _ in range(3)]
     for _ in range(200):
         if arrived == 50:
             break
         await asyncio.sleep(0.01)
-    assert arrived == 50 and shared.in_flight == 50  # 5 more queue in the limiter
+    assert arrived == 50 and shared.in_flight == 50  # 8 more queue in the limiter
 
     started = time.monotonic()
     await knock.close()
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert time.monotonic() - started < 1.0
+    assert len(results) == 58
     assert all(isinstance(result, ClientClosedError) for result in results), results[:3]
     assert shared.in_flight == 0
 

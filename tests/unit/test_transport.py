@@ -762,6 +762,19 @@ async def test_limiter_slot_per_attempt_and_pause_on_429(api: KnockMock, sleeps:
     assert not limiter.inside  # the slot is released; backoff happens outside it
 
 
+async def test_the_limiter_is_given_the_calls_deadline(api: KnockMock) -> None:
+    limiter = FakeLimiter()
+    t = Transport(ClientConfig(API_KEY, timeout=5, rate_limiter=limiter))
+    api.get(USER_URL, payload=USER_JSON, repeat=True)
+    before = time.monotonic()
+    await t.request(GET_USER, path={"user_id": "u1"})
+    await t.request(GET_USER, path={"user_id": "u1"}, options=RequestOptions(timeout=None))
+    await t.close()
+    first, second = limiter.deadlines
+    assert first is not None and before + 5 <= first <= time.monotonic() + 5
+    assert second is None  # no deadline for that call
+
+
 async def test_429_pauses_the_limiter_even_when_retries_are_spent(
     api: KnockMock, sleeps: list[float]
 ) -> None:
