@@ -251,6 +251,16 @@ class _Prepared:
 Response = tuple[int, CIMultiDictProxy[str], bytes]
 
 
+@attrs.frozen
+class _NoAnswer:
+    """Why an attempt got no response: the aiohttp exception's type name and text, nothing
+    more (its request_info holds the Authorization header)."""
+
+    timed_out: bool
+    kind: str
+    text: str
+
+
 class _NoLimit(contextlib.AbstractAsyncContextManager[None]):
     async def __aexit__(self, *exc_info: object) -> None:
         return None
@@ -281,6 +291,7 @@ class Transport:
         if isinstance(token, str) and token:
             headers["X-Knock-User-Token"] = token
         self._headers = merge_headers(headers, config.default_headers) if config.default_headers else headers
+        self._defaults = (self._headers, config.timeout, config.retry)
         self._scope = scope_for(config.api_key, token if isinstance(token, str) else None)
         self._scopes: dict[str, str] = {}  # by user token, when a callable supplies them
         self._session = config.session
@@ -394,31 +405,32 @@ class Transport:
                 check_limits(plan, payload, len(data))
         if op.lists:
             check_lists(plan, query, payload)
-
-        headers = self._headers
-        timeout = self.config.timeout
-        retry = self.config.retry
-        idempotency_key: str | None = None
-        if options is not None:
-            if options.headers:
-                check_headers(options.headers, f"{op.id}: RequestOptions.headers")
-                headers = merge_headers(headers, options.headers)
-                if plan.writes:
-                    idempotency_key = _header_value(options.headers, "idempotency-key")
-            if options.timeout is not UNSET:
-                timeout = options.timeout
-            if options.max_retries is not None:
-                retry = attrs.evolve(retry, max_retries=options.max_retries)
-            if options.idempotency_key is not None:
-                idempotency_key = options.idempotency_key
-        if idempotency_key is not None:
-            _check_idempotency_key(idempotency_key)
-        elif plan.writes:
-            idempotency_key = str(uuid.uuid4())  # made once per call: every retry carries the same key
-        if idempotency_key is not None:
-            headers = merge_headers(headers, {"Idempotency-Key": idempotency_key})
+        headers, timeout, retry = self._apply_options(plan, options) if options else self._defaults
+        if plan.writes and "Idempotency-Key" not in headers:
+            # Made once per call: every retry of this call carries the same key.
+            headers = merge_headers(headers, {"Idempotency-Key": str(uuid.uuid4())})
         # Already percent-encoded: yarl must not re-normalise it.
         return _Prepared(plan, rendered, URL(url, encoded=True), data, payload, headers, timeout, retry)
+
+    def _apply_options(
+        self, plan: Plan, options: RequestOptions
+    ) -> tuple[dict[str, str], float | None, RetryPolicy]:
+        """The call's headers, timeout and retry policy: the client's, with `options` applied."""
+        headers, timeout, retry = self._defaults
+        if options.headers:
+            check_headers(options.headers, f"{plan.op.id}: RequestOptions.headers")
+            headers = merge_headers(headers, options.headers)
+        if options.timeout is not UNSET:
+            timeout = options.timeout
+        if options.max_retries is not None:
+            retry = attrs.evolve(retry, max_retries=options.max_retries)
+        key = options.idempotency_key
+        if key is None and plan.writes and options.headers:
+            key = _header_value(options.headers, "idempotency-key")
+        if key is not None:
+            _check_idempotency_key(key)
+            headers = merge_headers(headers, {"Idempotency-Key": key})
+        return headers, timeout, retry
 
     # --- step 2: send -------------------------------------------------------------------
 
@@ -441,52 +453,71 @@ class Transport:
     async def _attempts(
         self, prepared: _Prepared, headers: Mapping[str, str], scope: str, deadline: float | None
     ) -> Response:
+        """Attempt until a 2xx, or until the retry policy or the deadline says stop."""
         session = self._current_session()
         plan, retry, limiter = prepared.plan, prepared.retry, self._limiter
-        cap = self.config.max_response_bytes
         retries = 0
         while True:
-            async with limiter.slot(plan.op.tier, scope, deadline) if limiter is not None else _NO_LIMIT:
-                started = time.perf_counter()
-                try:
-                    response = await _exchange(session, prepared, headers, self._client_timeout, cap)
-                except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
-                    # Only the text is kept: the exception's request_info holds our headers.
-                    response, failed = (
-                        None,
-                        (isinstance(exc, asyncio.TimeoutError), type(exc).__name__, str(exc)),
-                    )
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            status = response[0] if response is not None else None
-            logger.debug(
-                "knock %s %s [%s] -> %s in %.1f ms (attempt %d)",
-                plan.method, plan.op.path, plan.op.id, status or failed[1], elapsed_ms, retries + 1,
-            )  # fmt: skip
-            if status is not None and 200 <= status < 300:
-                return cast(Response, response)
-            secrets = self._secrets(prepared, headers)
-            retry_after = None
-            if response is None:
-                failure: KnockError = _connection_error(*failed, secrets)
-            else:
-                status, response_headers, raw = response
-                failure = error_from_response(status, response_headers, raw, secrets=secrets)
-                retry_after = parse_retry_after(response_headers.get("Retry-After"))
+            outcome = await self._attempt(session, prepared, headers, scope, deadline, retries)
+            if not isinstance(outcome, _NoAnswer) and 200 <= outcome[0] < 300:
+                return outcome
+            failure, status, retry_after = self._failure(prepared, headers, outcome)
             wait = retry.retry_in(retries, status, retry_after)
             if status == 429 and limiter is not None:
                 # Every caller of this bucket holds off, not only this call's retry.
-                await limiter.pause(
-                    plan.op.tier, scope, wait if wait is not None else retry.delay(retries, retry_after)
-                )
+                pause = wait if wait is not None else retry.delay(retries, retry_after)
+                await limiter.pause(plan.op.tier, scope, pause)
             if wait is None or (deadline is not None and time.monotonic() + wait >= deadline):
                 raise failure  # retries spent, not retryable, or the wait would outlast the deadline
+            reason = outcome.kind if isinstance(outcome, _NoAnswer) else f"status {status}"
             logger.info(
                 "knock %s %s [%s]: %s; retrying in %.2f s (retry %d of %d)",
-                plan.method, plan.op.path, plan.op.id, f"status {status}" if status else failed[1],
-                wait, retries + 1, retry.max_retries,
+                plan.method, plan.op.path, plan.op.id, reason, wait, retries + 1, retry.max_retries,
             )  # fmt: skip
             await self.sleep(wait)
             retries += 1
+
+    async def _attempt(
+        self,
+        session: aiohttp.ClientSession,
+        prepared: _Prepared,
+        headers: Mapping[str, str],
+        scope: str,
+        deadline: float | None,
+        retries: int,
+    ) -> Response | _NoAnswer:
+        """One exchange inside a rate-limiter slot: the response, or why there was none."""
+        plan, limiter = prepared.plan, self._limiter
+        async with limiter.slot(plan.op.tier, scope, deadline) if limiter is not None else _NO_LIMIT:
+            started = time.perf_counter()
+            try:
+                outcome: Response | _NoAnswer = await _exchange(
+                    session, prepared, headers, self._client_timeout, self.config.max_response_bytes
+                )
+            except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+                # Only the text is kept: the exception's request_info holds our headers.
+                outcome = _NoAnswer(isinstance(exc, asyncio.TimeoutError), type(exc).__name__, str(exc))
+        logger.debug(
+            "knock %s %s [%s] -> %s in %.1f ms (attempt %d)",
+            plan.method, plan.op.path, plan.op.id,
+            outcome.kind if isinstance(outcome, _NoAnswer) else outcome[0],
+            (time.perf_counter() - started) * 1000, retries + 1,
+        )  # fmt: skip
+        return outcome
+
+    def _failure(
+        self, prepared: _Prepared, headers: Mapping[str, str], outcome: Response | _NoAnswer
+    ) -> tuple[KnockError, int | None, float | None]:
+        """The error for a failed attempt (secrets redacted), its status and its Retry-After."""
+        secrets = self._secrets(prepared, headers)
+        if isinstance(outcome, _NoAnswer):
+            problem = f"{outcome.kind}: {redact(outcome.text, secrets)}" if outcome.text else outcome.kind
+            if outcome.timed_out:
+                return APITimeoutError(f"Knock did not answer in time ({problem})"), None, None
+            return APIConnectionError(f"could not reach Knock ({problem})"), None, None
+        status, response_headers, raw = outcome
+        error = error_from_response(status, response_headers, raw, secrets=secrets)
+        return error, status, parse_retry_after(response_headers.get("Retry-After"))
 
     def _current_session(self) -> aiohttp.ClientSession:
         session = self._session
@@ -576,13 +607,6 @@ def _check_idempotency_key(key: str) -> None:
         )
     if _CONTROL_CHARACTERS.search(key):
         raise ValueError("an idempotency key must not contain control characters")
-
-
-def _connection_error(timed_out: bool, kind: str, text: str, secrets: tuple[str, ...]) -> APIConnectionError:
-    problem = f"{kind}: {redact(text, secrets)}" if text else kind
-    if timed_out:
-        return APITimeoutError(f"Knock did not answer in time ({problem})")
-    return APIConnectionError(f"could not reach Knock ({problem})")
 
 
 async def _exchange(
