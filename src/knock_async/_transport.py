@@ -529,11 +529,14 @@ class Transport:
                 session.detach()
             session = self._session = aiohttp.ClientSession()
             self._session_loop = loop
-        elif not self._owns_session and session._loop is not loop:
-            raise WrongEventLoopError(
-                "the aiohttp session passed to this client belongs to another event loop; "
-                "create the session (and the client) inside the running loop"
-            )
+        elif not self._owns_session:
+            if session.closed:  # else aiohttp's bare RuntimeError('Session is closed')
+                raise ClientClosedError("the aiohttp session passed to this client was closed")
+            if session._loop is not loop:
+                raise WrongEventLoopError(
+                    "the aiohttp session passed to this client belongs to another event loop; "
+                    "create the session (and the client) inside the running loop"
+                )
         return session
 
     async def _with_current_user_token(self, headers: dict[str, str]) -> tuple[dict[str, str], str]:

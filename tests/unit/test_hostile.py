@@ -317,6 +317,14 @@ async def test_close_fails_calls_in_flight_and_queued_and_frees_the_limiter(
     await other.close()
 
 
+async def test_a_callers_session_closed_under_the_client_is_a_client_closed_error() -> None:
+    session = aiohttp.ClientSession()
+    await session.close()
+    t = client("http://127.0.0.1:9", session=session)
+    with pytest.raises(ClientClosedError, match="session passed to this client was closed"):
+        await t.request(GET_THING, path={"id": "a"})
+
+
 async def test_a_cancelled_call_stays_cancelled(serve: Callable[[Handler], Awaitable[str]]) -> None:
     async def hang(request: web.Request) -> web.Response:
         await asyncio.sleep(30)
