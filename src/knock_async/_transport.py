@@ -60,6 +60,7 @@ from ._errors import (
     APITimeoutError,
     ClientClosedError,
     KnockError,
+    PayloadLimitError,
     ResponseTooLargeError,
     Unreadable,
     WrongEventLoopError,
@@ -351,7 +352,11 @@ class Transport:
         if self._closed:
             closed = ClientClosedError("this Knock client is closed; create a new one to make requests")
             raise closed.for_request(op.id, op.method.upper(), op.path)
-        prepared = self._prepare(op, path, query, body, extra_body, options)
+        try:
+            prepared = self._prepare(op, path, query, body, extra_body, options)
+        except PayloadLimitError as refused:  # the one KnockError of the caller's input
+            refused.for_request(op.id, op.method.upper(), op.path)
+            raise
         task = asyncio.current_task()
         assert task is not None  # a coroutine awaited under asyncio always runs in a task
         self._calls.add(task)

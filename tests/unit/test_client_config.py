@@ -19,11 +19,12 @@ from knock_async import (
     ClientConfig,
     KnockError,
     NotFoundError,
+    PayloadLimitError,
     RequestOptions,
     RetryPolicy,
 )
 from knock_async._transport import Transport, scope_for
-from knock_async._types import UNSET, Operation
+from knock_async._types import UNSET, Limit, Operation
 from tests.conftest import KnockMock
 
 API_KEY = "sk_test_config_0123456789"
@@ -201,6 +202,25 @@ async def test_errors_carry_the_request_that_failed(api: KnockMock) -> None:
     assert str(error).startswith("GET /v1/users/u%2F1 (users.get): 404 resource_missing")
     assert error.status_code == error.status == 404
     assert error.message == "no"
+
+
+async def test_a_payload_limit_error_names_its_request(api: KnockMock) -> None:
+    limited = Operation(
+        id="users.bulk_identify",
+        method="POST",
+        path="/v1/users/bulk/identify",
+        tier=2,
+        limits=(Limit("users", max_items=1),),
+    )
+    t = transport()
+    with pytest.raises(PayloadLimitError) as caught:
+        await t.request(limited, body={"users": [{"id": "a"}, {"id": "b"}]})
+    await t.close()
+    assert caught.value.operation_id == "users.bulk_identify"
+    assert str(caught.value).startswith(
+        "POST /v1/users/bulk/identify (users.bulk_identify): users has 2 items"
+    )
+    assert not api.requests
 
 
 def test_public_classes_report_the_package_as_their_module() -> None:
