@@ -32,11 +32,6 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._config import (
-    DEFAULT_BASE_URL,
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
     ClientConfig,
     RateLimiter,
     RetryPolicy,
@@ -72,11 +67,6 @@ from ._errors import (
 from ._types import UNSET, Operation, RequestOptions
 
 __all__ = [  # the names other modules (and the generated code) take from here
-    "DEFAULT_BASE_URL",
-    "DEFAULT_CONNECT_TIMEOUT",
-    "DEFAULT_MAX_RESPONSE_BYTES",
-    "DEFAULT_MAX_RETRIES",
-    "DEFAULT_TIMEOUT",
     "ApiResponse",
     "RateLimiter",
     "Transport",
