@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestServer
 from knock_async import (
     APIResponseValidationError,
     APITimeoutError,
+    AsyncKnock,
     ClientClosedError,
     InternalServerError,
     KnockError,
