@@ -17,6 +17,7 @@ from ._bulk import (
     ChunkFailure,
 )
 from ._client import AsyncKnock
+from ._config import ClientConfig, RetryPolicy
 from ._errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -35,7 +36,10 @@ from ._errors import (
     PayloadLimitError,
     PermissionDeniedError,
     RateLimitError,
+    RedirectError,
+    ResponseTooLargeError,
     UnprocessableEntityError,
+    WrongEventLoopError,
 )
 from ._pagination import AsyncPager, Page
 from ._ratelimit import RateLimiter
@@ -62,6 +66,7 @@ __all__ = [
     "BulkRunError",
     "ChunkFailure",
     "ClientClosedError",
+    "ClientConfig",
     "ClientRequestError",
     "ConflictError",
     "ErrorCode",
@@ -75,7 +80,18 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RateLimiter",
+    "RedirectError",
     "RequestOptions",
+    "ResponseTooLargeError",
+    "RetryPolicy",
     "UnprocessableEntityError",
     "Unset",
+    "WrongEventLoopError",
 ]
+
+# Tracebacks and reprs name the public path (knock_async.NotFoundError), not a private module.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type):
+        _value.__module__ = __name__
+del _name, _value

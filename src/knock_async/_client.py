@@ -7,18 +7,19 @@ from collections.abc import Awaitable, Mapping
 from typing import TypeVar
 
 import aiohttp
+import attrs
 
-from ._ratelimit import RateLimiter
-from ._transport import (
+from ._config import (
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
-    ApiResponse,
-    Transport,
-    configure_logging_from_env,
-    with_raw_response,
+    ClientConfig,
+    RetryPolicy,
+    UserToken,
 )
+from ._ratelimit import RateLimiter
+from ._transport import ApiResponse, Transport, configure_logging_from_env, with_raw_response
 from ._types import UNSET, Unset
 from .resources import Resources
 
@@ -29,20 +30,26 @@ class AsyncKnock(Resources):
     """The Knock API client. Every namespace (`users`, `workflows`, ...) hangs off it.
 
     Use it as `async with AsyncKnock() as knock:` or call `await knock.close()`; one pooled
-    aiohttp session serves all calls. A session you pass in stays yours to close.
+    aiohttp session serves all calls. A session you pass in stays yours to close. The options
+    are those of `ClientConfig` (see it for details); `config` holds them.
 
     Args:
         api_key: A secret (sk_) or publishable (pk_) key; defaults to $KNOCK_API_KEY.
         base_url: Defaults to $KNOCK_BASE_URL, then https://api.knock.app.
-        timeout: Seconds for a whole call, retries included (None: no limit).
+        timeout: Seconds for a whole call: rate-limit queueing, 429 pauses, retries and
+            backoff included. None: no deadline; zero or negative is refused.
         connect_timeout: Seconds to establish a connection.
-        max_retries: Retries on connection errors, timeouts, 408, 409, 429 and 5xx.
+        max_retries: Retries on connection errors, timeouts, 408, 409, 429 and 5xx; overrides
+            `retry_policy.max_retries`.
+        retry_policy: Backoff and Retry-After handling (`RetryPolicy`).
         default_headers: Sent with every request.
-        user_token: A signed user token (`X-Knock-User-Token`), for publishable keys.
+        user_token: A signed user token (`X-Knock-User-Token`), for publishable keys; or a
+            callable returning the current one (or an awaitable of it), asked per request.
         session: Your own aiohttp session; the client will not close it.
         rate_limiter: Paces calls by Knock's rate tiers (the default); pass your own
             `RateLimiter` to share it between clients or change its rates, or None to
             turn client-side pacing off.
+        max_response_bytes: Larger response bodies are not read (`ResponseTooLargeError`).
     """
 
     def __init__(
@@ -52,24 +59,31 @@ class AsyncKnock(Resources):
         base_url: str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
         connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retries: int | None = None,
+        retry_policy: RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
-        user_token: str | None = None,
+        user_token: UserToken | None = None,
         session: aiohttp.ClientSession | None = None,
         rate_limiter: RateLimiter | Unset | None = UNSET,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         configure_logging_from_env()
-        self._transport = Transport(
+        retry = retry_policy or RetryPolicy()
+        if max_retries is not None:
+            retry = attrs.evolve(retry, max_retries=max_retries)
+        self.config = ClientConfig(
             api_key if api_key is not None else os.environ.get("KNOCK_API_KEY", ""),
             base_url=base_url or os.environ.get("KNOCK_BASE_URL") or DEFAULT_BASE_URL,
             timeout=timeout,
             connect_timeout=connect_timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
+            retry=retry,
+            default_headers=default_headers or {},
             user_token=user_token,
             session=session,
             rate_limiter=RateLimiter() if isinstance(rate_limiter, Unset) else rate_limiter,
+            max_response_bytes=max_response_bytes,
         )
+        self._transport = Transport(self.config)
         super().__init__(self._transport)
 
     def __repr__(self) -> str:

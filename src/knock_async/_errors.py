@@ -4,6 +4,7 @@ KnockError
 ├── APIConnectionError          Knock could not be reached (DNS, refused, reset, ...)
 │   └── APITimeoutError         no complete answer in time
 ├── APIStatusError              Knock answered with a non-2xx status
+│   ├── RedirectError               3xx: never followed (Knock's API does not redirect)
 │   ├── BadRequestError             400
 │   ├── AuthenticationError         401
 │   ├── PermissionDeniedError       403
@@ -13,17 +14,22 @@ KnockError
 │   ├── RateLimitError              429
 │   ├── ClientRequestError          any other 4xx
 │   └── InternalServerError         5xx
-├── APIResponseValidationError  a 2xx body the operation's response type cannot hold
+├── APIResponseValidationError  a 2xx body that is not JSON, too deeply nested, or does not fit
+├── ResponseTooLargeError       a response body over the client's max_response_bytes
 ├── PayloadLimitError           (also ValueError) a body over a Knock limit, caught before sending
-├── ClientClosedError           (also RuntimeError) a request after close()
+├── WrongEventLoopError         (also RuntimeError) your session belongs to another event loop
+├── ClientClosedError           (also RuntimeError) a call made, queued or in flight at close()
 └── PaginationError             a list's next cursor repeats one already followed
+
+Every error the transport raises names the failed request: `operation_id`, `method` and
+`path` (the rendered path) are set on it and lead its message.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import email.utils
+import enum
 import json
 import time
 from collections.abc import Iterable, Mapping
@@ -56,7 +62,23 @@ class ErrorCode:
 
 
 class KnockError(Exception):
-    """Base class of every error this SDK raises on purpose."""
+    """Base class of every error this SDK raises on purpose.
+
+    `operation_id`, `method` and `path` name the request that failed (None for errors raised
+    outside a request).
+    """
+
+    operation_id: str | None = None
+    method: str | None = None
+    path: str | None = None
+
+    def for_request(self, operation_id: str, method: str, path: str) -> KnockError:
+        """Name the request on this error, in its attributes and at the head of its message."""
+        if self.operation_id is None:
+            self.operation_id, self.method, self.path = operation_id, method, path
+            first = self.args[0] if self.args else ""
+            self.args = (f"{method} {path} ({operation_id}): {first}", *self.args[1:])
+        return self
 
 
 class APIConnectionError(KnockError):
@@ -75,13 +97,29 @@ class PaginationError(KnockError):
     """A paginated list handed out a cursor it had handed out before: following it would loop."""
 
 
+class WrongEventLoopError(KnockError, RuntimeError):
+    """The aiohttp session given to the client belongs to another event loop than the one
+    running the call; create the session and the client inside the running loop."""
+
+
 class APIResponseValidationError(KnockError):
-    """A 2xx response whose body is not valid JSON or does not fit the operation's type."""
+    """A 2xx response whose body is not valid JSON (or nests too deep) or does not fit its type."""
 
     def __init__(self, message: str, *, status: int, headers: Mapping[str, str]) -> None:
         super().__init__(message)
         self.status = status
         self.headers = headers
+
+
+class ResponseTooLargeError(KnockError):
+    """The response body is larger than the client's `max_response_bytes`; it was not read."""
+
+    def __init__(self, status: int, limit: int, size: int | None) -> None:
+        told = f"announced {size} bytes" if size is not None else f"went past {limit} bytes"
+        super().__init__(f"Knock's {status} response {told}; max_response_bytes is {limit}")
+        self.status = status
+        self.limit = limit
+        self.size = size
 
 
 class PayloadLimitError(KnockError, ValueError):
@@ -125,9 +163,23 @@ class APIStatusError(KnockError):
         self.request_id: str | None = header(self.headers, "x-request-id")
         super().__init__(self._describe())
 
+    @property
+    def status_code(self) -> int:
+        """The HTTP status; the official Knock SDK's name for `status`."""
+        return self.status
+
     def _describe(self) -> str:
         text = f"{self.status} {self.code}: {self.message}" if self.code else f"{self.status}: {self.message}"
         return f"{text} (request id {self.request_id})" if self.request_id else text
+
+
+class RedirectError(APIStatusError):
+    """3xx: Knock's API never redirects, so the client follows no redirect (credentials and
+    bodies would go to wherever `Location` points); `location` is where it pointed."""
+
+    def __init__(self, message: str, *, location: str | None = None, **kwargs: Any) -> None:
+        self.location = location
+        super().__init__(message, **kwargs)
 
 
 class BadRequestError(APIStatusError):
@@ -185,6 +237,8 @@ def error_class_for(status: int) -> type[APIStatusError]:
     specific = _STATUS_ERRORS.get(status)
     if specific is not None:
         return specific
+    if 300 <= status < 400:
+        return RedirectError
     if 400 <= status < 500:
         return ClientRequestError
     if status >= 500:
@@ -226,6 +280,36 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
     return text
 
 
+def redact_json(value: Any, secrets: tuple[str | None, ...]) -> Any:
+    """A decoded JSON value with every secret redacted from its strings (keys included).
+
+    Redacting the decoded form catches the escaped spellings (`\\u0073k_...`) that the raw
+    text hides.
+    """
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, list):
+        return [redact_json(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {redact(key, secrets): redact_json(item, secrets) for key, item in value.items()}
+    return value
+
+
+class Unreadable(enum.Enum):
+    NOT_JSON = "not JSON"
+    TOO_DEEP = "JSON nested too deeply to read"
+
+
+def decode_json(raw: bytes | str) -> Any:
+    """`json.loads`, with a body that is not JSON or nests too deep as an `Unreadable` marker."""
+    try:
+        return json.loads(raw)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError both are ValueErrors
+        return Unreadable.NOT_JSON
+    except RecursionError:  # a body nested 100 000 levels deep must not escape as a bare error
+        return Unreadable.TOO_DEEP
+
+
 def error_from_response(
     status: int,
     headers: Mapping[str, str],
@@ -234,15 +318,20 @@ def error_from_response(
     secrets: Iterable[str | None] = (),
 ) -> APIStatusError:
     """The exception for a non-2xx response; secrets echoed back in the body are redacted."""
-    text = redact(raw.decode("utf-8", errors="replace"), secrets)
-    body: Any = text
+    secrets = tuple(secrets)
+    text = raw.decode("utf-8", errors="replace")
+    decoded = decode_json(text) if text.strip() else None
+    body: Any = redact_json(decoded, secrets) if not isinstance(decoded, Unreadable) else None
     code: str | None = None
     kind: str | None = None
     errors: list[Any] = []
     message: str | None = None
-    with contextlib.suppress(ValueError):  # not JSON: keep the text
-        body = json.loads(text) if text else None
-    if isinstance(body, dict):
+    if decoded is Unreadable.NOT_JSON:  # a proxy's HTML page, say: keep the text
+        body = redact(text, secrets)
+        message = " ".join(body.split())[:MESSAGE_TEXT_LIMIT]
+    elif decoded is Unreadable.TOO_DEEP:
+        message = f"the error body could not be read: {decoded.value}"
+    elif isinstance(body, dict):
         code = _str_or_none(body.get("code"))
         kind = _str_or_none(body.get("type"))
         message = _str_or_none(body.get("message"))
@@ -252,23 +341,21 @@ def error_from_response(
         elif isinstance(listed, dict) and message is None:
             # An unrouted path answers {"errors": {"detail": "404 Not Found"}} instead.
             message = _str_or_none(listed.get("detail"))
-    elif isinstance(body, str) and body.strip():
-        message = " ".join(body.split())[:MESSAGE_TEXT_LIMIT]
     if not message:
         message = "Knock returned an error without a message"
     cls = error_class_for(status)
+    fields: dict[str, Any] = {"status": status, "code": code, "type": kind, "errors": errors}
+    fields.update(headers=headers, body=body)
     if cls is RateLimitError:
         return RateLimitError(
-            message,
-            retry_after=parse_retry_after(header(headers, "Retry-After")),
-            status=status,
-            code=code,
-            type=kind,
-            errors=errors,
-            headers=headers,
-            body=body,
+            message, retry_after=parse_retry_after(header(headers, "Retry-After")), **fields
         )
-    return cls(message, status=status, code=code, type=kind, errors=errors, headers=headers, body=body)
+    if cls is RedirectError:
+        location = header(headers, "Location")
+        where = redact(location, secrets) if location is not None else None
+        message = f"Knock answered {status} redirecting to {where!r}; redirects are never followed"
+        return RedirectError(message, location=where, **fields)
+    return cls(message, **fields)
 
 
 def _str_or_none(value: Any) -> str | None:

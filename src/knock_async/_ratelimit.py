@@ -182,15 +182,18 @@ class RateLimiter:
         """Requests currently holding a slot."""
         return self.max_in_flight - self._in_flight.free if self.enabled else 0
 
-    def slot(self, tier: int, scope: str) -> contextlib.AbstractAsyncContextManager[None]:
+    def slot(
+        self, tier: int, scope: str, deadline: float | None = None
+    ) -> contextlib.AbstractAsyncContextManager[None]:
         """Wait for a token of `tier`'s bucket for `scope`, then for an in-flight slot.
 
         The slot is held inside the `async with` and released on exit. Every attempt of a
-        request (retries too) should take its own slot.
+        request (retries too) should take its own slot. `deadline` (a time.monotonic()
+        instant): when the token cannot come by then, TimeoutError is raised at once.
         """
-        return self._slot(tier, scope)
+        return self._slot(tier, scope, deadline)
 
-    def pause(self, tier: int, scope: str, seconds: float) -> None:
+    async def pause(self, tier: int, scope: str, seconds: float) -> None:
         """A 429 arrived: hand out no token of this bucket for `seconds`, to anyone."""
         if not self.enabled:
             return
@@ -200,7 +203,7 @@ class RateLimiter:
         # on: a pause only ever moves the ready time later, so nobody needs waking now.
 
     @contextlib.asynccontextmanager
-    async def _slot(self, tier: int, scope: str) -> AsyncIterator[None]:
+    async def _slot(self, tier: int, scope: str, deadline: float | None) -> AsyncIterator[None]:
         if not self.enabled:
             yield
             return
@@ -210,7 +213,7 @@ class RateLimiter:
             token = [now]  # the common case: no queue, a token and a slot are free
             bucket.sent.append(token)
         else:
-            token = await self._wait(bucket)
+            token = await self._wait(bucket, deadline)
         try:
             yield
         finally:
@@ -225,8 +228,15 @@ class RateLimiter:
         if ended > token[0]:
             token[0] = ended
 
-    async def _wait(self, bucket: _Bucket) -> list[float]:
+    def _check_deadline(self, delay: float, deadline: float | None) -> None:
+        # `deadline` is on time.monotonic(), our clock may be another (a test's): compare spans.
+        if deadline is not None and delay > deadline - time.monotonic():
+            raise TimeoutError(f"the rate limiter's wait ({delay:.2f} s) would outlast the call's deadline")
+
+    async def _wait(self, bucket: _Bucket, deadline: float | None) -> list[float]:
         """Queue on `bucket`; once first, sleep until a token is due, then take a slot."""
+        # A pause that outlasts the deadline fails now, not when the caller's turn comes.
+        self._check_deadline(bucket.paused_until - self._clock(), deadline)
         me = asyncio.get_running_loop().create_future()
         bucket.waiters.append(me)
         if len(bucket.waiters) == 1:
@@ -236,6 +246,7 @@ class RateLimiter:
             while True:
                 delay = bucket.ready_at() - self._clock()
                 if delay > 0:
+                    self._check_deadline(delay, deadline)
                     await self._sleep(delay)
                     continue
                 # The token is taken only together with the slot, so the time recorded is

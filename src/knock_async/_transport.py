@@ -1,36 +1,54 @@
-"""One request end to end: encode, check limits, rate-limit, send, retry, map errors, decode.
+"""One call end to end, in three steps: prepare (check and encode the caller's input), send
+(rate limit, exchange, retry, all under the call's one deadline), decode.
 
-This is the hot path. Work that depends only on the `Operation` (path template pieces, limit
-paths, whether it needs an idempotency key) is done once per operation and cached; headers
-common to every call are built once per transport.
+This is the hot path. Work that depends only on the `Operation` is cached per operation (see
+`_encode.plan_for`); headers common to every call are built once per transport; anything
+needed only when something fails (the secrets to redact, say) is worked out only then.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
-import datetime as dt
-import enum
 import hashlib
+import inspect
 import json
 import logging
 import os
-import random
 import re
+import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextvars import ContextVar
 from importlib import metadata
-from typing import Any, Final, Generic, Protocol, TypeVar, cast
-from urllib.parse import quote, urlencode
+from typing import Any, Final, Generic, TypeVar, cast
 
 import aiohttp
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._convert import converter, format_datetime
+from ._config import (
+    ClientConfig,
+    RateLimiter,
+    RetryPolicy,
+    check_headers,
+)
+from ._convert import converter
+from ._encode import (
+    Plan,
+    build_payload,
+    check_limits,
+    check_lists,
+    encode_json,
+    encode_query,
+    merge_headers,
+    plan_for,
+    secret_values,
+)
 from ._errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -38,24 +56,31 @@ from ._errors import (
     ClientClosedError,
     KnockError,
     PayloadLimitError,
+    ResponseTooLargeError,
+    Unreadable,
+    WrongEventLoopError,
+    decode_json,
     error_from_response,
     parse_retry_after,
     redact,
 )
-from ._types import UNSET, Limit, Operation, RequestOptions
+from ._types import UNSET, Operation, RequestOptions
+
+__all__ = [  # the names other modules (and the generated code) take from here
+    "ApiResponse",
+    "RateLimiter",
+    "Transport",
+    "configure_logging_from_env",
+    "with_raw_response",
+]
 
 T = TypeVar("T")
 
-DEFAULT_BASE_URL: Final = "https://api.knock.app"
-DEFAULT_TIMEOUT: Final = 60.0  # seconds for a whole call, retries and backoff included
-DEFAULT_CONNECT_TIMEOUT: Final = 10.0
-DEFAULT_MAX_RETRIES: Final = 2
-INITIAL_RETRY_DELAY: Final = 0.5
-MAX_RETRY_DELAY: Final = 8.0
-MAX_RETRY_AFTER: Final = 60.0  # a larger Retry-After is capped: a stuck call is worse than a 429
 MAX_IDEMPOTENCY_KEY_LENGTH: Final = 255  # Knock's documented maximum
 RATE_LIMITED_PREFIX: Final = "x-ratelimited-"
-RETRYABLE_4XX: Final = frozenset({408, 409, 429})
+_CREDENTIAL_HEADERS: Final = frozenset({"authorization", "x-knock-user-token"})
+_CONTROL_CHARACTERS: Final = re.compile(r"[\x00-\x1f\x7f]")
+_SCOPE_CACHE_SIZE: Final = 1024
 
 try:
     _VERSION = metadata.version("knock-async")
@@ -64,10 +89,6 @@ except metadata.PackageNotFoundError:  # running from a source tree that is not 
 USER_AGENT: Final = f"knock-async/{_VERSION}"
 
 logger = logging.getLogger("knock_async")
-
-_JSON_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
-# One encoder for every call: json.dumps with options builds a new encoder each time.
-_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
 def configure_logging_from_env() -> None:
@@ -88,16 +109,16 @@ def configure_logging_from_env() -> None:
         logger.addHandler(handler)
 
 
-class RateLimiter(Protocol):
-    """What the transport needs from a rate limiter (implemented in `_ratelimit.py`)."""
+if sys.version_info >= (3, 11):
 
-    def slot(self, tier: int, scope: str) -> contextlib.AbstractAsyncContextManager[None]:
-        """Wait for a token of `tier` for `scope` and an in-flight slot; hold the slot inside."""
-        ...
+    async def _within(seconds: float, call: Coroutine[Any, Any, T]) -> T:
+        async with asyncio.timeout(seconds):
+            return await call
 
-    def pause(self, tier: int, scope: str, seconds: float) -> None:
-        """A 429 arrived: stop `tier`'s bucket for `scope` for `seconds`."""
-        ...
+else:  # 3.10 has no asyncio.timeout; wait_for runs the call in a task of its own
+
+    async def _within(seconds: float, call: Coroutine[Any, Any, T]) -> T:
+        return await asyncio.wait_for(call, seconds)
 
 
 # --- raw responses ----------------------------------------------------------------------
@@ -155,191 +176,6 @@ async def with_raw_response(call: Awaitable[T]) -> ApiResponse[T]:
     )
 
 
-# --- per-operation plan -----------------------------------------------------------------
-
-_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-_LIMIT_STEP = re.compile(r"^([^\[\]]+)(\[\])?$")
-
-
-class _Plan:
-    """What one Operation needs on every call, worked out once."""
-
-    __slots__ = ("limits", "method", "op", "pieces", "writes")
-
-    def __init__(self, op: Operation[Any]) -> None:
-        self.op = op
-        self.method = op.method.upper()
-        # Literal text at even indices, parameter names at odd ones.
-        self.pieces: tuple[str, ...] = tuple(_PLACEHOLDER.split(op.path))
-        self.writes = self.method != "GET"  # every non-GET call carries an Idempotency-Key
-        self.limits = tuple((limit, _limit_steps(limit.field)) for limit in op.limits)
-
-    def render_path(self, params: Mapping[str, Any] | None) -> str:
-        pieces = self.pieces
-        if len(pieces) == 1:
-            return pieces[0]
-        parts = list(pieces)
-        for i in range(1, len(parts), 2):
-            parts[i] = _encode_path_value(parts[i], params.get(parts[i]) if params else None)
-        return "".join(parts)
-
-
-_PLANS: dict[int, _Plan] = {}
-_MAX_PLANS: Final = 4096  # operations are module constants; the bound only guards against misuse
-
-
-def _plan_for(op: Operation[Any]) -> _Plan:
-    # Keyed by identity: hashing a frozen attrs Operation walks all its fields on every call.
-    plan = _PLANS.get(id(op))
-    if plan is None or plan.op is not op:
-        if len(_PLANS) >= _MAX_PLANS:
-            _PLANS.clear()
-        plan = _PLANS[id(op)] = _Plan(op)
-    return plan
-
-
-def _limit_steps(field: str) -> tuple[tuple[str, bool], ...]:
-    steps = []
-    for part in field.split("."):
-        match = _LIMIT_STEP.match(part)
-        if match is None:
-            raise ValueError(
-                f"bad Limit.field {field!r}: expected names joined by '.', each optionally ending in []"
-            )
-        steps.append((match.group(1), match.group(2) is not None))
-    return tuple(steps)
-
-
-# --- encoding ---------------------------------------------------------------------------
-
-
-def _encode_path_value(name: str, value: Any) -> str:
-    if value is None or value is UNSET:
-        raise ValueError(f"path parameter {name!r} is required")
-    if isinstance(value, enum.Enum):
-        value = value.value
-    text = value if isinstance(value, str) else str(value)
-    if not text:
-        raise ValueError(f"path parameter {name!r} must not be empty")
-    # Nothing is safe: a "/" in an id must never reach another path.
-    encoded = quote(text, safe="")
-    if encoded in (".", ".."):  # unreserved, yet a dot segment would be resolved away by servers
-        encoded = encoded.replace(".", "%2E")
-    return encoded
-
-
-def _query_value(value: Any) -> str:
-    kind = type(value)
-    if kind is str:
-        return cast(str, value)
-    if kind is bool:
-        return "true" if value else "false"
-    if kind is int or kind is float:
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return _query_value(value.value)
-    if isinstance(value, dt.datetime):
-        return format_datetime(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _query_pairs(key: str, value: Any) -> Iterator[tuple[str, str]]:
-    if value is None or value is UNSET:
-        return
-    if isinstance(value, (list, tuple, set, frozenset)):
-        # Repeated keys; the wire name already carries "[]" where Knock wants it.
-        for item in value:
-            yield from _query_pairs(key, item)
-    elif isinstance(value, Mapping) or attrs.has(type(value)):
-        # Objects travel as key[field]=value (deepObject), the way Knock parses them;
-        # in a list that gives key[][field]=value.
-        for field, item in converter.unstructure(value).items():
-            yield from _query_pairs(f"{key}[{field}]", item)
-    else:
-        yield key, _query_value(value)
-
-
-def _encode_query(query: Mapping[str, Any]) -> str:
-    return urlencode([pair for key, value in query.items() for pair in _query_pairs(key, value)])
-
-
-def _json_value(value: Any) -> Any:
-    return value if type(value) in _JSON_SCALARS else converter.unstructure(value)
-
-
-def _build_payload(body: Mapping[str, Any] | None, extra_body: Mapping[str, Any] | None) -> dict[str, Any]:
-    payload = {key: _json_value(value) for key, value in body.items() if value is not UNSET} if body else {}
-    if extra_body:
-        for key, value in extra_body.items():
-            if value is UNSET:
-                continue
-            if key in payload:
-                raise ValueError(f"{key!r} is given both as a parameter and in extra_body; give it once")
-            payload[key] = _json_value(value)
-    return payload
-
-
-def _values_at(
-    node: Any, steps: tuple[tuple[str, bool], ...], index: int, where: str
-) -> Iterator[tuple[str, Any]]:
-    if index == len(steps):
-        yield where, node
-        return
-    key, each = steps[index]
-    if not isinstance(node, Mapping) or key not in node:
-        return
-    child = node[key]
-    where = f"{where}.{key}" if where else key
-    if not each:
-        yield from _values_at(child, steps, index + 1, where)
-    elif isinstance(child, list):
-        for position, item in enumerate(child):
-            yield from _values_at(item, steps, index + 1, f"{where}[{position}]")
-
-
-def _check_lists(op: Operation[Any], *params: Mapping[str, Any] | None) -> None:
-    for given in params:
-        if not given:
-            continue
-        for name in op.lists.intersection(given):
-            if isinstance(given[name], str):
-                raise TypeError(f"{op.id}: {name!r} takes a list, got the string {given[name]!r}")
-
-
-def _check_limits(plan: _Plan, payload: Mapping[str, Any], body_size: int) -> None:
-    for limit, steps in plan.limits:
-        # A part's JSON is a substring of the whole: a body within max_bytes needs no measuring.
-        check_bytes = limit.max_bytes is not None and body_size > limit.max_bytes
-        if limit.max_items is None and not check_bytes:
-            continue
-        for where, value in _values_at(payload, steps, 0, ""):
-            _check_limit(limit, where, value, check_bytes)
-
-
-def _check_limit(limit: Limit, where: str, value: Any, check_bytes: bool) -> None:
-    if limit.max_items is not None and isinstance(value, list) and len(value) > limit.max_items:
-        raise PayloadLimitError(where, "max_items", limit.max_items, len(value))
-    if check_bytes and limit.max_bytes is not None:
-        size = len(_encode_json(value).encode())
-        if size > limit.max_bytes:
-            raise PayloadLimitError(where, "max_bytes", limit.max_bytes, size)
-
-
-def _merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
-    """`base` updated with `extra`, case-insensitively (else both spellings would be sent)."""
-    merged = dict(base)
-    names = {name.lower(): name for name in merged}
-    for name, value in extra.items():
-        previous = names.get(name.lower())
-        if previous is not None:
-            del merged[previous]
-        merged[name] = value
-        names[name.lower()] = name
-    return merged
-
-
 def _rate_limited(headers: Mapping[str, str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for name, value in headers.items():
@@ -349,10 +185,79 @@ def _rate_limited(headers: Mapping[str, str]) -> dict[str, list[str]]:
     return found
 
 
-def _scope_of(api_key: str, user_token: str | None) -> str:
-    # Knock scopes rate limits by key (and signing user); the limiter only needs a stable name.
-    material = f"knock-async\0{api_key}\0{user_token or ''}".encode()
-    return hashlib.sha256(material).hexdigest()[:32]
+# --- rate-limit scope -------------------------------------------------------------------
+
+
+def scope_for(api_key: str, user_token: str | None) -> str:
+    """The limiter's name for the bucket of this key (and signed user): an opaque digest.
+
+    Knock counts a signed user's requests per user, so two tokens of one user (a refreshed
+    one, say) share a bucket: the scope follows the token's `sub`, or the token itself when
+    it cannot be read.
+    """
+    user = _token_subject(user_token) if user_token else ""
+    return hashlib.sha256(f"knock-async\0{api_key}\0{user}".encode()).hexdigest()[:32]
+
+
+def _token_subject(token: str) -> str:
+    # The JWT's payload segment, read without verifying it: Knock verifies, we only group.
+    try:
+        segment = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        subject = claims.get("sub") if isinstance(claims, dict) else None
+    except (IndexError, ValueError, binascii.Error, RecursionError):
+        subject = None
+    return f"sub\0{subject}" if isinstance(subject, str) else f"token\0{token}"
+
+
+# --- a prepared call --------------------------------------------------------------------
+
+
+class _Prepared:
+    """One call's request, checked and encoded, ready to send (and to resend)."""
+
+    __slots__ = ("data", "headers", "path", "payload", "plan", "retry", "timeout", "url")
+
+    def __init__(
+        self,
+        plan: Plan,
+        path: str,
+        url: URL,
+        data: bytes | None,
+        payload: dict[str, Any] | None,
+        headers: dict[str, str],
+        timeout: float | None,
+        retry: RetryPolicy,
+    ) -> None:
+        self.plan = plan
+        self.path = path  # rendered, for error messages: "/v1/users/u1"
+        self.url = url
+        self.data = data
+        self.payload = payload  # kept to find body secrets if an error needs redacting
+        self.headers = headers
+        self.timeout = timeout
+        self.retry = retry
+
+
+Response = tuple[int, CIMultiDictProxy[str], bytes]
+
+
+@attrs.frozen
+class _NoAnswer:
+    """Why an attempt got no response: the aiohttp exception's type name and text, nothing
+    more (its request_info holds the Authorization header)."""
+
+    timed_out: bool
+    kind: str
+    text: str
+
+
+class _NoLimit(contextlib.AbstractAsyncContextManager[None]):
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+_NO_LIMIT: Final = _NoLimit()
 
 
 # --- the transport ----------------------------------------------------------------------
@@ -361,45 +266,32 @@ def _scope_of(api_key: str, user_token: str | None) -> str:
 class Transport:
     """Sends one operation at a time over one pooled aiohttp session."""
 
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
-        user_token: str | None = None,
-        session: aiohttp.ClientSession | None = None,
-        rate_limiter: RateLimiter | None = None,
-    ) -> None:
-        if not isinstance(api_key, str) or not api_key.strip():
-            raise ValueError("an API key is required: pass api_key=... or set KNOCK_API_KEY")
-        if not base_url.startswith(("https://", "http://")):
-            raise ValueError(f"base_url must start with https:// or http://, got {base_url!r}")
-        if max_retries < 0:
-            raise ValueError("max_retries must be 0 or more")
-        self._base_url = base_url.rstrip("/")
-        self._total_timeout = timeout
-        self._connect_timeout = connect_timeout
-        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
-        self.max_retries = max_retries
-        self._secrets = (api_key, user_token)  # kept only to redact them from error text
-        self._scope = _scope_of(api_key, user_token)
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self._base_url = config.base_url
+        # The call's deadline bounds everything; aiohttp bounds only the connect step.
+        self._client_timeout = aiohttp.ClientTimeout(total=None, connect=config.connect_timeout)
+        token = config.user_token
+        self._token_source = None if token is None or isinstance(token, str) else token
         headers = {
-            "Authorization": f"Bearer {api_key}",
+            "Authorization": f"Bearer {config.api_key}",
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
             "Content-Type": "application/json",
         }
-        if user_token:
-            headers["X-Knock-User-Token"] = user_token
-        self._headers = _merge_headers(headers, default_headers) if default_headers else headers
-        self._session = session
-        self._owns_session = session is None
-        self._limiter = rate_limiter
+        if isinstance(token, str) and token:
+            headers["X-Knock-User-Token"] = token
+        self._headers = merge_headers(headers, config.default_headers) if config.default_headers else headers
+        self._defaults = (self._headers, config.timeout, config.retry)
+        self._scope = scope_for(config.api_key, token if isinstance(token, str) else None)
+        self._scopes: dict[str, str] = {}  # by user token, when a callable supplies them
+        self._session = config.session
+        self._owns_session = config.session is None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
+        self._limiter = config.rate_limiter
         self._closed = False
+        self._calls: set[asyncio.Task[Any]] = set()  # tasks with a call in progress
+        self._interrupted: set[asyncio.Task[Any]] = set()  # cancelled by close()
         # Tests replace this to record backoff without waiting.
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -415,11 +307,20 @@ class Transport:
         return self._closed
 
     async def close(self) -> None:
-        """Close the session this transport opened; a caller's own session is left open."""
+        """Fail every call in flight or queued with `ClientClosedError`, then close the session
+        this transport opened (a caller's own session is left open)."""
         self._closed = True
+        current = asyncio.current_task()
+        for task in self._calls:
+            if task is not current and not task.done():
+                self._interrupted.add(task)
+                task.cancel()  # leaves the limiter's queue too: its waits are cancellation-safe
         session, self._session = self._session, None
         if session is not None and self._owns_session:
-            await session.close()
+            if self._session_loop is asyncio.get_running_loop():
+                await session.close()
+            else:
+                session.detach()  # opened under another (closed) loop: nothing left to await
 
     async def __aenter__(self) -> Transport:
         return self
@@ -427,17 +328,11 @@ class Transport:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    def _open_session(self) -> aiohttp.ClientSession:
-        # Created on first use: an aiohttp session must be made inside the running loop.
-        session = aiohttp.ClientSession(timeout=self._timeout)
-        self._session = session
-        return session
-
     async def request(
         self,
         op: Operation[T],
         *,
-        path: Mapping[str, str] | None = None,
+        path: Mapping[str, Any] | None = None,
         query: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -445,176 +340,311 @@ class Transport:
     ) -> T:
         """Send `op` (retrying when that is safe) and return its structured response."""
         if self._closed:
-            raise ClientClosedError("this Knock client is closed; create a new one to make requests")
-        plan = _plan_for(op)
+            closed = ClientClosedError("this Knock client is closed; create a new one to make requests")
+            raise closed.for_request(op.id, op.method.upper(), op.path)
+        try:
+            prepared = self._prepare(op, path, query, body, extra_body, options)
+        except PayloadLimitError as refused:  # the one KnockError of the caller's input
+            refused.for_request(op.id, op.method.upper(), op.path)
+            raise
+        task = asyncio.current_task()
+        assert task is not None  # a coroutine awaited under asyncio always runs in a task
+        self._calls.add(task)
+        try:
+            status, headers, raw = await self._send(prepared)
+            return cast(T, self._decode(prepared, status, headers, raw))
+        except KnockError as raised:
+            error = raised
+        except asyncio.CancelledError:
+            if not self._was_interrupted(task):
+                raise  # the caller's own cancellation stays a cancellation
+            error = ClientClosedError("the client was closed while this call was queued or in flight")
+        finally:
+            self._calls.discard(task)
+        # Raised here, outside any `except`, so no exception of aiohttp's (whose request_info
+        # holds the Authorization header) can ride along as __context__.
+        raise error.for_request(op.id, prepared.plan.method, prepared.path)
 
-        # Everything that can fail on the caller's input fails here, before anything is sent.
-        if op.lists:
-            _check_lists(op, query, body)
-        url = self._base_url + plan.render_path(path)
+    def _was_interrupted(self, task: asyncio.Task[Any]) -> bool:
+        if task not in self._interrupted:
+            return False
+        self._interrupted.discard(task)
+        uncancel = getattr(task, "uncancel", None)  # 3.11+: undo close()'s cancel, keep the caller's
+        return uncancel is None or uncancel() == 0
+
+    # --- step 1: prepare ----------------------------------------------------------------
+
+    def _prepare(
+        self,
+        op: Operation[Any],
+        path: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | None,
+        extra_body: Mapping[str, Any] | None,
+        options: RequestOptions | None,
+    ) -> _Prepared:
+        """Everything that can fail on the caller's input fails here, before anything is sent."""
+        plan = plan_for(op)
+        rendered = plan.render_path(path)
+        url = self._base_url + rendered
         if query:
-            query_string = _encode_query(query)
+            query_string = encode_query(query)
             if query_string:
                 url = f"{url}?{query_string}"
         data: bytes | None = None
+        payload: dict[str, Any] | None = None
         if body is not None or extra_body is not None:
-            payload = _build_payload(body, extra_body)
-            data = _encode_json(payload).encode()
+            payload = build_payload(body, extra_body)
+            data = encode_json(payload).encode()
             if plan.limits:
-                _check_limits(plan, payload, len(data))
+                check_limits(plan, payload, len(data))
+        if op.lists:
+            check_lists(plan, query, payload)
+        headers, timeout, retry = self._apply_options(plan, options) if options else self._defaults
+        if plan.writes and "Idempotency-Key" not in headers:
+            # Made once per call: every retry of this call carries the same key.
+            headers = merge_headers(headers, {"Idempotency-Key": str(uuid.uuid4())})
+        # Already percent-encoded: yarl must not re-normalise it.
+        return _Prepared(plan, rendered, URL(url, encoded=True), data, payload, headers, timeout, retry)
 
-        headers = self._headers
-        budget = self._total_timeout
-        timeout = self._timeout
-        max_retries = self.max_retries
-        idempotency_key: str | None = None
-        if options is not None:
-            if options.headers:
-                headers = _merge_headers(headers, options.headers)
-            if options.timeout is not None:
-                budget = options.timeout
-                timeout = aiohttp.ClientTimeout(total=budget, connect=self._connect_timeout)
-            if options.max_retries is not None:
-                max_retries = options.max_retries
-            idempotency_key = options.idempotency_key
-            if idempotency_key is None and options.headers and plan.writes:
-                idempotency_key = next(
-                    (v for k, v in options.headers.items() if k.lower() == "idempotency-key"), None
-                )
-        if idempotency_key is not None or plan.writes:
-            if idempotency_key is None:
-                # Made once per call, so every retry of this call carries the same key.
-                idempotency_key = str(uuid.uuid4())
-            elif not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
-                raise ValueError(
-                    f"an idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters, "
-                    f"got {len(idempotency_key)}"
-                )
-            headers = _merge_headers(headers, {"Idempotency-Key": idempotency_key})
+    def _apply_options(
+        self, plan: Plan, options: RequestOptions
+    ) -> tuple[dict[str, str], float | None, RetryPolicy]:
+        """The call's headers, timeout and retry policy: the client's, with `options` applied."""
+        headers, timeout, retry = self._defaults
+        if options.headers:
+            check_headers(options.headers, f"{plan.op.id}: RequestOptions.headers")
+            headers = merge_headers(headers, options.headers)
+        if options.timeout is not UNSET:
+            timeout = options.timeout
+        if options.max_retries is not None:
+            retry = attrs.evolve(retry, max_retries=options.max_retries)
+        key = options.idempotency_key
+        if key is None and plan.writes and options.headers:
+            key = _header_value(options.headers, "idempotency-key")
+        if key is not None:
+            _check_idempotency_key(key)
+            headers = merge_headers(headers, {"Idempotency-Key": key})
+        return headers, timeout, retry
 
-        session = self._session or self._open_session()
-        target = URL(url, encoded=True)  # already percent-encoded; yarl must not re-normalise it
-        method = plan.method
-        limiter = self._limiter
-        spent = 0.0  # seconds of this call's budget used by sends and backoff (not limiter waits)
-        attempt = 0
-        while True:
-            started = 0.0
-            cause: BaseException | None = None
-            try:
-                async with limiter.slot(op.tier, self._scope) if limiter else contextlib.nullcontext():
-                    started = time.perf_counter()
-                    status, response_headers, raw = await _exchange(
-                        session, method, target, headers, data, timeout
-                    )
-            except asyncio.TimeoutError as exc:
-                failure: KnockError = APITimeoutError(f"{method} {op.path}: Knock did not answer in time")
-                cause = exc
-            except aiohttp.InvalidURL:
-                raise
-            except aiohttp.ClientError as exc:
-                detail = redact(str(exc), self._secrets)
-                failure = APIConnectionError(
-                    f"{method} {op.path}: could not reach Knock ({type(exc).__name__}: {detail})"
-                )
-                cause = exc
-            elapsed = time.perf_counter() - started if started else 0.0
-            spent += elapsed
-            logger.debug(
-                "knock %s %s [%s] -> %s in %.1f ms (attempt %d)",
-                method,
-                op.path,
-                op.id,
-                type(cause).__name__ if cause else status,
-                elapsed * 1000,
-                attempt + 1,
+    # --- step 2: send -------------------------------------------------------------------
+
+    async def _send(self, prepared: _Prepared) -> Response:
+        """The attempts of one call, all within its deadline."""
+        headers, scope = prepared.headers, self._scope
+        if self._token_source is not None:
+            headers, scope = await self._with_current_user_token(headers)
+        timeout = prepared.timeout
+        if timeout is None:  # no deadline, on purpose
+            return await self._attempts(prepared, headers, scope, None)
+        try:
+            return await _within(
+                timeout, self._attempts(prepared, headers, scope, time.monotonic() + timeout)
             )
-            if cause is not None:
-                delay = _backoff(attempt)
-            elif 200 <= status < 300:
-                break
-            else:
-                failure = error_from_response(status, response_headers, raw, secrets=self._secrets)
-                if status not in RETRYABLE_4XX and status < 500:
-                    raise failure
-                retry_after = parse_retry_after(response_headers.get("Retry-After"))
-                delay = min(retry_after, MAX_RETRY_AFTER) if retry_after is not None else _backoff(attempt)
-                if status == 429 and limiter is not None:
-                    limiter.pause(op.tier, self._scope, delay)
-            if attempt >= max_retries or (budget is not None and spent + delay >= budget):
-                raise failure from cause
+        except (TimeoutError, asyncio.TimeoutError):
+            pass  # the deadline passed, or the rate limiter knew its wait would outlast it
+        raise APITimeoutError(f"no complete answer within the call's timeout of {timeout:g} s")
+
+    async def _attempts(
+        self, prepared: _Prepared, headers: Mapping[str, str], scope: str, deadline: float | None
+    ) -> Response:
+        """Attempt until a 2xx, or until the retry policy or the deadline says stop."""
+        session = self._current_session()
+        plan, retry, limiter = prepared.plan, prepared.retry, self._limiter
+        retries = 0
+        while True:
+            outcome = await self._attempt(session, prepared, headers, scope, deadline, retries)
+            if not isinstance(outcome, _NoAnswer) and 200 <= outcome[0] < 300:
+                return outcome
+            failure, status, retry_after = self._failure(prepared, headers, outcome)
+            wait = retry.retry_in(retries, status, retry_after)
+            if status == 429 and limiter is not None:
+                # Every caller of this bucket holds off, not only this call's retry.
+                pause = wait if wait is not None else retry.delay(retries, retry_after)
+                await limiter.pause(plan.op.tier, scope, pause)
+            if wait is None or (deadline is not None and time.monotonic() + wait >= deadline):
+                raise failure  # retries spent, not retryable, or the wait would outlast the deadline
+            reason = outcome.kind if isinstance(outcome, _NoAnswer) else f"status {status}"
             logger.info(
                 "knock %s %s [%s]: %s; retrying in %.2f s (retry %d of %d)",
-                method,
-                op.path,
-                op.id,
-                type(cause).__name__ if cause else f"status {status}",
-                delay,
-                attempt + 1,
-                max_retries,
-            )
-            await self.sleep(delay)
-            spent += delay
-            attempt += 1
-            timeout = self._attempt_timeout(budget, spent)
+                plan.method, plan.op.path, plan.op.id, reason, wait, retries + 1, retry.max_retries,
+            )  # fmt: skip
+            await self.sleep(wait)
+            retries += 1
 
-        rate_limited = _rate_limited(response_headers)
+    async def _attempt(
+        self,
+        session: aiohttp.ClientSession,
+        prepared: _Prepared,
+        headers: Mapping[str, str],
+        scope: str,
+        deadline: float | None,
+        retries: int,
+    ) -> Response | _NoAnswer:
+        """One exchange inside a rate-limiter slot: the response, or why there was none."""
+        plan, limiter = prepared.plan, self._limiter
+        async with limiter.slot(plan.op.tier, scope, deadline) if limiter is not None else _NO_LIMIT:
+            started = time.perf_counter()
+            try:
+                outcome: Response | _NoAnswer = await _exchange(
+                    session, prepared, headers, self._client_timeout, self.config.max_response_bytes
+                )
+            except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+                # Only the text is kept: the exception's request_info holds our headers.
+                outcome = _NoAnswer(isinstance(exc, asyncio.TimeoutError), type(exc).__name__, str(exc))
+        logger.debug(
+            "knock %s %s [%s] -> %s in %.1f ms (attempt %d)",
+            plan.method, plan.op.path, plan.op.id,
+            outcome.kind if isinstance(outcome, _NoAnswer) else outcome[0],
+            (time.perf_counter() - started) * 1000, retries + 1,
+        )  # fmt: skip
+        return outcome
+
+    def _failure(
+        self, prepared: _Prepared, headers: Mapping[str, str], outcome: Response | _NoAnswer
+    ) -> tuple[KnockError, int | None, float | None]:
+        """The error for a failed attempt (secrets redacted), its status and its Retry-After."""
+        secrets = self._secrets(prepared, headers)
+        if isinstance(outcome, _NoAnswer):
+            problem = f"{outcome.kind}: {redact(outcome.text, secrets)}" if outcome.text else outcome.kind
+            if outcome.timed_out:
+                return APITimeoutError(f"Knock did not answer in time ({problem})"), None, None
+            return APIConnectionError(f"could not reach Knock ({problem})"), None, None
+        status, response_headers, raw = outcome
+        error = error_from_response(status, response_headers, raw, secrets=secrets)
+        return error, status, parse_retry_after(response_headers.get("Retry-After"))
+
+    def _current_session(self) -> aiohttp.ClientSession:
+        session = self._session
+        loop = asyncio.get_running_loop()
+        if session is None or (self._owns_session and self._session_loop is not loop):
+            # Made on first use (an aiohttp session must be made inside the running loop), and
+            # made again when the client outlived the loop that made it (a second asyncio.run).
+            if session is not None:
+                session.detach()
+            session = self._session = aiohttp.ClientSession()
+            self._session_loop = loop
+        elif not self._owns_session:
+            if session.closed:  # else aiohttp's bare RuntimeError('Session is closed')
+                raise ClientClosedError("the aiohttp session passed to this client was closed")
+            if session._loop is not loop:
+                raise WrongEventLoopError(
+                    "the aiohttp session passed to this client belongs to another event loop; "
+                    "create the session (and the client) inside the running loop"
+                )
+        return session
+
+    async def _with_current_user_token(self, headers: dict[str, str]) -> tuple[dict[str, str], str]:
+        source = cast(Callable[[], Any], self._token_source)
+        token = source()
+        if inspect.isawaitable(token):
+            token = await token
+        if not isinstance(token, str) or not token:
+            raise TypeError("the user_token callable must return a non-empty str")
+        check_headers({"X-Knock-User-Token": token}, "user_token")
+        scope = self._scopes.get(token)
+        if scope is None:
+            if len(self._scopes) >= _SCOPE_CACHE_SIZE:
+                self._scopes.clear()
+            scope = self._scopes[token] = scope_for(self.config.api_key, token)
+        return {**headers, "X-Knock-User-Token": token}, scope
+
+    def _secrets(self, prepared: _Prepared, headers: Mapping[str, str]) -> tuple[str, ...]:
+        """Every credential this call sends: worked out only when an error needs redacting."""
+        found = {self.config.api_key}
+        for name, value in headers.items():
+            if name.lower() in _CREDENTIAL_HEADERS:
+                found.update((value, value.removeprefix("Bearer ")))
+        fields = prepared.plan.op.secret_fields
+        if fields and prepared.payload:
+            found.update(secret_values(prepared.payload, fields))
+        # Longest first, so a secret that contains another is redacted whole.
+        return tuple(sorted(found, key=len, reverse=True))
+
+    # --- step 3: decode -----------------------------------------------------------------
+
+    def _decode(self, prepared: _Prepared, status: int, headers: CIMultiDictProxy[str], raw: bytes) -> Any:
+        plan = prepared.plan
+        rate_limited = _rate_limited(headers)
         if rate_limited:
             # Knock answered 2xx but skipped these entities; never let that pass silently.
             for param, ids in rate_limited.items():
                 logger.warning(
                     "knock %s %s [%s]: Knock rate-limited %d %s and did not update them: %s",
-                    method,
-                    op.path,
-                    op.id,
-                    len(ids),
-                    param,
-                    ",".join(ids),
-                )
+                    plan.method, plan.op.path, plan.op.id, len(ids), param, ",".join(ids),
+                )  # fmt: skip
         holder = _capture.get()
         if holder is not None:
-            holder.status, holder.headers, holder.rate_limited = status, response_headers, rate_limited
+            holder.status, holder.headers, holder.rate_limited = status, headers, rate_limited
+        response_type = plan.op.response
+        if response_type is None or status == 204 or not raw:
+            return None
+        decoded = decode_json(raw)
+        if isinstance(decoded, Unreadable):
+            problem = f"the response is {decoded.value}"
+        else:
+            try:
+                return converter.structure(decoded, response_type)
+            except Exception as exc:  # cattrs raises many kinds; the message names the kind
+                name = getattr(response_type, "__name__", repr(response_type))
+                problem = f"the response does not fit {name}: {type(exc).__name__}"
+        # Raised outside the `except`: the converter's error may quote the body.
+        raise APIResponseValidationError(problem, status=status, headers=headers)
 
-        if op.response is None or status == 204 or not raw:
-            return cast(T, None)
-        try:
-            decoded = json.loads(raw)
-        except ValueError as exc:
-            raise APIResponseValidationError(
-                f"{method} {op.path}: the response is not valid JSON", status=status, headers=response_headers
-            ) from exc
-        try:
-            return cast(T, converter.structure(decoded, op.response))
-        except Exception as exc:
-            name = getattr(op.response, "__name__", repr(op.response))
-            raise APIResponseValidationError(
-                f"{method} {op.path}: the response does not fit {name}: {type(exc).__name__}",
-                status=status,
-                headers=response_headers,
-            ) from exc
 
-    def _attempt_timeout(self, budget: float | None, spent: float) -> aiohttp.ClientTimeout:
-        if budget is None:
-            return self._timeout
-        return aiohttp.ClientTimeout(total=max(budget - spent, 0.001), connect=self._connect_timeout)
+def _header_value(headers: Mapping[str, str], lowered_name: str) -> str | None:
+    return next((value for name, value in headers.items() if name.lower() == lowered_name), None)
+
+
+def _check_idempotency_key(key: str) -> None:
+    if not isinstance(key, str) or not key.strip():
+        raise ValueError("an idempotency key must be a non-blank str")
+    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise ValueError(
+            f"an idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters, got {len(key)}"
+        )
+    if _CONTROL_CHARACTERS.search(key):
+        raise ValueError("an idempotency key must not contain control characters")
 
 
 async def _exchange(
     session: aiohttp.ClientSession,
-    method: str,
-    url: URL,
+    prepared: _Prepared,
     headers: Mapping[str, str],
-    data: bytes | None,
     timeout: aiohttp.ClientTimeout,
-) -> tuple[int, CIMultiDictProxy[str], bytes]:
+    cap: int,
+) -> Response:
     # raise_for_status=False: a caller's session may set it, and our error mapping needs the body.
+    # allow_redirects=False: Knock never redirects, and a redirect would carry the credentials
+    # (and on 307/308 the body) to wherever Location points.
     async with session.request(
-        method, url, headers=headers, data=data, timeout=timeout, raise_for_status=False
+        prepared.plan.method,
+        prepared.url,
+        headers=headers,
+        data=prepared.data,
+        timeout=timeout,
+        raise_for_status=False,
+        allow_redirects=False,
     ) as response:
-        raw = await response.read()  # fully, inside the context, so the connection goes back to the pool
+        size = response.content_length
+        if size is not None and size > cap:
+            response.close()
+            raise ResponseTooLargeError(response.status, cap, size)
+        if size is not None and "Content-Encoding" not in response.headers:
+            raw = await response.read()  # its length is known and within the cap
+        else:
+            raw = await _read_capped(response, cap)
         return response.status, response.headers, raw
 
 
-def _backoff(attempt: int) -> float:
-    delay = min(INITIAL_RETRY_DELAY * 2.0 ** min(attempt, 16), MAX_RETRY_DELAY)
-    return delay * (1 - 0.25 * random.random())  # jitter: clients that failed together spread out
+async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
+    """The body, counting decompressed bytes as they arrive: a small gzip may unpack to GBs."""
+    chunks = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > cap:
+            response.close()
+            raise ResponseTooLargeError(response.status, cap, None)
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -105,17 +105,46 @@ class Operation(Generic[T]):
     bulk: bool = False
     limits: tuple[Limit, ...] = ()
     publishable: bool = False
-    # Query and body parameters (wire names) that take a list: a lone string there would be
-    # sent as it is (mypy accepts it, `str` being a Sequence), so the transport refuses it.
+    # Parameters (wire names) that take a list: a lone string there would be sent as it is
+    # (mypy accepts it, `str` being a Sequence), so the transport refuses it. An entry is a
+    # top-level name ("user_ids", "workflow_categories[]") or a path into the body in the
+    # syntax of `Limit.field` ("subscriptions[].recipients").
     lists: frozenset[str] = frozenset()
+    # Body properties (wire names, at any depth) marked `x-knock-secret`: their string values
+    # are redacted from every error this call raises.
     secret_fields: frozenset[str] = frozenset()
+
+
+def check_timeout(name: str, value: float | None) -> None:
+    """A timeout is a positive number of seconds, or None for "no deadline"."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        # 0 used to mean "no deadline" silently; now None says that and says it on purpose.
+        raise ValueError(
+            f"{name} must be a number of seconds above 0, or None for no deadline; got {value!r}"
+        )
+
+
+def header_names(headers: Mapping[str, str]) -> str:
+    # Header values carry credentials (Authorization, X-Knock-User-Token, ...): never show them.
+    return f"<headers {sorted(headers)}>"
+
+
+def _check_options_timeout(_: object, __: object, value: float | Unset | None) -> None:
+    if not isinstance(value, Unset):
+        check_timeout("RequestOptions.timeout", value)
 
 
 @attrs.frozen
 class RequestOptions:
-    """Per-call overrides; every generated method accepts `options=`."""
+    """Per-call overrides; every generated method accepts `options=`.
+
+    `timeout`: seconds for this whole call (rate-limit queueing, retries and backoff included);
+    None: no deadline for this call; UNSET (the default): the client's timeout.
+    """
 
     idempotency_key: str | None = None
-    timeout: float | None = None  # total seconds for this call, retries included
+    timeout: float | Unset | None = attrs.field(default=UNSET, validator=_check_options_timeout)
     max_retries: int | None = None
-    headers: Mapping[str, str] = attrs.field(factory=dict)
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=header_names)

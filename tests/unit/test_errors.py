@@ -26,6 +26,7 @@ from knock_async._errors import (
     PayloadLimitError,
     PermissionDeniedError,
     RateLimitError,
+    RedirectError,
     UnprocessableEntityError,
     error_class_for,
     error_from_response,
@@ -60,7 +61,9 @@ def knock_body(**fields: Any) -> bytes:
         (500, InternalServerError),
         (502, InternalServerError),
         (503, InternalServerError),
-        (304, APIStatusError),
+        (302, RedirectError),
+        (307, RedirectError),
+        (100, APIStatusError),
     ],
 )
 def test_status_maps_to_its_class(status: int, cls: type[APIStatusError]) -> None:

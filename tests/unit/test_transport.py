@@ -18,6 +18,8 @@ import attrs
 import pytest
 from yarl import URL
 
+from knock_async._config import ClientConfig, RetryPolicy
+from knock_async._encode import encode_query
 from knock_async._errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -37,11 +39,7 @@ from knock_async._errors import (
     UnprocessableEntityError,
 )
 from knock_async._transport import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_TIMEOUT,
-    MAX_RETRY_AFTER,
     Transport,
-    _encode_query,
     configure_logging_from_env,
     with_raw_response,
 )
@@ -128,21 +126,25 @@ class FakeLimiter:
     def __init__(self) -> None:
         self.slots: list[tuple[int, str]] = []
         self.pauses: list[tuple[int, str, float]] = []
+        self.deadlines: list[float | None] = []
         self.inside = False
 
     @contextlib.asynccontextmanager
-    async def _slot(self, tier: int, scope: str) -> AsyncIterator[None]:
+    async def _slot(self, tier: int, scope: str, deadline: float | None) -> AsyncIterator[None]:
         self.slots.append((tier, scope))
+        self.deadlines.append(deadline)
         self.inside = True
         try:
             yield
         finally:
             self.inside = False
 
-    def slot(self, tier: int, scope: str) -> contextlib.AbstractAsyncContextManager[None]:
-        return self._slot(tier, scope)
+    def slot(
+        self, tier: int, scope: str, deadline: float | None = None
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._slot(tier, scope, deadline)
 
-    def pause(self, tier: int, scope: str, seconds: float) -> None:
+    async def pause(self, tier: int, scope: str, seconds: float) -> None:
         self.pauses.append((tier, scope, seconds))
 
 
@@ -153,7 +155,7 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 async def transport(sleeps: list[float]) -> AsyncIterator[Transport]:
-    t = Transport(API_KEY, timeout=None)
+    t = Transport(ClientConfig(API_KEY, timeout=None))
     t.sleep = _recorder(sleeps)
     yield t
     await t.close()
@@ -207,7 +209,7 @@ async def test_get_structures_the_response_and_keeps_unknown_fields(
 
 
 async def test_standard_headers(api: KnockMock, sleeps: list[float]) -> None:
-    t = Transport(API_KEY, user_token=USER_TOKEN, default_headers={"X-Team": "growth"})
+    t = Transport(ClientConfig(API_KEY, user_token=USER_TOKEN, default_headers={"X-Team": "growth"}))
     api.get(USER_URL, payload=USER_JSON)
     await t.request(GET_USER, path={"user_id": "u1"})
     await t.close()
@@ -259,15 +261,16 @@ async def test_body_that_does_not_fit_the_model_is_a_validation_error(
         await transport.request(GET_USER, path={"user_id": "u1"})
 
 
-async def test_default_and_per_call_timeouts(transport: Transport, api: KnockMock) -> None:
-    t = Transport(API_KEY)
+async def test_aiohttp_bounds_only_the_connect_step(api: KnockMock) -> None:
+    # The call's own deadline bounds the rest (queueing, retries, backoff included).
+    t = Transport(ClientConfig(API_KEY, connect_timeout=4))
     api.get(USER_URL, payload=USER_JSON, repeat=True)
     await t.request(GET_USER, path={"user_id": "u1"})
     await t.request(GET_USER, path={"user_id": "u1"}, options=RequestOptions(timeout=5))
     await t.close()
-    first, second = (call.kwargs["timeout"] for call in sent(api))
-    assert (first.total, first.connect) == (DEFAULT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT)
-    assert (second.total, second.connect) == (5, DEFAULT_CONNECT_TIMEOUT)
+    for call in sent(api):
+        assert (call.kwargs["timeout"].total, call.kwargs["timeout"].connect) == (None, 4)
+        assert call.kwargs["allow_redirects"] is False
 
 
 # --- configuration and session lifecycle ---------------------------------------------------
@@ -276,13 +279,13 @@ async def test_default_and_per_call_timeouts(transport: Transport, api: KnockMoc
 @pytest.mark.parametrize("key", ["", "   "])
 def test_an_api_key_is_required(key: str) -> None:
     with pytest.raises(ValueError, match="API key is required"):
-        Transport(key)
+        Transport(ClientConfig(key))
 
 
 async def test_caller_owned_session_is_used_and_left_open(api: KnockMock) -> None:
     api.get(USER_URL, payload=USER_JSON)
     async with aiohttp.ClientSession() as session:
-        t = Transport(API_KEY, session=session)
+        t = Transport(ClientConfig(API_KEY, session=session))
         await t.request(GET_USER, path={"user_id": "u1"})
         await t.close()
         assert not session.closed
@@ -293,7 +296,7 @@ async def test_caller_owned_session_is_used_and_left_open(api: KnockMock) -> Non
 async def test_callers_raise_for_status_does_not_hide_knock_errors(api: KnockMock) -> None:
     api.get(USER_URL, status=404, payload={"code": "resource_missing", "message": "no such user"})
     async with aiohttp.ClientSession(raise_for_status=True) as session:
-        t = Transport(API_KEY, session=session)
+        t = Transport(ClientConfig(API_KEY, session=session))
         with pytest.raises(NotFoundError) as caught:
             await t.request(GET_USER, path={"user_id": "u1"})
     assert caught.value.code == "resource_missing"
@@ -301,7 +304,7 @@ async def test_callers_raise_for_status_does_not_hide_knock_errors(api: KnockMoc
 
 async def test_own_session_is_created_lazily_reused_and_closed(api: KnockMock) -> None:
     api.get(USER_URL, payload=USER_JSON, repeat=True)
-    t = Transport(API_KEY)
+    t = Transport(ClientConfig(API_KEY))
     assert t._session is None
     await t.request(GET_USER, path={"user_id": "u1"})
     session = t._session
@@ -314,7 +317,7 @@ async def test_own_session_is_created_lazily_reused_and_closed(api: KnockMock) -
 
 
 async def test_request_after_close_raises_and_sends_nothing(api: KnockMock) -> None:
-    t = Transport(API_KEY)
+    t = Transport(ClientConfig(API_KEY))
     await t.close()
     with pytest.raises(ClientClosedError, match="closed"):
         await t.request(GET_USER, path={"user_id": "u1"})
@@ -323,7 +326,7 @@ async def test_request_after_close_raises_and_sends_nothing(api: KnockMock) -> N
 
 
 async def test_async_context_manager_closes() -> None:
-    async with Transport(API_KEY) as t:
+    async with Transport(ClientConfig(API_KEY)) as t:
         assert not t.closed
     assert t.closed
 
@@ -390,7 +393,7 @@ def test_query_encoding_rules() -> None:
         "objects[]": ["u2", {"id": "o1", "collection": "projects"}],
         "q": "a b&c",
     }
-    assert _encode_query(query) == (
+    assert encode_query(query) == (
         "channel_types%5B%5D=email&channel_types%5B%5D=sms&archived=true&seen=false&page_size=25"
         "&inserted_at.gte=2024-05-01T12%3A00%3A00Z&status=sms&priority=1"
         "&trigger_data=%7B%22order%22%3A7%7D&recipient%5Bid%5D=u1"
@@ -648,7 +651,7 @@ async def test_retry_then_success(transport: Transport, api: KnockMock, sleeps: 
 
 
 async def test_backoff_grows_and_is_capped(api: KnockMock, sleeps: list[float]) -> None:
-    t = Transport(API_KEY, timeout=None, max_retries=6)
+    t = Transport(ClientConfig(API_KEY, timeout=None, retry=RetryPolicy(max_retries=6)))
     t.sleep = _recorder(sleeps)
     api.get(USER_URL, status=500, repeat=True)
     with pytest.raises(InternalServerError):
@@ -685,7 +688,7 @@ async def test_retry_after_is_capped(transport: Transport, api: KnockMock, sleep
     api.get(USER_URL, status=429, headers={"Retry-After": "3600"})
     api.get(USER_URL, payload=USER_JSON)
     await transport.request(GET_USER, path={"user_id": "u1"})
-    assert sleeps == [MAX_RETRY_AFTER]
+    assert sleeps == [RetryPolicy().max_retry_after]
 
 
 async def test_max_retries_per_call(transport: Transport, api: KnockMock, sleeps: list[float]) -> None:
@@ -707,17 +710,6 @@ async def test_no_retry_that_would_overrun_the_time_budget(
     assert sleeps == []
 
 
-async def test_retries_use_what_is_left_of_the_budget(
-    transport: Transport, api: KnockMock, sleeps: list[float]
-) -> None:
-    api.get(USER_URL, status=503, headers={"Retry-After": "2"})
-    api.get(USER_URL, payload=USER_JSON)
-    await transport.request(GET_USER, path={"user_id": "u1"}, options=RequestOptions(timeout=10))
-    first, second = (call.kwargs["timeout"].total for call in sent(api))
-    assert first == 10
-    assert 7.5 < second <= 8.0
-
-
 async def test_connection_errors_are_retried_then_raised(
     transport: Transport, api: KnockMock, sleeps: list[float]
 ) -> None:
@@ -725,7 +717,9 @@ async def test_connection_errors_are_retried_then_raised(
     with pytest.raises(APIConnectionError) as caught:
         await transport.request(GET_USER, path={"user_id": "u1"})
     assert not isinstance(caught.value, APITimeoutError)
-    assert isinstance(caught.value.__cause__, aiohttp.ClientConnectionError)
+    assert "ClientConnectionError: connection reset" in str(caught.value)
+    # Not chained: aiohttp's exceptions carry request_info, with the Authorization header.
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
     assert len(sent(api)) == 3
     assert len(sleeps) == 2
 
@@ -754,7 +748,7 @@ async def test_connection_error_then_success(
 
 async def test_limiter_slot_per_attempt_and_pause_on_429(api: KnockMock, sleeps: list[float]) -> None:
     limiter = FakeLimiter()
-    t = Transport(API_KEY, timeout=None, rate_limiter=limiter)
+    t = Transport(ClientConfig(API_KEY, timeout=None, rate_limiter=limiter))
     t.sleep = _recorder(sleeps)
     api.get(USER_URL, status=429, headers={"Retry-After": "3"})
     api.get(USER_URL, payload=USER_JSON)
@@ -768,11 +762,24 @@ async def test_limiter_slot_per_attempt_and_pause_on_429(api: KnockMock, sleeps:
     assert not limiter.inside  # the slot is released; backoff happens outside it
 
 
+async def test_the_limiter_is_given_the_calls_deadline(api: KnockMock) -> None:
+    limiter = FakeLimiter()
+    t = Transport(ClientConfig(API_KEY, timeout=5, rate_limiter=limiter))
+    api.get(USER_URL, payload=USER_JSON, repeat=True)
+    before = time.monotonic()
+    await t.request(GET_USER, path={"user_id": "u1"})
+    await t.request(GET_USER, path={"user_id": "u1"}, options=RequestOptions(timeout=None))
+    await t.close()
+    first, second = limiter.deadlines
+    assert first is not None and before + 5 <= first <= time.monotonic() + 5
+    assert second is None  # no deadline for that call
+
+
 async def test_429_pauses_the_limiter_even_when_retries_are_spent(
     api: KnockMock, sleeps: list[float]
 ) -> None:
     limiter = FakeLimiter()
-    t = Transport(API_KEY, timeout=None, max_retries=0, rate_limiter=limiter)
+    t = Transport(ClientConfig(API_KEY, timeout=None, retry=RetryPolicy(max_retries=0), rate_limiter=limiter))
     api.get(USER_URL, status=429)
     with pytest.raises(RateLimitError):
         await t.request(GET_USER, path={"user_id": "u1"})
@@ -785,7 +792,7 @@ async def test_scope_is_a_digest_of_key_and_user_token(api: KnockMock) -> None:
     scopes = []
     for token in (None, USER_TOKEN, None):
         limiter = FakeLimiter()
-        t = Transport(API_KEY, user_token=token, rate_limiter=limiter)
+        t = Transport(ClientConfig(API_KEY, user_token=token, rate_limiter=limiter))
         api.get(USER_URL, payload=USER_JSON)
         await t.request(GET_USER, path={"user_id": "u1"})
         await t.close()
@@ -838,7 +845,7 @@ async def test_secrets_never_in_repr_logs_or_errors(
     api: KnockMock, caplog: pytest.LogCaptureFixture, sleeps: list[float], knock_logger: logging.Logger
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="knock_async")
-    t = Transport(API_KEY, user_token=USER_TOKEN, timeout=None)
+    t = Transport(ClientConfig(API_KEY, user_token=USER_TOKEN, timeout=None))
     t.sleep = _recorder(sleeps)
     echo = {"code": "invalid_user_token", "message": f"token {USER_TOKEN} with key {API_KEY} rejected"}
     api.get(USER_URL, status=503)
