@@ -15,6 +15,10 @@ from knock_async import AsyncKnock, UnprocessableEntityError
 SLACK_TOKEN = "xoxb-1234567890-secret-slack-token"
 
 
+def client_for(server: TestServer) -> AsyncKnock:
+    return AsyncKnock("sk_test_guards", base_url=str(server.make_url("")), max_retries=0)
+
+
 @pytest.fixture
 async def echoing_server() -> AsyncIterator[TestServer]:
     """A server that rejects every request with a 422 echoing the body it got, as some do."""
