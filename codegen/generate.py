@@ -46,12 +46,12 @@ def generate(package: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
         (staging / "models").mkdir()
-        # Written under a plain module name so that ruff treats unused imports as unused,
-        # then moved to models/__init__.py.
-        models = staging / "models" / "generated.py"
+        # The classes live in models/_models.py; models/__init__.py loads them on first use.
+        models = staging / "models" / "_models.py"
         _run([sys.executable, "-m", "datamodel_code_generator", "--input", str(SPEC),
               "--output", str(models), *DATAMODEL_OPTIONS])  # fmt: skip
         model_names = _model_names(models)
+        (staging / "models" / "__init__.py").write_text(_lazy_models_init(sorted(model_names)))
         for name, text in render_resources(spec, model_names, HEADER).items():
             target = staging / "resources" / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -73,10 +73,51 @@ def generate(package: Path) -> None:
             ]
         )
         _run([*ruff, "format", "--isolated", "--line-length", "110", str(staging)])
-        models.rename(models.with_name("__init__.py"))
         for name in GENERATED_DIRS:
             shutil.rmtree(package / name, ignore_errors=True)
             shutil.copytree(staging / name, package / name)
+
+
+def _lazy_models_init(names: list[str]) -> str:
+    """models/__init__.py: every model by name, built on first use.
+
+    Building all the classes (and their attrs methods) is most of what importing the SDK
+    would cost; this way `import knock_async` builds none, and the first use of any model
+    builds them all, once. Type checkers and editors read the TYPE_CHECKING import.
+    """
+    imports = "".join(f"        {name},\n" for name in names)
+    exported = "".join(f'    "{name}",\n' for name in names)
+    return f'''{HEADER}
+"""The Knock API's models: attrs classes, built on the first use of any of them."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._models import (
+{imports}    )
+
+__all__ = [
+{exported}]
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("__"):  # e.g. probes for __wrapped__: no reason to build anything
+        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
+    # importlib, not `from . import`: that would ask this very function for `_models`.
+    built = vars(importlib.import_module(f"{{__name__}}._models"))
+    # From now on every name is a plain attribute: this function is not called again for it.
+    globals().update({{key: value for key, value in built.items() if not key.startswith("__")}})
+    if name not in built:
+        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
+    return built[name]
+
+
+def __dir__() -> list[str]:
+    return sorted({{*globals(), *__all__}})
+'''
 
 
 def _model_names(models_file: Path) -> set[str]:

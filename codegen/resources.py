@@ -12,7 +12,8 @@ from .spec import Method, Param, Schema, iter_operations, python_name, ref_name,
 
 # Hand-written bases for generated namespaces that need more than the API's own calls.
 NAMESPACE_BASES: dict[tuple[str, ...], tuple[str, str, str]] = {
-    ("bulk_operations",): (".._bulk", "BulkOperationsBase", "BulkOperationsBase[models.BulkOperation]"),
+    # (the model quoted: a base class is evaluated at import, and models load on first use)
+    ("bulk_operations",): (".._bulk", "BulkOperationsBase", 'BulkOperationsBase["models.BulkOperation"]'),
 }
 
 _env = jinja2.Environment(
@@ -159,12 +160,14 @@ def _response(spec: Schema, types: _TypeNamer, op: Schema) -> tuple[str, str, st
         return "None", "None", None
     schema = content["schema"]
     hint = types.hint(schema, accept_dict=False)
+    # Models are built on first use (see models/__init__.py): name them, don't touch them now.
+    runtime = f"Deferred(lambda: {hint})" if "models." in hint else hint
     pagination = op.get("x-knock-pagination")
     if not pagination:
-        return hint, hint, None
+        return hint, runtime, None
     page = resolve(spec, schema)
     items = page["properties"][pagination["items"]]
-    return hint, hint, types.hint(items["items"], accept_dict=False)
+    return hint, runtime, types.hint(items["items"], accept_dict=False)
 
 
 def _text(text: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from .. import models
 from .._pagination import AsyncPager
 from .._transport import Transport
-from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
+from .._types import UNSET, Deferred, Limit, Operation, Pagination, RequestOptions, Unset
 
 _AUDIENCES_ADD_MEMBERS: Operation[None] = Operation(
     id="audiences.add_members",
@@ -26,7 +26,7 @@ _AUDIENCES_LIST_MEMBERS: Operation[models.ListAudienceMembersResponse] = Operati
     method="GET",
     path="/v1/audiences/{key}/members",
     tier=4,
-    response=models.ListAudienceMembersResponse,
+    response=Deferred(lambda: models.ListAudienceMembersResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
 )
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 from .. import models
 from .._bulk import BulkOperationsBase
 from .._transport import Transport
-from .._types import Operation, RequestOptions
+from .._types import Deferred, Operation, RequestOptions
 
 _BULK_OPERATIONS_GET: Operation[models.BulkOperation] = Operation(
     id="bulk_operations.get",
     method="GET",
     path="/v1/bulk_operations/{id}",
     tier=4,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
 )
 
 
-class BulkOperations(BulkOperationsBase[models.BulkOperation]):
+class BulkOperations(BulkOperationsBase["models.BulkOperation"]):
     """`bulk_operations`: 1 operation."""
 
     def __init__(self, transport: Transport) -> None:

@@ -9,14 +9,14 @@ from typing import Literal
 
 from .. import models
 from .._transport import Transport
-from .._types import UNSET, Operation, RequestOptions, Unset
+from .._types import UNSET, Deferred, Operation, RequestOptions, Unset
 
 _CHANNELS_BULK_UPDATE_MESSAGE_STATUS: Operation[models.BulkOperation] = Operation(
     id="channels.bulk_update_message_status",
     method="POST",
     path="/v1/channels/{channel_id}/messages/bulk/{action}",
     tier=2,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     lists=frozenset({"recipient_ids", "recipient_gids", "tenants", "workflows"}),
 )

@@ -11,14 +11,14 @@ from typing import Any, Literal
 from .. import models
 from .._pagination import AsyncPager
 from .._transport import Transport
-from .._types import UNSET, Operation, Pagination, RequestOptions, Unset
+from .._types import UNSET, Deferred, Operation, Pagination, RequestOptions, Unset
 
 _MESSAGES_BATCH_ARCHIVE: Operation[builtins.list[models.Message]] = Operation(
     id="messages.batch.archive",
     method="POST",
     path="/v1/messages/batch/archived",
     tier=3,
-    response=builtins.list[models.Message],
+    response=Deferred(lambda: builtins.list[models.Message]),
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
@@ -29,7 +29,7 @@ _MESSAGES_BATCH_GET_CONTENT: Operation[builtins.list[models.MessageContent]] = O
     method="GET",
     path="/v1/messages/batch/content",
     tier=4,
-    response=builtins.list[models.MessageContent],
+    response=Deferred(lambda: builtins.list[models.MessageContent]),
     lists=frozenset({"message_ids[]"}),
 )
 
@@ -38,7 +38,7 @@ _MESSAGES_BATCH_MARK_AS_INTERACTED: Operation[builtins.list[models.Message]] = O
     method="POST",
     path="/v1/messages/batch/interacted",
     tier=3,
-    response=builtins.list[models.Message],
+    response=Deferred(lambda: builtins.list[models.Message]),
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
@@ -49,7 +49,7 @@ _MESSAGES_BATCH_MARK_AS_READ: Operation[builtins.list[models.Message]] = Operati
     method="POST",
     path="/v1/messages/batch/read",
     tier=3,
-    response=builtins.list[models.Message],
+    response=Deferred(lambda: builtins.list[models.Message]),
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
@@ -60,7 +60,7 @@ _MESSAGES_BATCH_MARK_AS_SEEN: Operation[builtins.list[models.Message]] = Operati
     method="POST",
     path="/v1/messages/batch/seen",
     tier=3,
-    response=builtins.list[models.Message],
+    response=Deferred(lambda: builtins.list[models.Message]),
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
@@ -71,7 +71,7 @@ _MESSAGES_BATCH_MARK_AS_UNREAD: Operation[builtins.list[models.Message]] = Opera
     method="POST",
     path="/v1/messages/batch/unread",
     tier=3,
-    response=builtins.list[models.Message],
+    response=Deferred(lambda: builtins.list[models.Message]),
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
@@ -82,7 +82,7 @@ _MESSAGES_BATCH_MARK_AS_UNSEEN: Operation[builtins.list[models.Message]] = Opera
     method="POST",
     path="/v1/messages/batch/unseen",
     tier=3,
-    response=builtins.list[models.Message],
+    response=Deferred(lambda: builtins.list[models.Message]),
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
@@ -93,7 +93,7 @@ _MESSAGES_BATCH_UNARCHIVE: Operation[builtins.list[models.Message]] = Operation(
     method="POST",
     path="/v1/messages/batch/unarchived",
     tier=3,
-    response=builtins.list[models.Message],
+    response=Deferred(lambda: builtins.list[models.Message]),
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
@@ -294,7 +294,7 @@ _MESSAGES_ARCHIVE: Operation[models.Message] = Operation(
     method="PUT",
     path="/v1/messages/{message_id}/archived",
     tier=2,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 
@@ -303,7 +303,7 @@ _MESSAGES_GET: Operation[models.Message] = Operation(
     method="GET",
     path="/v1/messages/{message_id}",
     tier=4,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 
@@ -312,7 +312,7 @@ _MESSAGES_GET_CONTENT: Operation[models.MessageContent] = Operation(
     method="GET",
     path="/v1/messages/{message_id}/content",
     tier=3,
-    response=models.MessageContent,
+    response=Deferred(lambda: models.MessageContent),
 )
 
 _MESSAGES_LIST: Operation[models.ListMessagesResponse] = Operation(
@@ -320,7 +320,7 @@ _MESSAGES_LIST: Operation[models.ListMessagesResponse] = Operation(
     method="GET",
     path="/v1/messages",
     tier=4,
-    response=models.ListMessagesResponse,
+    response=Deferred(lambda: models.ListMessagesResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
     lists=frozenset({"status[]", "engagement_status[]", "message_ids[]", "workflow_categories[]"}),
 )
@@ -330,7 +330,7 @@ _MESSAGES_LIST_ACTIVITIES: Operation[models.ListActivitiesResponse] = Operation(
     method="GET",
     path="/v1/messages/{message_id}/activities",
     tier=4,
-    response=models.ListActivitiesResponse,
+    response=Deferred(lambda: models.ListActivitiesResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
 )
 
@@ -339,7 +339,7 @@ _MESSAGES_LIST_DELIVERY_LOGS: Operation[models.ListMessageDeliveryLogsResponse] 
     method="GET",
     path="/v1/messages/{message_id}/delivery_logs",
     tier=4,
-    response=models.ListMessageDeliveryLogsResponse,
+    response=Deferred(lambda: models.ListMessageDeliveryLogsResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
 )
 
@@ -348,7 +348,7 @@ _MESSAGES_LIST_EVENTS: Operation[models.ListMessageEventsResponse] = Operation(
     method="GET",
     path="/v1/messages/{message_id}/events",
     tier=4,
-    response=models.ListMessageEventsResponse,
+    response=Deferred(lambda: models.ListMessageEventsResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
 )
 
@@ -357,7 +357,7 @@ _MESSAGES_MARK_AS_INTERACTED: Operation[models.Message] = Operation(
     method="PUT",
     path="/v1/messages/{message_id}/interacted",
     tier=2,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 
@@ -366,7 +366,7 @@ _MESSAGES_MARK_AS_READ: Operation[models.Message] = Operation(
     method="PUT",
     path="/v1/messages/{message_id}/read",
     tier=2,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 
@@ -375,7 +375,7 @@ _MESSAGES_MARK_AS_SEEN: Operation[models.Message] = Operation(
     method="PUT",
     path="/v1/messages/{message_id}/seen",
     tier=2,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 
@@ -384,7 +384,7 @@ _MESSAGES_MARK_AS_UNREAD: Operation[models.Message] = Operation(
     method="DELETE",
     path="/v1/messages/{message_id}/read",
     tier=2,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 
@@ -393,7 +393,7 @@ _MESSAGES_MARK_AS_UNSEEN: Operation[models.Message] = Operation(
     method="DELETE",
     path="/v1/messages/{message_id}/seen",
     tier=2,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 
@@ -402,7 +402,7 @@ _MESSAGES_UNARCHIVE: Operation[models.Message] = Operation(
     method="DELETE",
     path="/v1/messages/{message_id}/archived",
     tier=2,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 

@@ -11,14 +11,14 @@ from typing import Any, Literal
 from .. import models
 from .._pagination import AsyncPager
 from .._transport import Transport
-from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
+from .._types import UNSET, Deferred, Limit, Operation, Pagination, RequestOptions, Unset
 
 _OBJECTS_ADD_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = Operation(
     id="objects.add_subscriptions",
     method="POST",
     path="/v1/objects/{collection}/{object_id}/subscriptions",
     tier=3,
-    response=builtins.list[models.Subscription],
+    response=Deferred(lambda: builtins.list[models.Subscription]),
     limits=(Limit(field="recipients", max_items=100),),
     lists=frozenset({"recipients"}),
 )
@@ -28,7 +28,7 @@ _OBJECTS_BULK_ADD_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/objects/{collection}/bulk/subscriptions/add",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(
         Limit(field="subscriptions", max_items=100),
@@ -42,7 +42,7 @@ _OBJECTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/objects/{collection}/bulk/delete",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="object_ids", max_items=1000),),
     lists=frozenset({"object_ids"}),
@@ -53,7 +53,7 @@ _OBJECTS_BULK_DELETE_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/objects/{collection}/bulk/subscriptions/delete",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="subscriptions[].recipients", max_items=100),),
     lists=frozenset({"subscriptions"}),
@@ -64,7 +64,7 @@ _OBJECTS_BULK_SET: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/objects/{collection}/bulk/set",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="objects", max_items=1000),),
     lists=frozenset({"objects"}),
@@ -83,7 +83,7 @@ _OBJECTS_DELETE_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = O
     method="DELETE",
     path="/v1/objects/{collection}/{object_id}/subscriptions",
     tier=3,
-    response=builtins.list[models.Subscription],
+    response=Deferred(lambda: builtins.list[models.Subscription]),
     limits=(Limit(field="recipients", max_items=100),),
     lists=frozenset({"recipients"}),
 )
@@ -93,7 +93,7 @@ _OBJECTS_GET: Operation[models.Object] = Operation(
     method="GET",
     path="/v1/objects/{collection}/{object_id}",
     tier=4,
-    response=models.Object,
+    response=Deferred(lambda: models.Object),
 )
 
 _OBJECTS_GET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
@@ -101,7 +101,7 @@ _OBJECTS_GET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     method="GET",
     path="/v1/objects/{collection}/{object_id}/channel_data/{channel_id}",
     tier=4,
-    response=models.ChannelData,
+    response=Deferred(lambda: models.ChannelData),
 )
 
 _OBJECTS_GET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -109,7 +109,7 @@ _OBJECTS_GET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="GET",
     path="/v1/objects/{collection}/{object_id}/preferences/{id}",
     tier=4,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
 )
 
 _OBJECTS_LIST: Operation[models.ListObjectsResponse] = Operation(
@@ -117,7 +117,7 @@ _OBJECTS_LIST: Operation[models.ListObjectsResponse] = Operation(
     method="GET",
     path="/v1/objects/{collection}",
     tier=4,
-    response=models.ListObjectsResponse,
+    response=Deferred(lambda: models.ListObjectsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"include[]"}),
 )
@@ -127,7 +127,7 @@ _OBJECTS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
     method="GET",
     path="/v1/objects/{collection}/{object_id}/messages",
     tier=4,
-    response=models.ListMessagesResponse,
+    response=Deferred(lambda: models.ListMessagesResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
     lists=frozenset({"status[]", "engagement_status[]", "message_ids[]", "workflow_categories[]"}),
 )
@@ -137,7 +137,7 @@ _OBJECTS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Oper
     method="GET",
     path="/v1/objects/{collection}/{object_id}/preferences",
     tier=4,
-    response=builtins.list[models.PreferenceSet],
+    response=Deferred(lambda: builtins.list[models.PreferenceSet]),
 )
 
 _OBJECTS_LIST_SCHEDULES: Operation[models.ListSchedulesResponse] = Operation(
@@ -145,7 +145,7 @@ _OBJECTS_LIST_SCHEDULES: Operation[models.ListSchedulesResponse] = Operation(
     method="GET",
     path="/v1/objects/{collection}/{object_id}/schedules",
     tier=4,
-    response=models.ListSchedulesResponse,
+    response=Deferred(lambda: models.ListSchedulesResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
 )
 
@@ -154,7 +154,7 @@ _OBJECTS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Opera
     method="GET",
     path="/v1/objects/{collection}/{object_id}/subscriptions",
     tier=4,
-    response=models.ListSubscriptionsResponse,
+    response=Deferred(lambda: models.ListSubscriptionsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"objects[]", "recipients[]", "include[]"}),
 )
@@ -164,7 +164,7 @@ _OBJECTS_SET: Operation[models.Object] = Operation(
     method="PUT",
     path="/v1/objects/{collection}/{object_id}",
     tier=3,
-    response=models.Object,
+    response=Deferred(lambda: models.Object),
 )
 
 _OBJECTS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
@@ -172,7 +172,7 @@ _OBJECTS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     method="PUT",
     path="/v1/objects/{collection}/{object_id}/channel_data/{channel_id}",
     tier=3,
-    response=models.ChannelData,
+    response=Deferred(lambda: models.ChannelData),
 )
 
 _OBJECTS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -180,7 +180,7 @@ _OBJECTS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="PUT",
     path="/v1/objects/{collection}/{object_id}/preferences/{id}",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
 )
 
 _OBJECTS_UNSET_CHANNEL_DATA: Operation[None] = Operation(

@@ -6,14 +6,14 @@ from __future__ import annotations
 from .. import models
 from .._pagination import AsyncPager
 from .._transport import Transport
-from .._types import UNSET, Operation, Pagination, RequestOptions, Unset
+from .._types import UNSET, Deferred, Operation, Pagination, RequestOptions, Unset
 
 _PROVIDERS_MS_TEAMS_CHECK_AUTH: Operation[models.MsTeamsAuthCheckResponse] = Operation(
     id="providers.ms_teams.check_auth",
     method="GET",
     path="/v1/providers/ms-teams/{channel_id}/auth_check",
     tier=2,
-    response=models.MsTeamsAuthCheckResponse,
+    response=Deferred(lambda: models.MsTeamsAuthCheckResponse),
     publishable=True,
 )
 
@@ -22,7 +22,7 @@ _PROVIDERS_MS_TEAMS_LIST_CHANNELS: Operation[models.ListMsTeamsChannelsResponse]
     method="GET",
     path="/v1/providers/ms-teams/{channel_id}/channels",
     tier=2,
-    response=models.ListMsTeamsChannelsResponse,
+    response=Deferred(lambda: models.ListMsTeamsChannelsResponse),
     publishable=True,
 )
 
@@ -31,7 +31,7 @@ _PROVIDERS_MS_TEAMS_LIST_TEAMS: Operation[models.ListMsTeamsTeamsResponse] = Ope
     method="GET",
     path="/v1/providers/ms-teams/{channel_id}/teams",
     tier=2,
-    response=models.ListMsTeamsTeamsResponse,
+    response=Deferred(lambda: models.ListMsTeamsTeamsResponse),
     pagination=Pagination(
         items="ms_teams_teams", next="skip_token", cursor_param="query_options[$skiptoken]"
     ),
@@ -43,7 +43,7 @@ _PROVIDERS_MS_TEAMS_REVOKE_ACCESS: Operation[models.ProviderRevokeAccessResponse
     method="PUT",
     path="/v1/providers/ms-teams/{channel_id}/revoke_access",
     tier=2,
-    response=models.ProviderRevokeAccessResponse,
+    response=Deferred(lambda: models.ProviderRevokeAccessResponse),
     publishable=True,
 )
 
@@ -188,7 +188,7 @@ _PROVIDERS_SLACK_CHECK_AUTH: Operation[models.SlackAuthCheckResponse] = Operatio
     method="GET",
     path="/v1/providers/slack/{channel_id}/auth_check",
     tier=2,
-    response=models.SlackAuthCheckResponse,
+    response=Deferred(lambda: models.SlackAuthCheckResponse),
     publishable=True,
 )
 
@@ -197,7 +197,7 @@ _PROVIDERS_SLACK_LIST_CHANNELS: Operation[models.ListSlackChannelsResponse] = Op
     method="GET",
     path="/v1/providers/slack/{channel_id}/channels",
     tier=2,
-    response=models.ListSlackChannelsResponse,
+    response=Deferred(lambda: models.ListSlackChannelsResponse),
     pagination=Pagination(items="slack_channels", next="next_cursor", cursor_param="query_options[cursor]"),
     publishable=True,
 )
@@ -207,7 +207,7 @@ _PROVIDERS_SLACK_REVOKE_ACCESS: Operation[models.ProviderRevokeAccessResponse] =
     method="PUT",
     path="/v1/providers/slack/{channel_id}/revoke_access",
     tier=2,
-    response=models.ProviderRevokeAccessResponse,
+    response=Deferred(lambda: models.ProviderRevokeAccessResponse),
     publishable=True,
 )
 

@@ -11,14 +11,14 @@ from typing import Any
 from .. import models
 from .._pagination import AsyncPager
 from .._transport import Transport
-from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
+from .._types import UNSET, Deferred, Limit, Operation, Pagination, RequestOptions, Unset
 
 _SCHEDULES_BULK_CREATE: Operation[models.BulkOperation] = Operation(
     id="schedules.bulk_create",
     method="POST",
     path="/v1/schedules/bulk/create",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="schedules", max_items=1000),),
     lists=frozenset({"schedules"}),
@@ -29,7 +29,7 @@ _SCHEDULES_CREATE: Operation[builtins.list[models.Schedule]] = Operation(
     method="POST",
     path="/v1/schedules",
     tier=3,
-    response=builtins.list[models.Schedule],
+    response=Deferred(lambda: builtins.list[models.Schedule]),
     limits=(Limit(field="recipients", max_items=100),),
     lists=frozenset({"recipients", "repeats"}),
 )
@@ -39,7 +39,7 @@ _SCHEDULES_DELETE: Operation[builtins.list[models.Schedule]] = Operation(
     method="DELETE",
     path="/v1/schedules",
     tier=3,
-    response=builtins.list[models.Schedule],
+    response=Deferred(lambda: builtins.list[models.Schedule]),
     limits=(Limit(field="schedule_ids", max_items=100),),
     lists=frozenset({"schedule_ids"}),
 )
@@ -49,7 +49,7 @@ _SCHEDULES_LIST: Operation[models.ListSchedulesResponse] = Operation(
     method="GET",
     path="/v1/schedules",
     tier=4,
-    response=models.ListSchedulesResponse,
+    response=Deferred(lambda: models.ListSchedulesResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"recipients[]"}),
 )
@@ -59,7 +59,7 @@ _SCHEDULES_UPDATE: Operation[builtins.list[models.Schedule]] = Operation(
     method="PUT",
     path="/v1/schedules",
     tier=3,
-    response=builtins.list[models.Schedule],
+    response=Deferred(lambda: builtins.list[models.Schedule]),
     limits=(Limit(field="schedule_ids", max_items=100),),
     lists=frozenset({"schedule_ids", "repeats"}),
 )

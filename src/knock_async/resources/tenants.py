@@ -9,14 +9,14 @@ from typing import Any
 from .. import models
 from .._pagination import AsyncPager
 from .._transport import Transport
-from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
+from .._types import UNSET, Deferred, Limit, Operation, Pagination, RequestOptions, Unset
 
 _TENANTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     id="tenants.bulk_delete",
     method="POST",
     path="/v1/tenants/bulk/delete",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     lists=frozenset({"tenant_ids[]"}),
 )
@@ -26,7 +26,7 @@ _TENANTS_BULK_SET: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/tenants/bulk/set",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="tenants", max_items=1000),),
     lists=frozenset({"tenants"}),
@@ -45,7 +45,7 @@ _TENANTS_GET: Operation[models.Tenant] = Operation(
     method="GET",
     path="/v1/tenants/{tenant_id}",
     tier=4,
-    response=models.Tenant,
+    response=Deferred(lambda: models.Tenant),
 )
 
 _TENANTS_LIST: Operation[models.ListTenantsResponse] = Operation(
@@ -53,7 +53,7 @@ _TENANTS_LIST: Operation[models.ListTenantsResponse] = Operation(
     method="GET",
     path="/v1/tenants",
     tier=4,
-    response=models.ListTenantsResponse,
+    response=Deferred(lambda: models.ListTenantsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
 )
 
@@ -62,7 +62,7 @@ _TENANTS_SET: Operation[models.Tenant] = Operation(
     method="PUT",
     path="/v1/tenants/{tenant_id}",
     tier=3,
-    response=models.Tenant,
+    response=Deferred(lambda: models.Tenant),
 )
 
 

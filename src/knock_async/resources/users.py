@@ -11,14 +11,14 @@ from typing import Any, Literal
 from .. import models
 from .._pagination import AsyncPager
 from .._transport import Transport
-from .._types import UNSET, Limit, Operation, Pagination, RequestOptions, Unset
+from .._types import UNSET, Deferred, Limit, Operation, Pagination, RequestOptions, Unset
 
 _USERS_FEEDS_GET_SETTINGS: Operation[models.FeedSettings] = Operation(
     id="users.feeds.get_settings",
     method="GET",
     path="/v1/users/{user_id}/feeds/{channel_id}/settings",
     tier=4,
-    response=models.FeedSettings,
+    response=Deferred(lambda: models.FeedSettings),
     publishable=True,
 )
 
@@ -27,7 +27,7 @@ _USERS_FEEDS_LIST_ITEMS: Operation[models.ListFeedItemsResponse] = Operation(
     method="GET",
     path="/v1/users/{user_id}/feeds/{channel_id}",
     tier=2,
-    response=models.ListFeedItemsResponse,
+    response=Deferred(lambda: models.ListFeedItemsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     publishable=True,
     lists=frozenset({"workflow_categories[]"}),
@@ -149,7 +149,7 @@ _USERS_GUIDES_GET_CHANNEL: Operation[models.GuidesResponse] = Operation(
     method="GET",
     path="/v1/users/{user_id}/guides/{channel_id}",
     tier=2,
-    response=models.GuidesResponse,
+    response=Deferred(lambda: models.GuidesResponse),
     publishable=True,
 )
 
@@ -158,7 +158,7 @@ _USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED: Operation[models.GuideActionResponse] = 
     method="PUT",
     path="/v1/users/{user_id}/guides/messages/archived",
     tier=2,
-    response=models.GuideActionResponse,
+    response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
 )
 
@@ -167,7 +167,7 @@ _USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED: Operation[models.GuideActionResponse] 
     method="PUT",
     path="/v1/users/{user_id}/guides/messages/interacted",
     tier=2,
-    response=models.GuideActionResponse,
+    response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
 )
 
@@ -176,7 +176,7 @@ _USERS_GUIDES_MARK_MESSAGE_AS_SEEN: Operation[models.GuideActionResponse] = Oper
     method="PUT",
     path="/v1/users/{user_id}/guides/messages/seen",
     tier=2,
-    response=models.GuideActionResponse,
+    response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
 )
 
@@ -344,7 +344,7 @@ _USERS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/users/bulk/delete",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="user_ids", max_items=1000),),
     lists=frozenset({"user_ids"}),
@@ -355,7 +355,7 @@ _USERS_BULK_IDENTIFY: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/users/bulk/identify",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="users", max_items=1000),),
     lists=frozenset({"users"}),
@@ -366,7 +366,7 @@ _USERS_BULK_SET_PREFERENCES: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/users/bulk/preferences",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="user_ids", max_items=1000),),
     lists=frozenset({"user_ids"}),
@@ -385,7 +385,7 @@ _USERS_GENERATE_PREFERENCE_CENTER_URL: Operation[models.PreferenceCenterSignedUr
     method="POST",
     path="/v1/users/{user_id}/preference_center/signed_url",
     tier=3,
-    response=models.PreferenceCenterSignedUrl,
+    response=Deferred(lambda: models.PreferenceCenterSignedUrl),
 )
 
 _USERS_GET: Operation[models.User] = Operation(
@@ -393,7 +393,7 @@ _USERS_GET: Operation[models.User] = Operation(
     method="GET",
     path="/v1/users/{user_id}",
     tier=4,
-    response=models.User,
+    response=Deferred(lambda: models.User),
     publishable=True,
 )
 
@@ -402,7 +402,7 @@ _USERS_GET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     method="GET",
     path="/v1/users/{user_id}/channel_data/{channel_id}",
     tier=4,
-    response=models.ChannelData,
+    response=Deferred(lambda: models.ChannelData),
     publishable=True,
 )
 
@@ -411,7 +411,7 @@ _USERS_GET_PREFERENCE_CENTER_CONFIG: Operation[models.PreferenceCenterConfigResp
     method="GET",
     path="/v1/users/{user_id}/preference_center/config",
     tier=4,
-    response=models.PreferenceCenterConfigResponse,
+    response=Deferred(lambda: models.PreferenceCenterConfigResponse),
 )
 
 _USERS_GET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -419,7 +419,7 @@ _USERS_GET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="GET",
     path="/v1/users/{user_id}/preferences/{id}",
     tier=4,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
     publishable=True,
 )
 
@@ -428,7 +428,7 @@ _USERS_IDENTIFY: Operation[models.User] = Operation(
     method="PUT",
     path="/v1/users/{user_id}",
     tier=3,
-    response=models.User,
+    response=Deferred(lambda: models.User),
     publishable=True,
 )
 
@@ -437,7 +437,7 @@ _USERS_LIST: Operation[models.ListUsersResponse] = Operation(
     method="GET",
     path="/v1/users",
     tier=4,
-    response=models.ListUsersResponse,
+    response=Deferred(lambda: models.ListUsersResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"include[]"}),
 )
@@ -447,7 +447,7 @@ _USERS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
     method="GET",
     path="/v1/users/{user_id}/messages",
     tier=4,
-    response=models.ListMessagesResponse,
+    response=Deferred(lambda: models.ListMessagesResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
     lists=frozenset({"status[]", "engagement_status[]", "message_ids[]", "workflow_categories[]"}),
 )
@@ -457,7 +457,7 @@ _USERS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Operat
     method="GET",
     path="/v1/users/{user_id}/preferences",
     tier=4,
-    response=builtins.list[models.PreferenceSet],
+    response=Deferred(lambda: builtins.list[models.PreferenceSet]),
     publishable=True,
 )
 
@@ -466,7 +466,7 @@ _USERS_LIST_SCHEDULES: Operation[models.ListSchedulesResponse] = Operation(
     method="GET",
     path="/v1/users/{user_id}/schedules",
     tier=4,
-    response=models.ListSchedulesResponse,
+    response=Deferred(lambda: models.ListSchedulesResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
 )
 
@@ -475,7 +475,7 @@ _USERS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Operati
     method="GET",
     path="/v1/users/{user_id}/subscriptions",
     tier=4,
-    response=models.ListSubscriptionsResponse,
+    response=Deferred(lambda: models.ListSubscriptionsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"objects[]", "include[]"}),
 )
@@ -485,7 +485,7 @@ _USERS_MERGE: Operation[models.User] = Operation(
     method="POST",
     path="/v1/users/{user_id}/merge",
     tier=2,
-    response=models.User,
+    response=Deferred(lambda: models.User),
 )
 
 _USERS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
@@ -493,7 +493,7 @@ _USERS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     method="PUT",
     path="/v1/users/{user_id}/channel_data/{channel_id}",
     tier=3,
-    response=models.ChannelData,
+    response=Deferred(lambda: models.ChannelData),
     publishable=True,
 )
 
@@ -502,7 +502,7 @@ _USERS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="PUT",
     path="/v1/users/{user_id}/preferences/{id}",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
     publishable=True,
 )
 

@@ -10,14 +10,14 @@ from typing import Any, Literal
 from .. import models
 from .._pagination import AsyncPager
 from .._transport import Transport
-from .._types import UNSET, Operation, Pagination, RequestOptions, Unset
+from .._types import UNSET, Deferred, Operation, Pagination, RequestOptions, Unset
 
 _WORKFLOW_RECIPIENT_RUNS_GET: Operation[models.WorkflowRecipientRunDetail] = Operation(
     id="workflow_recipient_runs.get",
     method="GET",
     path="/v1/workflow_recipient_runs/{id}",
     tier=2,
-    response=models.WorkflowRecipientRunDetail,
+    response=Deferred(lambda: models.WorkflowRecipientRunDetail),
 )
 
 _WORKFLOW_RECIPIENT_RUNS_LIST: Operation[models.ListWorkflowRecipientRunsResponse] = Operation(
@@ -25,7 +25,7 @@ _WORKFLOW_RECIPIENT_RUNS_LIST: Operation[models.ListWorkflowRecipientRunsRespons
     method="GET",
     path="/v1/workflow_recipient_runs",
     tier=2,
-    response=models.ListWorkflowRecipientRunsResponse,
+    response=Deferred(lambda: models.ListWorkflowRecipientRunsResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
     lists=frozenset({"status[]"}),
 )

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import models
 from .._transport import Transport
-from .._types import UNSET, Limit, Operation, RequestOptions, Unset
+from .._types import UNSET, Deferred, Limit, Operation, RequestOptions, Unset
 
 _WORKFLOWS_CANCEL: Operation[None] = Operation(
     id="workflows.cancel",
@@ -25,7 +25,7 @@ _WORKFLOWS_TRIGGER: Operation[models.WorkflowTriggerResponse] = Operation(
     method="POST",
     path="/v1/workflows/{key}/trigger",
     tier=5,
-    response=models.WorkflowTriggerResponse,
+    response=Deferred(lambda: models.WorkflowTriggerResponse),
     limits=(
         Limit(field="recipients", max_items=1000),
         Limit(field="data", max_bytes=10485760),
