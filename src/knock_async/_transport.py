@@ -30,7 +30,7 @@ import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._convert import converter, format_datetime
+from ._convert import converter, format_datetime, loads
 from ._errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -578,7 +578,7 @@ class Transport:
         if op.response is None or status == 204 or not raw:
             return cast(T, None)
         try:
-            decoded = json.loads(raw)
+            decoded = loads(raw)
         except ValueError as exc:
             raise APIResponseValidationError(
                 f"{method} {op.path}: the response is not valid JSON", status=status, headers=response_headers
