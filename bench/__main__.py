@@ -1,10 +1,12 @@
-"""`python -m bench`: client CPU per call against raw aiohttp, then the Tier 2 pacing case.
+"""`python -m bench`: client CPU per call against raw aiohttp, import time and memory, then
+the Tier 2 pacing case.
 
 Always exits 0: this is a measurement. Each target is marked PASS or MISS in the output.
 
-    python -m bench                  # everything (about 30 s on 2 cores)
+    python -m bench                  # everything (about a minute on 2 cores)
     python -m bench --only feed      # one CPU case (get, trigger, feed, iterate)
     python -m bench --no-pacing      # skip the 10 s Tier 2 case
+    python -m bench --no-footprint   # skip import time and memory
     python -m bench --profile feed   # cProfile of knock-async's side of one case
 """
 
@@ -20,8 +22,9 @@ import time
 import aiohttp
 
 import knock_async
+from knock_async._convert import FAST_PATH, JSON_LIBRARY
 
-from . import cpu, pacing
+from . import cpu, footprint, pacing
 from .canned import canned_server
 
 CASE_KEYS = ("get", "trigger", "feed", "iterate")
@@ -34,12 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the calls per repetition")
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU cases")
     parser.add_argument("--no-pacing", action="store_true", help="skip the Tier 2 pacing case")
+    parser.add_argument("--no-footprint", action="store_true", help="skip import time and memory")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     print(
         f"knock-async {knock_async.__version__}, aiohttp {aiohttp.__version__}, "
-        f"Python {platform.python_version()} ({platform.machine()}, {os.cpu_count()} CPUs)"
+        f"Python {platform.python_version()} ({platform.machine()}, {os.cpu_count()} CPUs); "
+        f"responses read by {JSON_LIBRARY}; converter fast path {'on' if FAST_PATH else 'OFF'}"
     )
     if args.profile:
         with canned_server() as base_url:
@@ -58,8 +63,13 @@ def main(argv: list[str] | None = None) -> int:
             "  µs: median CPU per unit over the repetitions. ratio: median of the per-repetition\n"
             "  ratios (each pair runs back to back, so machine-speed drift cancels); the middle half\n"
             "  of those ratios shows the noise. Raw: one ClientSession, the same headers,\n"
-            "  json.loads(await resp.read()); knock-async: rate_limiter=None, max_retries=0."
+            "  json.loads(await resp.read()); knock-async: max_retries=0, limiter off (rate_limiter=None)\n"
+            "  or on (the default limiter, its rates raised so that no call waits)."
         )
+
+    if not args.no_footprint and args.only is None:
+        print()
+        print(footprint.report(footprint.import_time(), footprint.feed_memory()))
 
     if not args.no_pacing and args.only is None:
         print()

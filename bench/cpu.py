@@ -6,16 +6,21 @@ one ClientSession, the request, `json.loads(await resp.read())`. Everything knoc
 beyond that (URL and query building, idempotency keys, limit checks, error mapping,
 structuring into attrs models, pagination) is what the ratio measures.
 
+knock-async is measured twice: with the limiter off (`rate_limiter=None`) and as the default
+client (limiter on). The limiter-on client has Knock's default rates raised so that no call
+waits: waiting costs no CPU, only wall time, and the point is the limiter's own CPU.
+
 CPU is `time.process_time()` of this process: waiting for the server costs nothing, and the
 server's own work happens in its own process. Each side's figure is the median over many
-short repetitions; the two sides' repetitions run in back-to-back pairs (alternating which
-goes first) and the ratio is the median of the pairs' ratios, so that drift in machine speed
-(a shared VM, say) hits both sides of a pair alike.
+short repetitions; the three sides' repetitions run back to back (rotating which goes first)
+and each ratio is the median of the per-repetition ratios, so that drift in machine speed
+(a shared VM, say) hits all sides of a repetition alike.
 """
 
 from __future__ import annotations
 
 import cProfile
+import functools
 import gc
 import io
 import json
@@ -29,7 +34,8 @@ import aiohttp
 import attrs
 
 import knock_async
-from knock_async import AsyncKnock
+from knock_async import AsyncKnock, RateLimiter
+from knock_async._ratelimit import DEFAULT_RATES
 
 from . import payloads
 from .canned import LAST_REQUEST_PATH
@@ -42,9 +48,10 @@ class Case:
     key: str
     title: str
     unit: str  # what one measured unit is: "call" or "page"
-    target: float  # knock-async / raw ceiling
+    target: float  # knock-async (limiter off) / raw ceiling
     reps: int
-    sdk: Callable[[], Awaitable[int]]  # one repetition; returns the units it did
+    sdk: Callable[[], Awaitable[int]]  # one repetition, limiter off; returns the units it did
+    limited: Callable[[], Awaitable[int]]  # the same through the default client (limiter on)
     raw: Callable[[], Awaitable[int]]
     note: str = ""
 
@@ -52,7 +59,8 @@ class Case:
 @attrs.frozen
 class Measurement:
     case: Case
-    sdk_us: list[float]  # CPU µs per unit, one per repetition
+    sdk_us: list[float]  # CPU µs per unit, one per repetition (limiter off)
+    limited_us: list[float]  # the same, limiter on
     raw_us: list[float]
 
     @property
@@ -60,25 +68,43 @@ class Measurement:
         return statistics.median(self.sdk_us)
 
     @property
+    def limited(self) -> float:
+        return statistics.median(self.limited_us)
+
+    @property
     def raw(self) -> float:
         return statistics.median(self.raw_us)
 
     @property
     def ratio(self) -> float:
-        # Each pair of repetitions runs back to back, so a change in machine speed (this is
-        # often a shared VM) hits both sides of a pair alike: the median of the paired ratios
-        # is steadier than the ratio of the medians.
-        return statistics.median(s / r for s, r in zip(self.sdk_us, self.raw_us, strict=True))
+        return _paired_ratio(self.sdk_us, self.raw_us)
+
+    @property
+    def limited_ratio(self) -> float:
+        return _paired_ratio(self.limited_us, self.raw_us)
 
     @property
     def ratio_iqr(self) -> tuple[float, float]:
-        """The middle half of the paired ratios: how much to trust `ratio`."""
+        """The middle half of the per-repetition ratios (limiter off): how much to trust `ratio`."""
         quartiles = statistics.quantiles([s / r for s, r in zip(self.sdk_us, self.raw_us, strict=True)], n=4)
         return quartiles[0], quartiles[2]
 
     @property
     def passed(self) -> bool:
         return self.ratio <= self.case.target
+
+
+def _paired_ratio(sdk_us: list[float], raw_us: list[float]) -> float:
+    # The sides of a repetition run back to back, so a change in machine speed (this is often
+    # a shared VM) hits them alike: the median of the per-repetition ratios is steadier than
+    # the ratio of the medians.
+    return statistics.median(s / r for s, r in zip(sdk_us, raw_us, strict=True))
+
+
+def _unpaced() -> RateLimiter:
+    """The default limiter with every tier's rate raised out of reach: the same work per call
+    (buckets, in-flight slots), no waiting."""
+    return RateLimiter(rates=dict.fromkeys(DEFAULT_RATES, 1e9))
 
 
 class Clients:
@@ -88,6 +114,7 @@ class Clients:
         # No client-side pacing (the feed is Tier 2: 5 per second) and no retries: a failure
         # must surface, not be retried into the timings.
         self.knock = AsyncKnock(API_KEY, base_url=base_url, rate_limiter=None, max_retries=0)
+        self.knock_limited = AsyncKnock(API_KEY, base_url=base_url, rate_limiter=_unpaced(), max_retries=0)
         self.session = aiohttp.ClientSession()
         # What knock-async sends on every request (see Transport.__init__): the raw side sends
         # the same, so both put the same bytes on the wire.
@@ -108,19 +135,20 @@ class Clients:
 
     async def close(self) -> None:
         await self.knock.close()
+        await self.knock_limited.close()
         await self.session.close()
 
     # --- one unit of each case, both ways --------------------------------------------------
 
-    async def sdk_get(self) -> Any:
-        return await self.knock.users.get(payloads.USER_ID)
+    async def sdk_get(self, knock: AsyncKnock) -> Any:
+        return await knock.users.get(payloads.USER_ID)
 
     async def raw_get(self) -> Any:
         async with self.session.get(self.user_url, headers=self.headers) as resp:
             return json.loads(await resp.read())
 
-    async def sdk_trigger(self) -> Any:
-        return await self.knock.workflows.trigger(
+    async def sdk_trigger(self, knock: AsyncKnock) -> Any:
+        return await knock.workflows.trigger(
             payloads.WORKFLOW_KEY, recipients=["user-1", "user-2"], data=payloads.TRIGGER_DATA
         )
 
@@ -130,17 +158,17 @@ class Clients:
         async with self.session.post(self.trigger_url, data=data, headers=self.write_headers) as resp:
             return json.loads(await resp.read())
 
-    async def sdk_feed(self) -> Any:
-        return await self.knock.users.feeds.list_items(payloads.USER_ID, payloads.FEED_CHANNEL_ID)
+    async def sdk_feed(self, knock: AsyncKnock) -> Any:
+        return await knock.users.feeds.list_items(payloads.USER_ID, payloads.FEED_CHANNEL_ID)
 
     async def raw_feed(self) -> Any:
         async with self.session.get(self.feed_url, headers=self.headers) as resp:
             return json.loads(await resp.read())
 
-    async def sdk_iterate(self) -> int:
+    async def sdk_iterate(self, knock: AsyncKnock) -> int:
         """All 10,000 users; returns the pages fetched."""
         count = 0
-        async for _user in self.knock.users.list(page_size=payloads.USERS_PAGE_SIZE):
+        async for _user in knock.users.list(page_size=payloads.USERS_PAGE_SIZE):
             count += 1
         _expect(count == payloads.USERS_TOTAL, f"knock-async iterated {count} users")
         return payloads.USERS_PAGES
@@ -170,13 +198,13 @@ class Clients:
 
     async def check(self) -> None:
         """Both sides get the right answers and send the same requests (outside the timings)."""
-        user = await self.sdk_get()
+        user = await self.sdk_get(self.knock)
         sdk_request = await self._last_request()
         _expect(user.id == payloads.USER_ID and user.additional_properties == {"plan": "enterprise"}, "user")
         _expect((await self.raw_get())["id"] == payloads.USER_ID, "raw user")
         _expect(sdk_request == await self._last_request(), "the two sides send different GETs")
 
-        run = await self.sdk_trigger()
+        run = await self.sdk_trigger(self.knock)
         sdk_request = await self._last_request()
         _expect(run.workflow_run_id == (await self.raw_trigger())["workflow_run_id"], "trigger")
         raw_request = await self._last_request()
@@ -185,11 +213,13 @@ class Clients:
         _expect(len(sdk_key) == len(raw_request["headers"].pop("Idempotency-Key")), "idempotency key")
         _expect(sdk_request == raw_request, "the two sides send different POSTs")
 
-        page = await self.sdk_feed()
+        page = await self.sdk_feed(self.knock)
         _expect(len(page.items) == payloads.FEED_ITEMS == len((await self.raw_feed())["entries"]), "feed")
         _expect(page.next_cursor is not None, "feed cursor")
-        await self.sdk_iterate()
+        await self.sdk_iterate(self.knock)
         sdk_request = await self._last_request()
+        await self.sdk_iterate(self.knock_limited)
+        _expect(sdk_request == await self._last_request(), "the limiter changes the requests")
         await self.raw_iterate()
         _expect(sdk_request == await self._last_request(), "the two sides fetch the last page differently")
 
@@ -215,7 +245,14 @@ def cases(clients: Clients, *, scale: float = 1.0) -> list[Case]:
     def n(count: int) -> int:
         return max(1, round(count * scale))
 
-    # Many short repetitions rather than a few long ones: see Measurement.ratio.
+    def sdk_sides(call: Callable[[AsyncKnock], Awaitable[Any]], times: int) -> dict[str, Any]:
+        """`sdk` and `limited`: `call` on the client without and with the limiter."""
+        return {
+            "sdk": _repeat(functools.partial(call, clients.knock), times),
+            "limited": _repeat(functools.partial(call, clients.knock_limited), times),
+        }
+
+    # Many short repetitions rather than a few long ones: see _paired_ratio.
     calls, feed_calls = n(150), n(15)
     return [
         Case(
@@ -224,7 +261,7 @@ def cases(clients: Clients, *, scale: float = 1.0) -> list[Case]:
             unit="call",
             target=1.5,
             reps=41,
-            sdk=_repeat(clients.sdk_get, calls),
+            **sdk_sides(clients.sdk_get, calls),
             raw=_repeat(clients.raw_get, calls),
         ),
         Case(
@@ -233,7 +270,7 @@ def cases(clients: Clients, *, scale: float = 1.0) -> list[Case]:
             unit="call",
             target=1.5,
             reps=41,
-            sdk=_repeat(clients.sdk_trigger, calls),
+            **sdk_sides(clients.sdk_trigger, calls),
             raw=_repeat(clients.raw_trigger, calls),
             note="2 recipients, 5 data fields",
         ),
@@ -241,9 +278,9 @@ def cases(clients: Clients, *, scale: float = 1.0) -> list[Case]:
             key="feed",
             title="users.feeds.list_items (1 page)",
             unit="call",
-            target=2.5,
+            target=1.5,
             reps=41,
-            sdk=_repeat(clients.sdk_feed, feed_calls),
+            **sdk_sides(clients.sdk_feed, feed_calls),
             raw=_repeat(clients.raw_feed, feed_calls),
             note=f"{payloads.FEED_ITEMS} items, {len(payloads.feed_body()) / 1000:.0f} KB",
         ),
@@ -251,9 +288,10 @@ def cases(clients: Clients, *, scale: float = 1.0) -> list[Case]:
             key="iterate",
             title="async for user in users.list()",
             unit="page",
-            target=2.5,
+            target=1.2,
             reps=max(3, n(15)),
-            sdk=clients.sdk_iterate,
+            sdk=functools.partial(clients.sdk_iterate, clients.knock),
+            limited=functools.partial(clients.sdk_iterate, clients.knock_limited),
             raw=clients.raw_iterate,
             note=f"{payloads.USERS_TOTAL} users, {payloads.USERS_PAGES} pages",
         ),
@@ -270,19 +308,17 @@ async def _cpu_us(run: Callable[[], Awaitable[int]]) -> float:
 
 async def measure(case: Case) -> Measurement:
     # Warm-up: connections open, cattrs hooks generated, caches filled.
-    await case.sdk()
-    await case.raw()
+    sides = {"sdk": case.sdk, "limited": case.limited, "raw": case.raw}
+    for run in sides.values():
+        await run()
     gc.collect()  # start from the same heap on every case
-    sdk_us: list[float] = []
-    raw_us: list[float] = []
-    for rep in range(case.reps):
-        if rep % 2:
-            raw_us.append(await _cpu_us(case.raw))
-            sdk_us.append(await _cpu_us(case.sdk))
-        else:
-            sdk_us.append(await _cpu_us(case.sdk))
-            raw_us.append(await _cpu_us(case.raw))
-    return Measurement(case, sdk_us, raw_us)
+    us: dict[str, list[float]] = {name: [] for name in sides}
+    order = list(sides)
+    for _ in range(case.reps):
+        for name in order:
+            us[name].append(await _cpu_us(sides[name]))
+        order = order[1:] + order[:1]  # each side goes first as often as the others
+    return Measurement(case, us["sdk"], us["limited"], us["raw"])
 
 
 async def profile(case: Case, *, top: int = 30) -> str:
@@ -302,8 +338,8 @@ async def profile(case: Case, *, top: int = 30) -> str:
 
 def table(results: list[Measurement]) -> str:
     header = (
-        f"  {'case':<34} {'per':<5} {'knock-async':>12} {'raw aiohttp':>12} {'ratio':>6} "
-        f"{'(middle half)':>13} {'target':>7}  result  notes"
+        f"  {'case':<34} {'per':<5} {'raw aiohttp':>12} {'limiter off':>12} {'ratio':>6} "
+        f"{'(middle half)':>13} {'target':>7}  result  {'limiter on':>12} {'ratio':>6}  notes"
     )
     lines = [header, "  " + "-" * (len(header) - 2)]
     for m in results:
@@ -314,9 +350,9 @@ def table(results: list[Measurement]) -> str:
             notes = f"{notes}; {per_user}" if notes else per_user
         low, high = m.ratio_iqr
         lines.append(
-            f"  {m.case.title:<34} {m.case.unit:<5} {m.sdk:>9.1f} µs {m.raw:>9.1f} µs {m.ratio:>5.2f}x "
+            f"  {m.case.title:<34} {m.case.unit:<5} {m.raw:>9.1f} µs {m.sdk:>9.1f} µs {m.ratio:>5.2f}x "
             f"{f'{low:.2f}-{high:.2f}x':>13} {f'<={m.case.target}x':>7}  "
-            f"{'PASS' if m.passed else 'MISS':<6}  {notes}"
+            f"{'PASS' if m.passed else 'MISS':<6}  {m.limited:>9.1f} µs {m.limited_ratio:>5.2f}x  {notes}"
         )
     return "\n".join(lines)
 

@@ -60,8 +60,10 @@ def generate(package: Path, spec_path: Path = SPEC) -> None:
             target = staging / "resources" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
+        (staging / "models" / "__init__.py").write_text(_lazy_models_init(sorted(model_names), header))
         _format(staging)
-        models.rename(models.with_name("__init__.py"))
+        # The classes live in models/_models.py; models/__init__.py builds them on first use.
+        models.rename(models.with_name("_models.py"))
         for name in GENERATED_DIRS:
             shutil.rmtree(package / name, ignore_errors=True)
             shutil.copytree(staging / name, package / name)
@@ -79,6 +81,52 @@ def _render_models(spec: Schema, spec_path: Path, staging: Path, header: str) ->
           "--output", str(models), *DATAMODEL_OPTIONS, "--custom-file-header", header,
           "--extra-template-data", str(hidden), "--aliases", str(aliases)])  # fmt: skip
     return models
+
+
+def _lazy_models_init(names: list[str], header: str) -> str:
+    """models/__init__.py: every model by name, built on first use.
+
+    Building all the classes (and their attrs methods) is most of what importing the SDK
+    would cost; this way `import knock_async` builds none, and the first use of any model
+    builds them all, once. Type checkers and editors read the TYPE_CHECKING import.
+    """
+    imports = "".join(f"        {name},\n" for name in names)
+    exported = "".join(f'    "{name}",\n' for name in names)
+    return f'''{header}
+"""The Knock API's models: attrs classes, built on the first use of any of them."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._models import (
+{imports}    )
+
+__all__ = [
+{exported}]
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("__"):  # e.g. probes for __wrapped__: no reason to build anything
+        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
+    # importlib, not `from . import`: that would ask this very function for `_models`.
+    module = importlib.import_module(f"{{__name__}}._models")
+    built = vars(module)
+    for value in built.values():
+        if isinstance(value, type) and value.__module__ == module.__name__:
+            value.__module__ = __name__  # reprs and tracebacks name the public module
+    # From now on every name is a plain attribute: this function is not called again for it.
+    globals().update({{key: value for key, value in built.items() if not key.startswith("__")}})
+    if name not in built:
+        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
+    return built[name]
+
+
+def __dir__() -> list[str]:
+    return sorted({{*globals(), *__all__}})
+'''
 
 
 def check_document(spec: Schema) -> None:

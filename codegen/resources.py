@@ -14,10 +14,11 @@ from .spec import Method, Param, Schema, iter_operations, keyword_name, python_n
 
 # Hand-written bases for generated namespaces that need more than the API's own calls.
 NAMESPACE_BASES: dict[tuple[str, ...], tuple[str, str, str]] = {
+    # (the model quoted: a base class is evaluated at import, and models load on first use)
     ("bulk_operations",): (
         "knock_async._bulk",
         "BulkOperationsBase",
-        "BulkOperationsBase[models.BulkOperation]",
+        'BulkOperationsBase["models.BulkOperation"]',
     ),
 }
 
@@ -197,12 +198,14 @@ def _response(spec: Schema, types: TypeNamer, op: Schema) -> tuple[str, str, str
         return "None", "None", None
     schema = content["schema"]
     hint = types.hint(schema, accept_dict=False)
+    # Models are built on first use (see models/__init__.py): name them, don't touch them now.
+    runtime = f"Deferred(lambda: {hint})" if "models." in hint else hint
     pagination = op.get("x-knock-pagination")
     if not pagination:
-        return hint, hint, None
+        return hint, runtime, None
     page = resolve(spec, schema)
     items = page["properties"][pagination["items"]]
-    return hint, hint, types.hint(items["items"], accept_dict=False)
+    return hint, runtime, types.hint(items["items"], accept_dict=False)
 
 
 def _text(text: str) -> str:

@@ -10,18 +10,23 @@ Every hook is made here, once per class, the first time a class is seen:
   distinct literal such as `__typename`, that literal names it straight away);
 - speed: each model gets a generated structure function that does the common cases inline
   and hands anything else to the cattrs-made one, so results and errors are cattrs' own.
+  It stands in for a few cattrs internals; where it does not recognise them (another cattrs),
+  it stays off and the cattrs-made functions do everything (`FAST_PATH` says which);
+- JSON text is read by orjson when the `fast` extra is installed, else by `json`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import linecache
 import sys
 import types
 import typing
+import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import cattrs
@@ -31,7 +36,36 @@ from ._types import UNSET, Unset
 
 EXTRAS = "additional_properties"
 
-converter = cattrs.Converter()
+
+# --- JSON text --------------------------------------------------------------------------
+
+
+def _json_loads() -> tuple[str, Callable[[bytes], Any]]:
+    try:
+        import orjson
+    except ImportError:  # without the `fast` extra
+        return "json", json.loads
+
+    # orjson reads an integer past 64 bits as a float where json keeps it exact: a text with
+    # 19 digits in a row (rare: a long numeric id, say) is left to json. Checked in C, in a
+    # fraction of what orjson saves.
+    digits_as_zeros = bytes.maketrans(b"123456789", b"000000000")
+    long_number = b"0" * 19
+
+    def loads(raw: bytes) -> Any:
+        if long_number in raw.translate(digits_as_zeros):
+            return json.loads(raw)
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            # What orjson refuses but json reads (NaN, UTF-16, a BOM...): json decides, so
+            # that both give the same values and the same errors.
+            return json.loads(raw)
+
+    return "orjson", loads
+
+
+JSON_LIBRARY, loads = _json_loads()
 
 
 # --- date-times -------------------------------------------------------------------------
@@ -69,13 +103,16 @@ def format_datetime(value: dt.datetime) -> str:
     return text[:-6] + "Z"
 
 
-converter.register_structure_hook(dt.datetime, structure_datetime)
-converter.register_unstructure_hook(dt.datetime, format_datetime)
-converter.register_structure_hook(
-    dt.date, lambda v, _: v if isinstance(v, dt.date) else dt.date.fromisoformat(v)
-)
-converter.register_unstructure_hook(dt.date, dt.date.isoformat)
-converter.register_structure_hook_func(lambda tp: tp is Any, lambda v, _: v)  # free-form JSON stays as it is
+def _structure_date(value: Any, _: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def _register_scalars(conv: cattrs.Converter) -> None:
+    conv.register_structure_hook(dt.datetime, structure_datetime)
+    conv.register_unstructure_hook(dt.datetime, format_datetime)
+    conv.register_structure_hook(dt.date, _structure_date)
+    conv.register_unstructure_hook(dt.date, dt.date.isoformat)
+    conv.register_structure_hook_func(lambda tp: tp is Any, lambda v, _: v)  # free-form JSON stays as it is
 
 
 # --- attrs models -----------------------------------------------------------------------
@@ -106,13 +143,18 @@ def _overrides(cls: type) -> dict[str, Any]:
     return overrides
 
 
-def _structure_model_factory(cls: type) -> Callable[[Any, Any], Any]:
+def _structure_model_factory(cls: type, conv: cattrs.Converter, fast: bool) -> Callable[[Any, Any], Any]:
+    exact = _exact_structure_fn(cls, conv)
+    return _fast_structure_fn(cls, exact, conv) if fast else exact
+
+
+def _exact_structure_fn(cls: type, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    """The cattrs-made structure function of a model (plus the extras, kept by our code)."""
     fields = _model_fields(cls)
     overrides = _overrides(cls)
-    keeps_extras = EXTRAS in overrides
-    base: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, converter, **overrides)
-    if not keeps_extras:
-        return _fast_structure_fn(cls, base)
+    base: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, conv, **overrides)
+    if EXTRAS not in overrides:
+        return base
     known = frozenset(wire_name(f) for f in fields)
 
     def structure(value: Mapping[str, Any], _: Any) -> Any:
@@ -124,7 +166,7 @@ def _structure_model_factory(cls: type) -> Callable[[Any, Any], Any]:
             setattr(obj, EXTRAS, {k: v for k, v in value.items() if k not in known})
         return obj
 
-    return _fast_structure_fn(cls, structure)
+    return structure
 
 
 # The fast path: per model, one generated function that structures the common kinds of field
@@ -138,22 +180,57 @@ def _structure_model_factory(cls: type) -> Callable[[Any, Any], Any]:
 _ABSENT = object()  # a key the payload does not have
 
 
+def recognises_internals(conv: cattrs.Converter) -> bool:
+    """Whether the cattrs internals the fast path stands in for behave as it expects.
+
+    It inlines what these hooks do: `_structure_call` (str, int, float, bool and enums:
+    `tp(value)`), `_structure_simple_literal` (the value, if one of the literal's), and
+    the hooks of `list[X]` and `dict[str, Any]` (a new list or dict, keys made `str`).
+    """
+    call = getattr(conv, "_structure_call", None)
+    literal = getattr(conv, "_structure_simple_literal", None)
+    abc = typing.Literal["a", "b"]
+    try:
+        return (
+            call is not None
+            and literal is not None
+            and all(conv.get_structure_hook(tp) == call for tp in (str, int, float, bool))
+            and call("7", int) == 7
+            and conv.get_structure_hook(abc) == literal
+            and literal("a", abc) == "a"
+            and _raises(lambda: literal("c", abc))
+            and conv.structure(["1"], list[int]) == [1]
+            and conv.structure({1: [2]}, dict[str, Any]) == {"1": [2]}
+        )
+    except Exception:  # an internal that moved or changed its signature
+        return False
+
+
+def _raises(call: Callable[[], Any]) -> bool:
+    try:
+        call()
+    except Exception:
+        return True
+    return False
+
+
 class _LateHook:
     """A hook looked up on first use (the hook of a nested model may still be in the making),
     which then takes its own place in `where[key]`."""
 
-    def __init__(self, where: dict[Any, Any], key: Any) -> None:
-        self.where, self.key = where, key
+    def __init__(self, conv: cattrs.Converter, where: dict[Any, Any], key: Any) -> None:
+        self.conv, self.where, self.key = conv, where, key
 
     def __call__(self, value: Any, tp: Any) -> Any:
-        hook = self.where[self.key] = converter.get_structure_hook(tp)
+        hook = self.where[self.key] = self.conv.get_structure_hook(tp)
         return hook(value, tp)
 
 
 class _Inliner:
     """Writes the expressions of one generated function; `namespace` becomes its globals."""
 
-    def __init__(self) -> None:
+    def __init__(self, conv: cattrs.Converter) -> None:
+        self.conv = conv
         self.namespace: dict[str, Any] = {"ABSENT": _ABSENT, "UTC": dt.timezone.utc, "parse": _fromisoformat}
 
     def bind(self, value: Any, prefix: str = "c") -> str:
@@ -164,7 +241,7 @@ class _Inliner:
     def hook(self, tp: Any, v: str) -> str:
         """`v` structured by the hook of `tp`."""
         name = f"hook{len(self.namespace)}"
-        self.namespace[name] = _LateHook(self.namespace, name)
+        self.namespace[name] = _LateHook(self.conv, self.namespace, name)
         return f"{name}({v}, {self.bind(tp, 'tp')})"
 
     def expr(self, tp: Any, v: str, union_hook: str | None = None) -> str:
@@ -177,7 +254,7 @@ class _Inliner:
         if tp is Any:
             return v
         leaf = self.leaf_hook(tp)
-        if leaf == converter._structure_call and not union_hook:  # str, int, float, bool, enums
+        if leaf == self.conv._structure_call and not union_hook:  # str, int, float, bool, enums
             call = self.bind(tp, "tp")
             if tp in (str, int, float, bool):  # `tp(v)` is `v` itself when of exactly that type
                 return f"{v} if type({v}) is {call} else {call}({v})"
@@ -186,7 +263,7 @@ class _Inliner:
         if tp is dt.datetime and (leaf is structure_datetime or union_hook):
             parsed = f"(d if (d := parse({v})).tzinfo else d.replace(tzinfo=UTC))"  # structure_datetime
             return f"{parsed} if type({v}) is str else {otherwise}"
-        if leaf == converter._structure_simple_literal:  # `v` if one of the values
+        if leaf == self.conv._structure_simple_literal:  # `v` if one of the values
             return f"{v} if {v} in {self.bind(args)} else {otherwise}"
         if origin is list and len(args) == 1:  # cattrs: [hook(e) for e in v]
             e = f"e{len(self.namespace)}"
@@ -198,12 +275,11 @@ class _Inliner:
             return f"{self.hook(tp, v)} if type({v}) is dict else {union_hook}"
         return otherwise
 
-    @staticmethod
-    def leaf_hook(tp: Any) -> Any:
+    def leaf_hook(self, tp: Any) -> Any:
         """The hook of a type that holds no other (`str`, an enum, a literal), else None."""
         if attrs.has(tp) or typing.get_origin(tp) not in (None, typing.Literal):
             return None  # (a model's hook may still be in the making: no lookup now)
-        return converter.get_structure_hook(tp)
+        return self.conv.get_structure_hook(tp)
 
     def union_expr(self, tp: Any, v: str) -> str:
         """As the hook of _structure_union_factory does."""
@@ -217,7 +293,7 @@ class _Inliner:
         if found:  # the variant that the literal names (should it not fit: an exception)
             wire, classes = found
             hooks: dict[type, Any] = {}
-            hooks.update({cls: _LateHook(hooks, cls) for cls in classes.values()})
+            hooks.update({cls: _LateHook(self.conv, hooks, cls) for cls in classes.values()})
             by_class, by_value, cls = self.bind(hooks, "hooks"), self.bind(classes), f"k{len(self.namespace)}"
             picked = f"{by_class}[({cls} := {by_value}[{v}[{wire!r}]])]({v}, {cls})"
             inline = f"{picked} if type({v}) is dict else {union_hook}"
@@ -243,12 +319,14 @@ def _plain_init(cls: Any) -> bool:
     )
 
 
-def _fast_structure_fn(cls: type, exact: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+def _fast_structure_fn(
+    cls: type, exact: Callable[[Any, Any], Any], conv: cattrs.Converter
+) -> Callable[[Any, Any], Any]:
     """`exact` (the cattrs-made structure function) with the fast path in front."""
     if getattr(cls, "__parameters__", ()):
         return exact  # a generic model: the cattrs-made function alone
     hints = typing.get_type_hints(cls)
-    inliner = _Inliner()
+    inliner = _Inliner(conv)
     lines = ["def structure(o, _=None):", "    if type(o) is not dict:", "        return exact(o, _)"]
     lines.append("    try:")
     values = []
@@ -286,12 +364,12 @@ def _fast_structure_fn(cls: type, exact: Callable[[Any, Any], Any]) -> Callable[
     return fn
 
 
-def _unstructure_model_factory(cls: type) -> Callable[[Any], Any]:
+def _unstructure_model_factory(cls: type, conv: cattrs.Converter) -> Callable[[Any], Any]:
     overrides = _overrides(cls)
     keeps_extras = EXTRAS in overrides
     # Optional fields default to UNSET: omitting defaults writes exactly what was given.
     base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
-        cls, converter, _cattrs_omit_if_default=True, **overrides
+        cls, conv, _cattrs_omit_if_default=True, **overrides
     )
     if not keeps_extras:
         return base
@@ -300,13 +378,9 @@ def _unstructure_model_factory(cls: type) -> Callable[[Any], Any]:
         extras: dict[str, Any] = getattr(obj, EXTRAS)
         if not extras:
             return base(obj)
-        return {**converter.unstructure(extras), **base(obj)}
+        return {**conv.unstructure(extras), **base(obj)}
 
     return unstructure
-
-
-converter.register_structure_hook_factory(attrs.has, _structure_model_factory)
-converter.register_unstructure_hook_factory(attrs.has, _unstructure_model_factory)
 
 
 # --- UNSET and unions -------------------------------------------------------------------
@@ -319,7 +393,7 @@ def _is_union(tp: Any) -> bool:
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
+def _structure_union_factory(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     members = [m for m in typing.get_args(tp) if m is not Unset]
     models = [m for m in members if attrs.has(m)]
     others = [m for m in members if not attrs.has(m)]
@@ -357,8 +431,8 @@ def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
 
     def resolve() -> None:
         nonlocal resolved
-        found = [(fits, converter.get_structure_hook(m), m) for fits, m in fitters]
-        by_value = {v: (converter.get_structure_hook(c), c) for v, c in classes.items()}
+        found = [(fits, conv.get_structure_hook(m), m) for fits, m in fitters]
+        by_value = {v: (conv.get_structure_hook(c), c) for v, c in classes.items()}
         checks[:] = found  # all or nothing, should a lookup fail
         variants.update(by_value)
         resolved = True
@@ -377,7 +451,7 @@ def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
                     return hook(value, cls)
                 except Exception:  # structure_best reports why no variant fits
                     pass
-            return structure_best(models, value)
+            return structure_best(conv, models, value)
         for fits, hook, member in checks:
             if fits(value):
                 return hook(value, member)
@@ -453,7 +527,7 @@ def _shape(cls: type) -> tuple[frozenset[str], frozenset[str]]:
     return required, frozenset(wire_name(f) for f in fields)
 
 
-def structure_best(models: list[type], value: Mapping[str, Any]) -> Any:
+def structure_best(conv: cattrs.Converter, models: list[type], value: Mapping[str, Any]) -> Any:
     """Structure into the variant that fits best, trying the next one if it does not fit.
 
     Best: all its required keys are present, then the most keys it knows. Variants that tie
@@ -468,11 +542,36 @@ def structure_best(models: list[type], value: Mapping[str, Any]) -> Any:
     errors: list[Exception] = []
     for cls in sorted(models, key=score, reverse=True):
         try:
-            return converter.structure(value, cls)
+            return conv.structure(value, cls)
         except Exception as error:  # the next variant may fit; every error is kept
             errors.append(error)
     raise cattrs.BaseValidationError(f"no variant of {[m.__name__ for m in models]} fits", errors, dict)
 
 
-converter.register_structure_hook_factory(_is_union, _structure_union_factory)
-converter.register_unstructure_hook(Unset, lambda v: v)
+# --- the converter ----------------------------------------------------------------------
+
+
+def make_converter(*, fast_path: bool = True) -> cattrs.Converter:
+    """A converter with every hook above; `fast_path=False` leaves the model hooks to cattrs
+    alone (what the fast path must match: see tests/models/test_converter_equivalence.py)."""
+    conv = cattrs.Converter()
+    _register_scalars(conv)
+    fast = fast_path and recognises_internals(conv)
+    conv.register_structure_hook_factory(attrs.has, lambda cls: _structure_model_factory(cls, conv, fast))
+    conv.register_unstructure_hook_factory(attrs.has, lambda cls: _unstructure_model_factory(cls, conv))
+    conv.register_structure_hook_factory(_is_union, lambda tp: _structure_union_factory(tp, conv))
+    conv.register_unstructure_hook(Unset, lambda v: v)
+    return conv
+
+
+converter = make_converter()
+FAST_PATH: Final = recognises_internals(converter)
+if not FAST_PATH:
+    from importlib.metadata import version
+
+    warnings.warn(
+        f"cattrs {version('cattrs')}: knock_async does not recognise the internals its fast "
+        "structuring stands in for, so it is off (same results, more CPU per response)",
+        RuntimeWarning,
+        stacklevel=1,
+    )

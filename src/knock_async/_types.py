@@ -7,7 +7,7 @@ and hand it to the transport; the runtime never imports generated modules.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Generic, TypeAlias, TypeVar
 
 import attrs
@@ -92,6 +92,17 @@ class Pagination:
 
 
 @attrs.frozen
+class Deferred:
+    """A type looked up on first use: `Deferred(lambda: models.User)`.
+
+    Generated operations name their response models this way, so that importing
+    `knock_async` does not build every model class (see `knock_async.models`).
+    """
+
+    lookup: Callable[[], Any]
+
+
+@attrs.frozen
 class Operation(Generic[T]):
     """Everything the runtime needs to know about one API operation."""
 
@@ -99,7 +110,9 @@ class Operation(Generic[T]):
     method: str
     path: str  # template with {name} placeholders, e.g. "/v1/users/{user_id}"
     tier: int
-    response: Any = None  # type the 2xx JSON body is structured into; None: no body
+    # The type the 2xx JSON body is structured into (None: no body), or a `Deferred` one;
+    # read it through `response`. Not compared: resolving it must not change equality or hash.
+    response_type: Any = attrs.field(default=None, alias="response", eq=False)
     batch_tier: int | None = None
     pagination: Pagination | None = None
     bulk: bool = False
@@ -113,6 +126,14 @@ class Operation(Generic[T]):
     # Body properties (wire names, at any depth) marked `x-knock-secret`: their string values
     # are redacted from every error this call raises.
     secret_fields: frozenset[str] = frozenset()
+
+    @property
+    def response(self) -> Any:
+        """The type the 2xx JSON body is structured into; None: no body."""
+        if type(self.response_type) is Deferred:
+            # Looked up once, then kept in its place.
+            object.__setattr__(self, "response_type", self.response_type.lookup())
+        return self.response_type
 
 
 def check_timeout(name: str, value: float | None) -> None:

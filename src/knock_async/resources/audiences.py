@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from knock_async._transport import Transport
-from knock_async._types import UNSET, Limit, Operation, RequestOptions, Unset
+from knock_async._types import UNSET, Deferred, Limit, Operation, RequestOptions, Unset
 
 from .. import models
 
@@ -110,7 +110,7 @@ _AUDIENCES_LIST_MEMBERS: Operation[models.ListAudienceMembersResponse] = Operati
     method="GET",
     path="/v1/audiences/{key}/members",
     tier=4,
-    response=models.ListAudienceMembersResponse,
+    response=Deferred(lambda: models.ListAudienceMembersResponse),
 )
 
 _AUDIENCES_REMOVE_MEMBERS: Operation[None] = Operation(

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from knock_async._bulk import BulkOperationsBase
 from knock_async._transport import Transport
-from knock_async._types import Operation, RequestOptions
+from knock_async._types import Deferred, Operation, RequestOptions
 
 from .. import models
 
 
-class BulkOperations(BulkOperationsBase[models.BulkOperation]):
+class BulkOperations(BulkOperationsBase["models.BulkOperation"]):
     """`bulk_operations`: 1 operation."""
 
     def __init__(self, transport: Transport) -> None:
@@ -45,5 +45,5 @@ _BULK_OPERATIONS_GET: Operation[models.BulkOperation] = Operation(
     method="GET",
     path="/v1/bulk_operations/{id}",
     tier=4,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
 )

@@ -7,7 +7,7 @@ import datetime
 from collections.abc import Sequence
 
 from knock_async._transport import Transport
-from knock_async._types import UNSET, Operation, RequestOptions, Unset
+from knock_async._types import UNSET, Deferred, Operation, RequestOptions, Unset
 
 from .. import models
 
@@ -91,7 +91,7 @@ _CHANNELS_BULK_UPDATE_MESSAGE_STATUS: Operation[models.BulkOperation] = Operatio
     method="POST",
     path="/v1/channels/{channel_id}/messages/bulk/{action}",
     tier=2,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     lists=frozenset({"recipient_ids", "tenants", "workflows"}),
 )

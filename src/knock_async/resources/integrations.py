@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from knock_async._transport import Transport
-from knock_async._types import UNSET, Operation, RequestOptions, Unset
+from knock_async._types import UNSET, Deferred, Operation, RequestOptions, Unset
 
 from .. import models
 
@@ -98,7 +98,7 @@ _INTEGRATIONS_CENSUS_CUSTOM_DESTINATION: Operation[models.IntegrationRpcResponse
     method="POST",
     path="/v1/integrations/census/custom-destination",
     tier=3,
-    response=models.IntegrationRpcResponse,
+    response=Deferred(lambda: models.IntegrationRpcResponse),
 )
 
 _INTEGRATIONS_HIGHTOUCH_EMBEDDED_DESTINATION: Operation[models.IntegrationRpcResponse] = Operation(
@@ -106,5 +106,5 @@ _INTEGRATIONS_HIGHTOUCH_EMBEDDED_DESTINATION: Operation[models.IntegrationRpcRes
     method="POST",
     path="/v1/integrations/hightouch/embedded-destination",
     tier=3,
-    response=models.IntegrationRpcResponse,
+    response=Deferred(lambda: models.IntegrationRpcResponse),
 )

@@ -10,7 +10,7 @@ from typing import Any
 
 from knock_async._pagination import AsyncPager
 from knock_async._transport import Transport
-from knock_async._types import UNSET, Nullable, Operation, Pagination, RequestOptions, Unset
+from knock_async._types import UNSET, Deferred, Nullable, Operation, Pagination, RequestOptions, Unset
 
 from .. import models
 
@@ -588,7 +588,7 @@ _MESSAGES_BATCH_ARCHIVE: Operation[builtins.list[models.Message]] = Operation(
     method="POST",
     path="/v1/messages/batch/archived",
     tier=3,
-    response=builtins.list[models.Message],
+    response=Deferred(lambda: builtins.list[models.Message]),
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
@@ -599,7 +599,7 @@ _MESSAGES_BATCH_GET_CONTENT: Operation[builtins.list[models.MessageContent]] = O
     method="GET",
     path="/v1/messages/batch/content",
     tier=4,
-    response=builtins.list[models.MessageContent],
+    response=Deferred(lambda: builtins.list[models.MessageContent]),
     lists=frozenset({"message_ids[]"}),
 )
 
@@ -608,7 +608,7 @@ _MESSAGES_BATCH_MARK_AS_INTERACTED: Operation[builtins.list[models.Message]] = O
     method="POST",
     path="/v1/messages/batch/interacted",
     tier=3,
-    response=builtins.list[models.Message],
+    response=Deferred(lambda: builtins.list[models.Message]),
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
@@ -619,7 +619,7 @@ _MESSAGES_BATCH_MARK_AS_READ: Operation[builtins.list[models.Message]] = Operati
     method="POST",
     path="/v1/messages/batch/read",
     tier=3,
-    response=builtins.list[models.Message],
+    response=Deferred(lambda: builtins.list[models.Message]),
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
@@ -630,7 +630,7 @@ _MESSAGES_BATCH_MARK_AS_SEEN: Operation[builtins.list[models.Message]] = Operati
     method="POST",
     path="/v1/messages/batch/seen",
     tier=3,
-    response=builtins.list[models.Message],
+    response=Deferred(lambda: builtins.list[models.Message]),
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
@@ -641,7 +641,7 @@ _MESSAGES_BATCH_MARK_AS_UNREAD: Operation[builtins.list[models.Message]] = Opera
     method="POST",
     path="/v1/messages/batch/unread",
     tier=3,
-    response=builtins.list[models.Message],
+    response=Deferred(lambda: builtins.list[models.Message]),
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
@@ -652,7 +652,7 @@ _MESSAGES_BATCH_MARK_AS_UNSEEN: Operation[builtins.list[models.Message]] = Opera
     method="POST",
     path="/v1/messages/batch/unseen",
     tier=3,
-    response=builtins.list[models.Message],
+    response=Deferred(lambda: builtins.list[models.Message]),
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
@@ -663,7 +663,7 @@ _MESSAGES_BATCH_UNARCHIVE: Operation[builtins.list[models.Message]] = Operation(
     method="POST",
     path="/v1/messages/batch/unarchived",
     tier=3,
-    response=builtins.list[models.Message],
+    response=Deferred(lambda: builtins.list[models.Message]),
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
@@ -674,7 +674,7 @@ _MESSAGES_ARCHIVE: Operation[models.Message] = Operation(
     method="PUT",
     path="/v1/messages/{message_id}/archived",
     tier=2,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 
@@ -683,7 +683,7 @@ _MESSAGES_GET: Operation[models.Message] = Operation(
     method="GET",
     path="/v1/messages/{message_id}",
     tier=4,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 
@@ -692,7 +692,7 @@ _MESSAGES_GET_CONTENT: Operation[models.MessageContent] = Operation(
     method="GET",
     path="/v1/messages/{message_id}/content",
     tier=4,
-    response=models.MessageContent,
+    response=Deferred(lambda: models.MessageContent),
 )
 
 _MESSAGES_LIST: Operation[models.ListMessagesResponse] = Operation(
@@ -700,7 +700,7 @@ _MESSAGES_LIST: Operation[models.ListMessagesResponse] = Operation(
     method="GET",
     path="/v1/messages",
     tier=4,
-    response=models.ListMessagesResponse,
+    response=Deferred(lambda: models.ListMessagesResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
     lists=frozenset({"engagement_status[]", "message_ids[]", "status[]", "workflow_categories[]"}),
 )
@@ -710,7 +710,7 @@ _MESSAGES_LIST_ACTIVITIES: Operation[models.ListActivitiesResponse] = Operation(
     method="GET",
     path="/v1/messages/{message_id}/activities",
     tier=4,
-    response=models.ListActivitiesResponse,
+    response=Deferred(lambda: models.ListActivitiesResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
 )
 
@@ -719,7 +719,7 @@ _MESSAGES_LIST_DELIVERY_LOGS: Operation[models.ListMessageDeliveryLogsResponse] 
     method="GET",
     path="/v1/messages/{message_id}/delivery_logs",
     tier=3,
-    response=models.ListMessageDeliveryLogsResponse,
+    response=Deferred(lambda: models.ListMessageDeliveryLogsResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
 )
 
@@ -728,7 +728,7 @@ _MESSAGES_LIST_EVENTS: Operation[models.ListMessageEventsResponse] = Operation(
     method="GET",
     path="/v1/messages/{message_id}/events",
     tier=3,
-    response=models.ListMessageEventsResponse,
+    response=Deferred(lambda: models.ListMessageEventsResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
 )
 
@@ -737,7 +737,7 @@ _MESSAGES_MARK_AS_INTERACTED: Operation[models.Message] = Operation(
     method="PUT",
     path="/v1/messages/{message_id}/interacted",
     tier=2,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 
@@ -746,7 +746,7 @@ _MESSAGES_MARK_AS_READ: Operation[models.Message] = Operation(
     method="PUT",
     path="/v1/messages/{message_id}/read",
     tier=2,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 
@@ -755,7 +755,7 @@ _MESSAGES_MARK_AS_SEEN: Operation[models.Message] = Operation(
     method="PUT",
     path="/v1/messages/{message_id}/seen",
     tier=2,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 
@@ -764,7 +764,7 @@ _MESSAGES_MARK_AS_UNREAD: Operation[models.Message] = Operation(
     method="DELETE",
     path="/v1/messages/{message_id}/read",
     tier=2,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 
@@ -773,7 +773,7 @@ _MESSAGES_MARK_AS_UNSEEN: Operation[models.Message] = Operation(
     method="DELETE",
     path="/v1/messages/{message_id}/seen",
     tier=2,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )
 
@@ -782,6 +782,6 @@ _MESSAGES_UNARCHIVE: Operation[models.Message] = Operation(
     method="DELETE",
     path="/v1/messages/{message_id}/archived",
     tier=2,
-    response=models.Message,
+    response=Deferred(lambda: models.Message),
     publishable=True,
 )

@@ -11,7 +11,7 @@ from typing import Any
 
 from knock_async._pagination import AsyncPager
 from knock_async._transport import Transport
-from knock_async._types import UNSET, Limit, Nullable, Operation, Pagination, RequestOptions, Unset
+from knock_async._types import UNSET, Deferred, Limit, Nullable, Operation, Pagination, RequestOptions, Unset
 
 from .. import models
 
@@ -946,7 +946,7 @@ _OBJECTS_BULK_ADD_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/objects/{collection}/bulk/subscriptions/add",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(
         Limit(field="subscriptions", max_items=100),
@@ -961,7 +961,7 @@ _OBJECTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/objects/{collection}/bulk/delete",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="object_ids", max_items=1000),),
     lists=frozenset({"object_ids"}),
@@ -972,7 +972,7 @@ _OBJECTS_BULK_DELETE_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/objects/{collection}/bulk/subscriptions/delete",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="subscriptions[].recipients", max_items=100),),
     lists=frozenset({"subscriptions", "subscriptions[].recipients"}),
@@ -983,7 +983,7 @@ _OBJECTS_BULK_SET: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/objects/{collection}/bulk/set",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="objects", max_items=1000),),
     lists=frozenset({"objects"}),
@@ -995,7 +995,7 @@ _OBJECTS_ADD_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = Oper
     method="POST",
     path="/v1/objects/{collection}/{object_id}/subscriptions",
     tier=3,
-    response=builtins.list[models.Subscription],
+    response=Deferred(lambda: builtins.list[models.Subscription]),
     limits=(Limit(field="recipients", max_items=100),),
     lists=frozenset({"recipients"}),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
@@ -1022,7 +1022,7 @@ _OBJECTS_DELETE_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = O
     method="DELETE",
     path="/v1/objects/{collection}/{object_id}/subscriptions",
     tier=3,
-    response=builtins.list[models.Subscription],
+    response=Deferred(lambda: builtins.list[models.Subscription]),
     limits=(Limit(field="recipients", max_items=100),),
     lists=frozenset({"recipients"}),
 )
@@ -1032,7 +1032,7 @@ _OBJECTS_GET: Operation[models.Object] = Operation(
     method="GET",
     path="/v1/objects/{collection}/{id}",
     tier=4,
-    response=models.Object,
+    response=Deferred(lambda: models.Object),
 )
 
 _OBJECTS_GET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
@@ -1040,7 +1040,7 @@ _OBJECTS_GET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     method="GET",
     path="/v1/objects/{collection}/{object_id}/channel_data/{channel_id}",
     tier=4,
-    response=models.ChannelData,
+    response=Deferred(lambda: models.ChannelData),
     publishable=True,
 )
 
@@ -1049,7 +1049,7 @@ _OBJECTS_GET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="GET",
     path="/v1/objects/{collection}/{object_id}/preferences/{id}",
     tier=4,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
 )
 
 _OBJECTS_LIST: Operation[models.ListObjectsResponse] = Operation(
@@ -1057,7 +1057,7 @@ _OBJECTS_LIST: Operation[models.ListObjectsResponse] = Operation(
     method="GET",
     path="/v1/objects/{collection}",
     tier=4,
-    response=models.ListObjectsResponse,
+    response=Deferred(lambda: models.ListObjectsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"include[]"}),
 )
@@ -1067,7 +1067,7 @@ _OBJECTS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
     method="GET",
     path="/v1/objects/{collection}/{id}/messages",
     tier=4,
-    response=models.ListMessagesResponse,
+    response=Deferred(lambda: models.ListMessagesResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
     lists=frozenset({"engagement_status[]", "message_ids[]", "status[]", "workflow_categories[]"}),
 )
@@ -1077,7 +1077,7 @@ _OBJECTS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Oper
     method="GET",
     path="/v1/objects/{collection}/{object_id}/preferences",
     tier=4,
-    response=builtins.list[models.PreferenceSet],
+    response=Deferred(lambda: builtins.list[models.PreferenceSet]),
 )
 
 _OBJECTS_LIST_SCHEDULES: Operation[models.ListSchedulesResponse] = Operation(
@@ -1085,7 +1085,7 @@ _OBJECTS_LIST_SCHEDULES: Operation[models.ListSchedulesResponse] = Operation(
     method="GET",
     path="/v1/objects/{collection}/{id}/schedules",
     tier=4,
-    response=models.ListSchedulesResponse,
+    response=Deferred(lambda: models.ListSchedulesResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
 )
 
@@ -1094,7 +1094,7 @@ _OBJECTS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Opera
     method="GET",
     path="/v1/objects/{collection}/{object_id}/subscriptions",
     tier=4,
-    response=models.ListSubscriptionsResponse,
+    response=Deferred(lambda: models.ListSubscriptionsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"include[]", "objects[]", "recipients[]"}),
 )
@@ -1104,7 +1104,7 @@ _OBJECTS_SET: Operation[models.Object] = Operation(
     method="PUT",
     path="/v1/objects/{collection}/{id}",
     tier=3,
-    response=models.Object,
+    response=Deferred(lambda: models.Object),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
 )
 
@@ -1113,7 +1113,7 @@ _OBJECTS_SET_CATEGORIES_PREFERENCES: Operation[models.PreferenceSet] = Operation
     method="PUT",
     path="/v1/objects/{collection}/{object_id}/preferences/{id}/categories",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
 )
 
 _OBJECTS_SET_CATEGORY_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -1121,7 +1121,7 @@ _OBJECTS_SET_CATEGORY_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="PUT",
     path="/v1/objects/{collection}/{object_id}/preferences/{id}/categories/{key}",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
     lists=frozenset(
         {
             "channel_types.chat.conditions",
@@ -1140,7 +1140,7 @@ _OBJECTS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     method="PUT",
     path="/v1/objects/{collection}/{object_id}/channel_data/{channel_id}",
     tier=3,
-    response=models.ChannelData,
+    response=Deferred(lambda: models.ChannelData),
     publishable=True,
     lists=frozenset(
         {"data.connections", "data.devices", "data.player_ids", "data.target_arns", "data.tokens"}
@@ -1153,7 +1153,7 @@ _OBJECTS_SET_CHANNEL_TYPE_PREFERENCES: Operation[models.PreferenceSet] = Operati
     method="PUT",
     path="/v1/objects/{collection}/{object_id}/preferences/{id}/channel_types/{type}",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
 )
 
 _OBJECTS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -1161,7 +1161,7 @@ _OBJECTS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operat
     method="PUT",
     path="/v1/objects/{collection}/{object_id}/preferences/{id}/channel_types",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
     lists=frozenset(
         {
             "chat.conditions",
@@ -1179,7 +1179,7 @@ _OBJECTS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="PUT",
     path="/v1/objects/{collection}/{object_id}/preferences/{id}",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
     lists=frozenset(
         {
             "channel_types.chat.conditions",
@@ -1198,7 +1198,7 @@ _OBJECTS_SET_WORKFLOW_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="PUT",
     path="/v1/objects/{collection}/{object_id}/preferences/{id}/workflows/{key}",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
     lists=frozenset(
         {
             "channel_types.chat.conditions",
@@ -1217,7 +1217,7 @@ _OBJECTS_SET_WORKFLOWS_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="PUT",
     path="/v1/objects/{collection}/{object_id}/preferences/{id}/workflows",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
 )
 
 _OBJECTS_UNSET_CHANNEL_DATA: Operation[None] = Operation(

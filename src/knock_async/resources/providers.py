@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from knock_async._pagination import AsyncPager
 from knock_async._transport import Transport
-from knock_async._types import UNSET, Operation, Pagination, RequestOptions, Unset
+from knock_async._types import UNSET, Deferred, Operation, Pagination, RequestOptions, Unset
 
 from .. import models
 
@@ -263,7 +263,7 @@ _PROVIDERS_MS_TEAMS_CHECK_AUTH: Operation[models.MsTeamsAuthCheckResponse] = Ope
     method="GET",
     path="/v1/providers/ms-teams/{channel_id}/auth_check",
     tier=2,
-    response=models.MsTeamsAuthCheckResponse,
+    response=Deferred(lambda: models.MsTeamsAuthCheckResponse),
     publishable=True,
 )
 
@@ -272,7 +272,7 @@ _PROVIDERS_MS_TEAMS_LIST_CHANNELS: Operation[models.ListMsTeamsChannelsResponse]
     method="GET",
     path="/v1/providers/ms-teams/{channel_id}/channels",
     tier=2,
-    response=models.ListMsTeamsChannelsResponse,
+    response=Deferred(lambda: models.ListMsTeamsChannelsResponse),
     publishable=True,
 )
 
@@ -281,7 +281,7 @@ _PROVIDERS_MS_TEAMS_LIST_TEAMS: Operation[models.ListMsTeamsTeamsResponse] = Ope
     method="GET",
     path="/v1/providers/ms-teams/{channel_id}/teams",
     tier=2,
-    response=models.ListMsTeamsTeamsResponse,
+    response=Deferred(lambda: models.ListMsTeamsTeamsResponse),
     pagination=Pagination(
         items="ms_teams_teams", next="skip_token", cursor_param="query_options[$skiptoken]"
     ),
@@ -293,7 +293,7 @@ _PROVIDERS_MS_TEAMS_REVOKE_ACCESS: Operation[models.ProviderRevokeAccessResponse
     method="PUT",
     path="/v1/providers/ms-teams/{channel_id}/revoke_access",
     tier=2,
-    response=models.ProviderRevokeAccessResponse,
+    response=Deferred(lambda: models.ProviderRevokeAccessResponse),
     publishable=True,
 )
 
@@ -302,7 +302,7 @@ _PROVIDERS_SLACK_CHECK_AUTH: Operation[models.SlackAuthCheckResponse] = Operatio
     method="GET",
     path="/v1/providers/slack/{channel_id}/auth_check",
     tier=2,
-    response=models.SlackAuthCheckResponse,
+    response=Deferred(lambda: models.SlackAuthCheckResponse),
     publishable=True,
 )
 
@@ -311,7 +311,7 @@ _PROVIDERS_SLACK_LIST_CHANNELS: Operation[models.ListSlackChannelsResponse] = Op
     method="GET",
     path="/v1/providers/slack/{channel_id}/channels",
     tier=2,
-    response=models.ListSlackChannelsResponse,
+    response=Deferred(lambda: models.ListSlackChannelsResponse),
     pagination=Pagination(items="slack_channels", next="next_cursor", cursor_param="query_options[cursor]"),
     publishable=True,
 )
@@ -321,6 +321,6 @@ _PROVIDERS_SLACK_REVOKE_ACCESS: Operation[models.ProviderRevokeAccessResponse] =
     method="PUT",
     path="/v1/providers/slack/{channel_id}/revoke_access",
     tier=2,
-    response=models.ProviderRevokeAccessResponse,
+    response=Deferred(lambda: models.ProviderRevokeAccessResponse),
     publishable=True,
 )

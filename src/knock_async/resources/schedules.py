@@ -10,7 +10,7 @@ from typing import Any
 
 from knock_async._pagination import AsyncPager
 from knock_async._transport import Transport
-from knock_async._types import UNSET, Limit, Nullable, Operation, Pagination, RequestOptions, Unset
+from knock_async._types import UNSET, Deferred, Limit, Nullable, Operation, Pagination, RequestOptions, Unset
 
 from .. import models
 
@@ -202,7 +202,7 @@ _SCHEDULES_BULK_CREATE: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/schedules/bulk/create",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="schedules", max_items=1000),),
     lists=frozenset(
@@ -227,7 +227,7 @@ _SCHEDULES_CREATE: Operation[builtins.list[models.Schedule]] = Operation(
     method="POST",
     path="/v1/schedules",
     tier=3,
-    response=builtins.list[models.Schedule],
+    response=Deferred(lambda: builtins.list[models.Schedule]),
     limits=(Limit(field="recipients", max_items=100),),
     lists=frozenset(
         {
@@ -251,7 +251,7 @@ _SCHEDULES_DELETE: Operation[builtins.list[models.Schedule]] = Operation(
     method="DELETE",
     path="/v1/schedules",
     tier=3,
-    response=builtins.list[models.Schedule],
+    response=Deferred(lambda: builtins.list[models.Schedule]),
     limits=(Limit(field="schedule_ids", max_items=100),),
     lists=frozenset({"schedule_ids"}),
 )
@@ -261,7 +261,7 @@ _SCHEDULES_LIST: Operation[models.ListSchedulesResponse] = Operation(
     method="GET",
     path="/v1/schedules",
     tier=4,
-    response=models.ListSchedulesResponse,
+    response=Deferred(lambda: models.ListSchedulesResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"recipients[]"}),
 )
@@ -271,7 +271,7 @@ _SCHEDULES_UPDATE: Operation[builtins.list[models.Schedule]] = Operation(
     method="PUT",
     path="/v1/schedules",
     tier=3,
-    response=builtins.list[models.Schedule],
+    response=Deferred(lambda: builtins.list[models.Schedule]),
     limits=(Limit(field="schedule_ids", max_items=100),),
     lists=frozenset(
         {

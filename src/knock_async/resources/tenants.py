@@ -8,7 +8,7 @@ from typing import Any
 
 from knock_async._pagination import AsyncPager
 from knock_async._transport import Transport
-from knock_async._types import UNSET, Limit, Nullable, Operation, Pagination, RequestOptions, Unset
+from knock_async._types import UNSET, Deferred, Limit, Nullable, Operation, Pagination, RequestOptions, Unset
 
 from .. import models
 
@@ -196,7 +196,7 @@ _TENANTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/tenants/bulk/delete",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     lists=frozenset({"tenant_ids[]"}),
 )
@@ -206,7 +206,7 @@ _TENANTS_BULK_SET: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/tenants/bulk/set",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="tenants", max_items=1000),),
     lists=frozenset(
@@ -237,7 +237,7 @@ _TENANTS_GET: Operation[models.Tenant] = Operation(
     method="GET",
     path="/v1/tenants/{id}",
     tier=4,
-    response=models.Tenant,
+    response=Deferred(lambda: models.Tenant),
 )
 
 _TENANTS_LIST: Operation[models.ListTenantsResponse] = Operation(
@@ -245,7 +245,7 @@ _TENANTS_LIST: Operation[models.ListTenantsResponse] = Operation(
     method="GET",
     path="/v1/tenants",
     tier=4,
-    response=models.ListTenantsResponse,
+    response=Deferred(lambda: models.ListTenantsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
 )
 
@@ -254,7 +254,7 @@ _TENANTS_SET: Operation[models.Tenant] = Operation(
     method="PUT",
     path="/v1/tenants/{id}",
     tier=3,
-    response=models.Tenant,
+    response=Deferred(lambda: models.Tenant),
     lists=frozenset(
         {
             "settings.preference_set.channel_types.chat.conditions",

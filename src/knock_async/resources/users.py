@@ -11,7 +11,7 @@ from typing import Any
 
 from knock_async._pagination import AsyncPager
 from knock_async._transport import Transport
-from knock_async._types import UNSET, Limit, Nullable, Operation, Pagination, RequestOptions, Unset
+from knock_async._types import UNSET, Deferred, Limit, Nullable, Operation, Pagination, RequestOptions, Unset
 
 from .. import models
 
@@ -1354,7 +1354,7 @@ _USERS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/users/bulk/delete",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="user_ids", max_items=1000),),
     lists=frozenset({"user_ids"}),
@@ -1365,7 +1365,7 @@ _USERS_BULK_IDENTIFY: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/users/bulk/identify",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="users", max_items=1000),),
     lists=frozenset({"users"}),
@@ -1377,7 +1377,7 @@ _USERS_BULK_SET_PREFERENCES: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/users/bulk/preferences",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     limits=(Limit(field="user_ids", max_items=1000),),
     lists=frozenset(
@@ -1399,7 +1399,7 @@ _USERS_FEEDS_GET_SETTINGS: Operation[models.FeedSettings] = Operation(
     method="GET",
     path="/v1/users/{user_id}/feeds/{id}/settings",
     tier=4,
-    response=models.FeedSettings,
+    response=Deferred(lambda: models.FeedSettings),
     publishable=True,
 )
 
@@ -1408,7 +1408,7 @@ _USERS_FEEDS_LIST_ITEMS: Operation[models.ListFeedItemsResponse] = Operation(
     method="GET",
     path="/v1/users/{user_id}/feeds/{id}",
     tier=2,
-    response=models.ListFeedItemsResponse,
+    response=Deferred(lambda: models.ListFeedItemsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     publishable=True,
     lists=frozenset({"workflow_categories[]"}),
@@ -1419,7 +1419,7 @@ _USERS_GUIDES_GET_CHANNEL: Operation[models.GuidesResponse] = Operation(
     method="GET",
     path="/v1/users/{user_id}/guides/{channel_id}",
     tier=2,
-    response=models.GuidesResponse,
+    response=Deferred(lambda: models.GuidesResponse),
     publishable=True,
 )
 
@@ -1428,7 +1428,7 @@ _USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED: Operation[models.GuideActionResponse] = 
     method="PUT",
     path="/v1/users/{user_id}/guides/messages/{message_id}/archived",
     tier=2,
-    response=models.GuideActionResponse,
+    response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
 )
 
@@ -1437,7 +1437,7 @@ _USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED: Operation[models.GuideActionResponse] 
     method="PUT",
     path="/v1/users/{user_id}/guides/messages/{message_id}/interacted",
     tier=2,
-    response=models.GuideActionResponse,
+    response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
 )
 
@@ -1446,7 +1446,7 @@ _USERS_GUIDES_MARK_MESSAGE_AS_SEEN: Operation[models.GuideActionResponse] = Oper
     method="PUT",
     path="/v1/users/{user_id}/guides/messages/{message_id}/seen",
     tier=2,
-    response=models.GuideActionResponse,
+    response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
 )
 
@@ -1455,7 +1455,7 @@ _USERS_GUIDES_MARK_MESSAGES_AS_ARCHIVED: Operation[models.GuideActionResponse] =
     method="PUT",
     path="/v1/users/{user_id}/guides/messages/archived",
     tier=2,
-    response=models.GuideActionResponse,
+    response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
 )
 
@@ -1464,7 +1464,7 @@ _USERS_GUIDES_MARK_MESSAGES_AS_INTERACTED: Operation[models.GuideActionResponse]
     method="PUT",
     path="/v1/users/{user_id}/guides/messages/interacted",
     tier=2,
-    response=models.GuideActionResponse,
+    response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
 )
 
@@ -1473,7 +1473,7 @@ _USERS_GUIDES_MARK_MESSAGES_AS_SEEN: Operation[models.GuideActionResponse] = Ope
     method="PUT",
     path="/v1/users/{user_id}/guides/messages/seen",
     tier=2,
-    response=models.GuideActionResponse,
+    response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
 )
 
@@ -1482,7 +1482,7 @@ _USERS_GUIDES_RESET_GUIDE_ENGAGEMENTS: Operation[models.GuideActionResponse] = O
     method="PUT",
     path="/v1/users/{user_id}/guides/engagements/reset",
     tier=2,
-    response=models.GuideActionResponse,
+    response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
 )
 
@@ -1491,7 +1491,7 @@ _USERS_GUIDES_UNARCHIVE_GUIDE_MESSAGE: Operation[models.GuideActionResponse] = O
     method="DELETE",
     path="/v1/users/{user_id}/guides/messages/archived",
     tier=2,
-    response=models.GuideActionResponse,
+    response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
 )
 
@@ -1500,7 +1500,7 @@ _USERS_PREFERENCE_CENTER_GENERATE_SIGNED_URL: Operation[models.PreferenceCenterS
     method="POST",
     path="/v1/users/{user_id}/preference_center/signed_url",
     tier=3,
-    response=models.PreferenceCenterSignedUrl,
+    response=Deferred(lambda: models.PreferenceCenterSignedUrl),
 )
 
 _USERS_PREFERENCE_CENTER_GET_CONFIG: Operation[models.PreferenceCenterConfigResponse] = Operation(
@@ -1508,7 +1508,7 @@ _USERS_PREFERENCE_CENTER_GET_CONFIG: Operation[models.PreferenceCenterConfigResp
     method="GET",
     path="/v1/users/{user_id}/preference_center/config",
     tier=4,
-    response=models.PreferenceCenterConfigResponse,
+    response=Deferred(lambda: models.PreferenceCenterConfigResponse),
 )
 
 _USERS_DELETE: Operation[None] = Operation(
@@ -1532,7 +1532,7 @@ _USERS_GET: Operation[models.User] = Operation(
     method="GET",
     path="/v1/users/{user_id}",
     tier=4,
-    response=models.User,
+    response=Deferred(lambda: models.User),
     publishable=True,
 )
 
@@ -1541,7 +1541,7 @@ _USERS_GET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     method="GET",
     path="/v1/users/{user_id}/channel_data/{channel_id}",
     tier=4,
-    response=models.ChannelData,
+    response=Deferred(lambda: models.ChannelData),
     publishable=True,
 )
 
@@ -1550,7 +1550,7 @@ _USERS_GET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="GET",
     path="/v1/users/{user_id}/preferences/{id}",
     tier=4,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
     publishable=True,
 )
 
@@ -1559,7 +1559,7 @@ _USERS_LIST: Operation[models.ListUsersResponse] = Operation(
     method="GET",
     path="/v1/users",
     tier=4,
-    response=models.ListUsersResponse,
+    response=Deferred(lambda: models.ListUsersResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"include[]"}),
 )
@@ -1569,7 +1569,7 @@ _USERS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
     method="GET",
     path="/v1/users/{user_id}/messages",
     tier=4,
-    response=models.ListMessagesResponse,
+    response=Deferred(lambda: models.ListMessagesResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
     lists=frozenset({"engagement_status[]", "message_ids[]", "status[]", "workflow_categories[]"}),
 )
@@ -1579,7 +1579,7 @@ _USERS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Operat
     method="GET",
     path="/v1/users/{user_id}/preferences",
     tier=4,
-    response=builtins.list[models.PreferenceSet],
+    response=Deferred(lambda: builtins.list[models.PreferenceSet]),
     publishable=True,
 )
 
@@ -1588,7 +1588,7 @@ _USERS_LIST_SCHEDULES: Operation[models.ListSchedulesResponse] = Operation(
     method="GET",
     path="/v1/users/{user_id}/schedules",
     tier=4,
-    response=models.ListSchedulesResponse,
+    response=Deferred(lambda: models.ListSchedulesResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
 )
 
@@ -1597,7 +1597,7 @@ _USERS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Operati
     method="GET",
     path="/v1/users/{user_id}/subscriptions",
     tier=4,
-    response=models.ListSubscriptionsResponse,
+    response=Deferred(lambda: models.ListSubscriptionsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"include[]", "objects[]"}),
 )
@@ -1607,7 +1607,7 @@ _USERS_MERGE: Operation[models.User] = Operation(
     method="POST",
     path="/v1/users/{user_id}/merge",
     tier=2,
-    response=models.User,
+    response=Deferred(lambda: models.User),
 )
 
 _USERS_SET_CATEGORIES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -1615,7 +1615,7 @@ _USERS_SET_CATEGORIES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="PUT",
     path="/v1/users/{user_id}/preferences/{id}/categories",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
     publishable=True,
 )
 
@@ -1624,7 +1624,7 @@ _USERS_SET_CATEGORY_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="PUT",
     path="/v1/users/{user_id}/preferences/{id}/categories/{key}",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
     publishable=True,
     lists=frozenset(
         {
@@ -1644,7 +1644,7 @@ _USERS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
     method="PUT",
     path="/v1/users/{user_id}/channel_data/{channel_id}",
     tier=3,
-    response=models.ChannelData,
+    response=Deferred(lambda: models.ChannelData),
     publishable=True,
     lists=frozenset(
         {"data.connections", "data.devices", "data.player_ids", "data.target_arns", "data.tokens"}
@@ -1657,7 +1657,7 @@ _USERS_SET_CHANNEL_TYPE_PREFERENCES: Operation[models.PreferenceSet] = Operation
     method="PUT",
     path="/v1/users/{user_id}/preferences/{id}/channel_types/{type}",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
     publishable=True,
 )
 
@@ -1666,7 +1666,7 @@ _USERS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operatio
     method="PUT",
     path="/v1/users/{user_id}/preferences/{id}/channel_types",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
     publishable=True,
     lists=frozenset(
         {
@@ -1685,7 +1685,7 @@ _USERS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="PUT",
     path="/v1/users/{user_id}/preferences/{id}",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
     publishable=True,
     lists=frozenset(
         {
@@ -1705,7 +1705,7 @@ _USERS_SET_WORKFLOW_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="PUT",
     path="/v1/users/{user_id}/preferences/{id}/workflows/{key}",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
     publishable=True,
     lists=frozenset(
         {
@@ -1725,7 +1725,7 @@ _USERS_SET_WORKFLOWS_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     method="PUT",
     path="/v1/users/{user_id}/preferences/{id}/workflows",
     tier=3,
-    response=models.PreferenceSet,
+    response=Deferred(lambda: models.PreferenceSet),
     publishable=True,
 )
 
@@ -1743,7 +1743,7 @@ _USERS_UPDATE: Operation[models.User] = Operation(
     method="PUT",
     path="/v1/users/{user_id}",
     tier=3,
-    response=models.User,
+    response=Deferred(lambda: models.User),
     publishable=True,
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
 )

@@ -9,7 +9,7 @@ from typing import Any
 
 from knock_async._pagination import AsyncPager
 from knock_async._transport import Transport
-from knock_async._types import UNSET, Operation, Pagination, RequestOptions, Unset
+from knock_async._types import UNSET, Deferred, Operation, Pagination, RequestOptions, Unset
 
 from .. import models
 
@@ -102,7 +102,7 @@ _WORKFLOW_RECIPIENT_RUNS_GET: Operation[models.WorkflowRecipientRunDetail] = Ope
     method="GET",
     path="/v1/workflow_recipient_runs/{id}",
     tier=2,
-    response=models.WorkflowRecipientRunDetail,
+    response=Deferred(lambda: models.WorkflowRecipientRunDetail),
 )
 
 _WORKFLOW_RECIPIENT_RUNS_LIST: Operation[models.ListWorkflowRecipientRunsResponse] = Operation(
@@ -110,7 +110,7 @@ _WORKFLOW_RECIPIENT_RUNS_LIST: Operation[models.ListWorkflowRecipientRunsRespons
     method="GET",
     path="/v1/workflow_recipient_runs",
     tier=2,
-    response=models.ListWorkflowRecipientRunsResponse,
+    response=Deferred(lambda: models.ListWorkflowRecipientRunsResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
     lists=frozenset({"status[]"}),
 )

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from knock_async._transport import Transport
-from knock_async._types import UNSET, Limit, Nullable, Operation, RequestOptions
+from knock_async._types import UNSET, Deferred, Limit, Nullable, Operation, RequestOptions
 
 from .. import models
 
@@ -105,7 +105,7 @@ _WORKFLOWS_TRIGGER: Operation[models.WorkflowTriggerResponse] = Operation(
     method="POST",
     path="/v1/workflows/{key}/trigger",
     tier=5,
-    response=models.WorkflowTriggerResponse,
+    response=Deferred(lambda: models.WorkflowTriggerResponse),
     limits=(
         Limit(field="recipients", max_items=1000),
         Limit(field="data", max_bytes=10485760),

@@ -9,7 +9,7 @@ from typing import Any
 
 from knock_async._pagination import AsyncPager
 from knock_async._transport import Transport
-from knock_async._types import UNSET, Limit, Nullable, Operation, Pagination, RequestOptions, Unset
+from knock_async._types import UNSET, Deferred, Limit, Nullable, Operation, Pagination, RequestOptions, Unset
 
 from .. import models
 
@@ -166,7 +166,7 @@ _PETS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     method="POST",
     path="/v1/pets/bulk/delete",
     tier=1,
-    response=models.BulkOperation,
+    response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     lists=frozenset({"pet_ids"}),
 )
@@ -184,7 +184,7 @@ _PETS_GET: Operation[models.Pet] = Operation(
     method="GET",
     path="/v1/pets/{pet_id}",
     tier=4,
-    response=models.Pet,
+    response=Deferred(lambda: models.Pet),
     publishable=True,
     lists=frozenset({"tags[]"}),
 )
@@ -194,7 +194,7 @@ _PETS_LIST: Operation[models.ListPetsResponse] = Operation(
     method="GET",
     path="/v1/pets",
     tier=2,
-    response=models.ListPetsResponse,
+    response=Deferred(lambda: models.ListPetsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
 )
 
@@ -203,7 +203,7 @@ _PETS_SET: Operation[models.Pet] = Operation(
     method="PUT",
     path="/v1/pets/{pet_id}",
     tier=3,
-    response=models.Pet,
+    response=Deferred(lambda: models.Pet),
     batch_tier=1,
     limits=(
         Limit(field="owners", max_items=10),
