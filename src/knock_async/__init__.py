@@ -38,6 +38,7 @@ from ._errors import (
 )
 from ._pagination import AsyncPager, Page
 from ._ratelimit import RateLimiter
+from ._redis_ratelimit import RedisRateLimiter
 from ._transport import ApiResponse
 from ._types import UNSET, RequestOptions, Unset
 
@@ -72,6 +73,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RateLimiter",
+    "RedisRateLimiter",
     "RequestOptions",
     "UnprocessableEntityError",
     "Unset",

@@ -182,15 +182,19 @@ class RateLimiter:
         """Requests currently holding a slot."""
         return self.max_in_flight - self._in_flight.free if self.enabled else 0
 
-    def slot(self, tier: int, scope: str) -> contextlib.AbstractAsyncContextManager[None]:
+    def slot(
+        self, tier: int, scope: str, deadline: float | None = None
+    ) -> contextlib.AbstractAsyncContextManager[None]:
         """Wait for a token of `tier`'s bucket for `scope`, then for an in-flight slot.
+
+        (`deadline` belongs to the limiter protocol; the transport's own deadline cancels the wait.)
 
         The slot is held inside the `async with` and released on exit. Every attempt of a
         request (retries too) should take its own slot.
         """
         return self._slot(tier, scope)
 
-    def pause(self, tier: int, scope: str, seconds: float) -> None:
+    async def pause(self, tier: int, scope: str, seconds: float) -> None:
         """A 429 arrived: hand out no token of this bucket for `seconds`, to anyone."""
         if not self.enabled:
             return

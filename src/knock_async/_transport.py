@@ -91,11 +91,14 @@ def configure_logging_from_env() -> None:
 class RateLimiter(Protocol):
     """What the transport needs from a rate limiter (implemented in `_ratelimit.py`)."""
 
-    def slot(self, tier: int, scope: str) -> contextlib.AbstractAsyncContextManager[None]:
-        """Wait for a token of `tier` for `scope` and an in-flight slot; hold the slot inside."""
+    def slot(
+        self, tier: int, scope: str, deadline: float | None = None
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """Wait for a token of `tier` for `scope` and an in-flight slot; hold the slot inside.
+        `deadline` (a time.monotonic() instant): raise TimeoutError at once if the wait cannot end by then."""
         ...
 
-    def pause(self, tier: int, scope: str, seconds: float) -> None:
+    async def pause(self, tier: int, scope: str, seconds: float) -> None:
         """A 429 arrived: stop `tier`'s bucket for `scope` for `seconds`."""
         ...
 
@@ -496,13 +499,15 @@ class Transport:
         target = URL(url, encoded=True)  # already percent-encoded; yarl must not re-normalise it
         method = plan.method
         limiter = self._limiter
+        deadline = time.monotonic() + budget if budget is not None else None
         spent = 0.0  # seconds of this call's budget used by sends and backoff (not limiter waits)
         attempt = 0
         while True:
             started = 0.0
             cause: BaseException | None = None
             try:
-                async with limiter.slot(op.tier, self._scope) if limiter else contextlib.nullcontext():
+                slot = limiter.slot(op.tier, self._scope, deadline) if limiter else contextlib.nullcontext()
+                async with slot:
                     started = time.perf_counter()
                     status, response_headers, raw = await _exchange(
                         session, method, target, headers, data, timeout
@@ -540,7 +545,7 @@ class Transport:
                 retry_after = parse_retry_after(response_headers.get("Retry-After"))
                 delay = min(retry_after, MAX_RETRY_AFTER) if retry_after is not None else _backoff(attempt)
                 if status == 429 and limiter is not None:
-                    limiter.pause(op.tier, self._scope, delay)
+                    await limiter.pause(op.tier, self._scope, delay)
             if attempt >= max_retries or (budget is not None and spent + delay >= budget):
                 raise failure from cause
             logger.info(

@@ -217,7 +217,7 @@ async def test_scopes_and_tiers_have_their_own_buckets(fake: FakeTime) -> None:
 @pytest.mark.asyncio
 async def test_pause_stops_the_bucket_for_every_caller(fake: FakeTime) -> None:
     limiter = limiter_on(fake)
-    limiter.pause(2, ENV, 3.0)
+    await limiter.pause(2, ENV, 3.0)
     starts = await start_times(fake, limiter, tier=2, count=6)
     assert starts == pytest.approx([3.0] * 5 + [3.0 + DEFAULT_WINDOW])
     # Other buckets are not affected.
@@ -236,7 +236,7 @@ async def test_pause_while_callers_wait_holds_them_back(fake: FakeTime) -> None:
     work = asyncio.gather(*(call() for _ in range(3)))
     await fake.advance(0.5)
     assert starts == [0.0]
-    limiter.pause(1, ENV, 2.0)  # a 429 at 0.5 s: nothing before 2.5 s
+    await limiter.pause(1, ENV, 2.0)  # a 429 at 0.5 s: nothing before 2.5 s
     await fake.run(work)
     assert starts == pytest.approx([0.0, 2.5, 2.5 + DEFAULT_WINDOW])
 
@@ -244,8 +244,8 @@ async def test_pause_while_callers_wait_holds_them_back(fake: FakeTime) -> None:
 @pytest.mark.asyncio
 async def test_a_shorter_pause_does_not_cut_a_longer_one(fake: FakeTime) -> None:
     limiter = limiter_on(fake)
-    limiter.pause(3, ENV, 5.0)
-    limiter.pause(3, ENV, 1.0)
+    await limiter.pause(3, ENV, 5.0)
+    await limiter.pause(3, ENV, 1.0)
     assert await start_times(fake, limiter, tier=3, count=1) == [5.0]
 
 
@@ -389,7 +389,7 @@ async def test_a_pause_during_the_slot_wait_is_respected(fake: FakeTime) -> None
     await fake.settle()
     waiting = asyncio.ensure_future(call())
     await fake.settle()
-    limiter.pause(2, ENV, 4.0)  # a 429 for tier 2 while `call` waits for the slot
+    await limiter.pause(2, ENV, 4.0)  # a 429 for tier 2 while `call` waits for the slot
     release.set()
     await fake.run(asyncio.gather(held, waiting))
     assert starts == [4.0]
@@ -401,7 +401,7 @@ async def test_a_pause_during_the_slot_wait_is_respected(fake: FakeTime) -> None
 @pytest.mark.asyncio
 async def test_disabled_never_waits(fake: FakeTime) -> None:
     for limiter in (RateLimiter.disabled(), RateLimiter(enabled=False, clock=fake.clock, sleep=fake.sleep)):
-        limiter.pause(1, ENV, 60)
+        await limiter.pause(1, ENV, 60)
         starts = await start_times(fake, limiter, tier=1, count=100)
         assert starts == [0.0] * 100
         assert limiter.in_flight == 0
@@ -456,7 +456,7 @@ async def test_idle_buckets_are_swept(fake: FakeTime, monkeypatch: pytest.Monkey
     limiter = limiter_on(fake)
     for i in range(10):
         await start_times(fake, limiter, tier=4, count=1, scope=f"user-{i}")
-    limiter.pause(4, "user-0", 100)  # a paused bucket must be kept
+    await limiter.pause(4, "user-0", 100)  # a paused bucket must be kept
     await fake.advance(5)
     await start_times(fake, limiter, tier=4, count=1, scope="new")
     assert set(limiter._buckets) == {(4, "user-0"), (4, "new")}
