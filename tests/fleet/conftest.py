@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+# Local only, nothing written to disk, quiet.
+OPTIONS = ("--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning")
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -40,8 +43,7 @@ class RedisServer:
 
     def start(self) -> None:
         self._process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
-            + ["--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning"],
+            [self.binary, "--port", str(self.port), "--dir", str(self.directory), *OPTIONS],
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10

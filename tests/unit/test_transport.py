@@ -139,10 +139,12 @@ class FakeLimiter:
         finally:
             self.inside = False
 
-    def slot(self, tier: int, scope: str) -> contextlib.AbstractAsyncContextManager[None]:
+    def slot(
+        self, tier: int, scope: str, deadline: float | None = None
+    ) -> contextlib.AbstractAsyncContextManager[None]:
         return self._slot(tier, scope)
 
-    def pause(self, tier: int, scope: str, seconds: float) -> None:
+    async def pause(self, tier: int, scope: str, seconds: float) -> None:
         self.pauses.append((tier, scope, seconds))
 
 
