@@ -39,7 +39,7 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from ._ratelimit import DEFAULT_MAX_IN_FLIGHT, DEFAULT_WINDOW, RateLimiter, _InFlight
@@ -51,23 +51,32 @@ if TYPE_CHECKING:
 logger = logging.getLogger("knock_async")
 
 DEFAULT_NAMESPACE: Final = "knock-async"
-DEFAULT_COMMAND_TIMEOUT: Final = 0.25  # seconds for one Redis command; Redis answers in well under 1 ms
+DEFAULT_COMMAND_TIMEOUT: Final = 1.0  # seconds for one Redis command (which normally takes < 1 ms)
+POOL_SIZE: Final = 4  # Redis connections per process made by `from_url`
+PRESENCE_US: Final = 30_000_000  # a process that used a bucket this recently counts as present
 DEFAULT_RETRY_INTERVAL: Final = 1.0  # seconds between tries to reach Redis again during an outage
 
-# KEYS: the start times (sorted set), the pause (string). ARGV: this call's member, burst,
-# period in µs, the longest wait this call accepts in µs (-1: any). Returns {wait µs, reserved?}.
+# KEYS: the start times (sorted set), the pause (string), the processes (sorted set). ARGV: this
+# call's member, burst, period in µs, the longest wait this call accepts in µs (-1: any), this
+# process's id, how long a process counts as present in µs.
+# Returns {wait µs, reserved (1 or 0), processes present}.
 # Numbers are formatted with %.0f: Redis turns Lua numbers into strings with 14 digits only.
 _ACQUIRE: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local burst, period, max_wait = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local presence = tonumber(ARGV[6])
+redis.call('ZADD', KEYS[3], string.format('%.0f', now), ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', string.format('%.0f', now - presence))
+redis.call('PEXPIRE', KEYS[3], string.format('%.0f', presence / 1000))
+local peers = redis.call('ZCARD', KEYS[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - period))
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
 local mine = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if mine then
   mine = tonumber(mine)
   if paused <= math.max(mine, now) then
-    return {math.max(mine - now, 0), 1}
+    return {math.max(mine - now, 0), 1, peers}
   end
   redis.call('ZREM', KEYS[1], ARGV[1])
 end
@@ -78,11 +87,11 @@ if redis.call('ZCARD', KEYS[1]) >= burst then
 end
 local wait = start - now
 if max_wait >= 0 and wait > max_wait then
-  return {wait, 0}
+  return {wait, 0, peers}
 end
 redis.call('ZADD', KEYS[1], string.format('%.0f', start), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], string.format('%.0f', (wait + period) / 1000 + 1000))
-return {wait, 1}
+return {wait, 1, peers}
 """
 
 # KEYS: the pause. ARGV: its length in µs. A pause only ever moves later.
@@ -99,6 +108,10 @@ return 0
 
 class _RedisUnavailable(Exception):
     """Redis did not answer in time or failed; the caller falls back to local pacing."""
+
+
+class _PastDeadline(Exception):
+    """The local limiter cannot give a token before the call's deadline."""
 
 
 class RedisRateLimiter:
@@ -128,28 +141,34 @@ class RedisRateLimiter:
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
     ) -> None:
-        from redis.exceptions import RedisError
+        from redis.exceptions import ConnectionError, RedisError
 
         if not namespace:
             raise ValueError("namespace must not be empty")
         if not command_timeout > 0:
             raise ValueError(f"command_timeout must be above 0, got {command_timeout}")
-        # The fallback checks the settings and is the one place that works out rates and bursts.
-        self._fallback = RateLimiter(rates=rates, bursts=bursts, max_in_flight=max_in_flight, window=window)
+        # How one process paces alone; it checks the settings and works out rates and bursts.
+        alone = RateLimiter(rates=rates, bursts=bursts, max_in_flight=max_in_flight, window=window)
+        self._rates = dict(alone._rates)
         self._shapes = {
-            tier: (burst, round(burst / self._fallback._rates[tier] * window * 1_000_000))
-            for tier, burst in self._fallback._bursts.items()
+            tier: (burst, round(burst / self._rates[tier] * window * 1_000_000))
+            for tier, burst in alone._bursts.items()
         }
+        self._alone = self._fallback = alone
+        self._window = window
         self.max_in_flight = max_in_flight
         self.namespace = namespace
         self._redis = redis
         self._redis_errors: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
+        self._connection_errors: tuple[type[BaseException], ...] = (ConnectionError, OSError)
         self._acquire: AsyncScript = redis.register_script(_ACQUIRE)
         self._pause: AsyncScript = redis.register_script(_PAUSE)
         self._command_timeout = command_timeout
         self._retry_interval = retry_interval
         self._in_flight = _InFlight(max_in_flight)
-        self._members = map(f"{uuid.uuid4().hex[:16]}:{{}}".format, itertools.count())
+        self._process = uuid.uuid4().hex[:16]
+        self._members = map(f"{self._process}:{{}}".format, itertools.count())
+        self._peers = 1  # processes that used Redis lately, this one included
         self._down_until = -1.0  # monotonic instant before which Redis is not tried again
         self._outage = False
         self._releases: set[asyncio.Task[None]] = set()
@@ -162,11 +181,16 @@ class RedisRateLimiter:
         `options` are those of the constructor.
         """
         try:
-            from redis.asyncio import Redis
+            from redis.asyncio import BlockingConnectionPool, Redis
         except ImportError as exc:
             raise ImportError("RedisRateLimiter needs redis-py: pip install 'knock-async[redis]'") from exc
         timeout = options.get("command_timeout", DEFAULT_COMMAND_TIMEOUT)
-        client = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        # A few connections serve hundreds of calls a second (a command takes well under 1 ms);
+        # opening one per concurrent call would make a burst of calls wait on handshakes.
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=POOL_SIZE, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        client = Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
         limiter = cls(client, **options)
         limiter._owns_redis = True
         return limiter
@@ -201,11 +225,13 @@ class RedisRateLimiter:
 
     async def pause(self, tier: int, scope: str, seconds: float) -> None:
         """A 429 arrived: no process starts a request of `tier` for `scope` for `seconds`."""
-        await self._fallback.pause(tier, scope, seconds)  # kept locally too, should Redis go away
-        if self._redis_skipped():
-            return
-        with contextlib.suppress(_RedisUnavailable):  # already logged: pacing goes on locally
-            await self._run(self._pause, self._keys(tier, scope)[1:], round(seconds * 1_000_000))
+        if not self._redis_skipped():
+            try:
+                await self._run(self._pause, self._keys(tier, scope)[1:2], round(seconds * 1_000_000))
+                return
+            except _RedisUnavailable:
+                pass  # logged; the local limiter takes the pause
+        await self._fallback.pause(tier, scope, seconds)
 
     @contextlib.asynccontextmanager
     async def _slot(self, tier: int, scope: str, deadline: float | None) -> AsyncIterator[None]:
@@ -214,13 +240,27 @@ class RedisRateLimiter:
             raise ValueError(f"unknown rate-limit tier {tier}; known tiers: {sorted(self._shapes)}")
         await self._in_flight.acquire()
         try:
-            if await self._take_shared(tier, scope, shape, deadline):
+            async with contextlib.AsyncExitStack() as local:
+                while not await self._take_shared(tier, scope, shape, deadline):
+                    try:
+                        entering = self._enter_local(local, tier, scope, deadline)
+                        await asyncio.wait_for(entering, self._retry_interval)
+                        break
+                    except _PastDeadline as exc:
+                        raise TimeoutError(*exc.args) from None
+                    except asyncio.TimeoutError:
+                        continue  # no local token yet: try Redis again, it may be back
                 yield
-            else:
-                async with self._fallback.slot(tier, scope, deadline):
-                    yield
         finally:
             self._in_flight.release()
+
+    async def _enter_local(
+        self, stack: contextlib.AsyncExitStack, tier: int, scope: str, deadline: float | None
+    ) -> None:
+        try:
+            await stack.enter_async_context(self._fallback.slot(tier, scope, deadline))
+        except TimeoutError as exc:  # told apart from the retry interval running out
+            raise _PastDeadline(*exc.args) from exc
 
     async def _take_shared(
         self, tier: int, scope: str, shape: tuple[int, int], deadline: float | None
@@ -233,7 +273,9 @@ class RedisRateLimiter:
         try:
             while True:
                 max_wait = -1 if deadline is None else max(0, round((deadline - time.monotonic()) * 1e6))
-                wait, reserved = await self._run(self._acquire, keys, member, *shape, max_wait)
+                wait, reserved, self._peers = await self._run(
+                    self._acquire, keys, member, *shape, max_wait, self._process, PRESENCE_US
+                )
                 if not reserved:
                     raise TimeoutError(
                         f"tier {tier}: the fleet's next request may start in {wait / 1e6:.2f} s, "
@@ -256,19 +298,20 @@ class RedisRateLimiter:
 
     async def _release(self, key: str, member: str) -> None:
         with contextlib.suppress(_RedisUnavailable):  # logged; the start is merely not reused
-            await self._call(self._redis.zrem(key, member))
+            await self._call(lambda: self._redis.zrem(key, member))
 
     async def _run(self, script: AsyncScript, keys: list[str], *args: int | str) -> list[int]:
-        return await self._call(script(keys=keys, args=list(args)))  # type: ignore[no-any-return]
+        return await self._call(lambda: script(keys=keys, args=list(args)))  # type: ignore[no-any-return]
 
-    async def _call(self, command: Any) -> Any:
-        """Await one Redis command within the command timeout, tracking outages."""
+    async def _call(self, command: Callable[[], Awaitable[Any]]) -> Any:
+        """Run one Redis command within the command timeout, tracking outages."""
         try:
-            result = await asyncio.wait_for(command, self._command_timeout)
+            result = await asyncio.wait_for(self._once_more_if_dropped(command), self._command_timeout)
         except self._redis_errors as exc:
             self._down_until = time.monotonic() + self._retry_interval
             if not self._outage:
                 self._outage = True
+                self._fallback = self._local_share()
                 logger.warning(
                     "Redis is unavailable (%s); pacing Knock calls in this process alone until it is back",
                     type(exc).__name__,
@@ -279,6 +322,25 @@ class RedisRateLimiter:
             logger.warning("Redis is back; Knock calls share the fleet's budget again")
         return result
 
+    async def _once_more_if_dropped(self, command: Callable[[], Awaitable[Any]]) -> Any:
+        # A pooled connection that Redis closed (a restart, an idle timeout) fails once; the
+        # second try opens a new one. Only a second failure means Redis is away.
+        try:
+            return await command()
+        except self._connection_errors:
+            return await command()
+
+    def _local_share(self) -> RateLimiter:
+        """The limiter for an outage: this process's share of every rate (the processes being
+        those that used Redis in the last `PRESENCE_US`), so that the fleet stays in budget."""
+        if self._peers <= 1:
+            return self._alone
+        return RateLimiter(
+            rates={tier: rate / self._peers for tier, rate in self._rates.items()},
+            max_in_flight=self.max_in_flight,
+            window=self._window,
+        )
+
     def _redis_skipped(self) -> bool:
         return time.monotonic() < self._down_until
 
@@ -286,4 +348,4 @@ class RedisRateLimiter:
         # The braces make a Redis Cluster keep both keys of a bucket on one node.
         digest = hashlib.sha256(f"{self.namespace}\0{scope}".encode()).hexdigest()[:32]
         base = f"{self.namespace}:{{{digest}:{tier}}}"
-        return [f"{base}:starts", f"{base}:pause"]
+        return [f"{base}:starts", f"{base}:pause", f"{base}:processes"]
