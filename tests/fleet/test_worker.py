@@ -70,8 +70,11 @@ async def test_a_killed_worker_loses_no_job_and_duplicates_none(redis_server: Re
         messages_per_user = Counter(message.recipient[1] for message in server.state.messages.values())
         triggers = server.calls("workflows.trigger")
         replayed = sum(request.replayed for request in triggers)
-        print(f"\n{JOBS} jobs, 1 of {WORKERS} workers killed after {killed_at:.1f} s, all done in {done_at:.1f} s:")
-        print(f"{len(runs_per_user)} users notified once each, {len(triggers)} trigger requests, {replayed} of them replayed by idempotency key")
+        print(
+            f"\n{JOBS} jobs, 1 of {WORKERS} workers killed after {killed_at:.1f} s, all done in "
+            f"{done_at:.1f} s: {len(runs_per_user)} users notified, {len(triggers)} trigger requests, "
+            f"{replayed} of them replayed by idempotency key"
+        )
         assert runs_per_user == Counter({f"user-{n}": 1 for n in range(JOBS)})
         assert messages_per_user == runs_per_user
         assert len(server.state.users) == JOBS
