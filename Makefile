@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install generate check-generated lint test demo bench serve clean
+.PHONY: install generate check-generated lint test demo bench serve clean redis-server
 
 install: $(STAMP)
 
@@ -25,7 +25,18 @@ lint: install
 	$(PY) -m ruff format --check src codegen tests examples bench
 	$(PY) -m mypy
 
-test: install lint check-generated
+# The fleet tests start their own redis-server. Installed from Debian when missing (as root);
+# without root, install it yourself: the tests skip without it, and fail under CI=true.
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update && apt-get install -y redis-server; \
+	  else \
+	    echo "redis-server is missing and this is not root with apt-get: install it" \
+	      "(sudo apt-get install -y redis-server, brew install redis, ...) for the fleet tests" >&2; \
+	  fi; }
+
+test: install lint check-generated redis-server
 	$(PY) -m pytest
 
 demo: install  ## the quickstart against the embedded Knock server

@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from knock_async import AsyncKnock, RedisRateLimiter
+from knock_async import AsyncKnock, RateLimiter, RedisRateLimiter
 from knock_async.testing import KnockTestServer, RateLimits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,6 +183,32 @@ class _Counter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += record.getMessage().startswith(self.prefix)
+
+
+async def run_overhead(redis_url: str, calls: int = 3000) -> dict[str, float]:
+    """Microseconds per `slot()` when no waiting is needed (one call at a time, Tier 5 at a rate
+    never reached): the local limiter against RedisRateLimiter on a local redis-server."""
+    unreached = {5: 1e9}
+    shared = RedisRateLimiter.from_url(redis_url, rates=unreached)
+    results: dict[str, float] = {}
+    for name, limiter in (("RateLimiter", RateLimiter(rates=unreached)), ("RedisRateLimiter", shared)):
+        async with limiter.slot(5, "warm-up"):  # connects and loads the script
+            pass
+        started = time.perf_counter()
+        for _ in range(calls):
+            async with limiter.slot(5, "bench"):
+                pass
+        results[name] = (time.perf_counter() - started) / calls * 1e6
+    await shared.aclose()
+    return results
+
+
+def overhead_report(micros: dict[str, float]) -> str:
+    local, shared = micros["RateLimiter"], micros["RedisRateLimiter"]
+    return (
+        f"Limiter overhead per call (no waiting, one call at a time): RateLimiter {local:.1f} µs, "
+        f"RedisRateLimiter {shared:.1f} µs (+{shared - local:.1f} µs: one Redis round trip on 127.0.0.1)"
+    )
 
 
 def report(run: FleetRun, title: str) -> str:
