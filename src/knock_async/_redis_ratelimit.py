@@ -19,11 +19,13 @@ the calling machine's clock (`time.time()` passed into its script), knows no pau
 one would cost a second round trip per call) and only answers "not now", so waiting callers
 poll and race each other instead of queueing.
 
-Redis failing never fails a Knock call: every command has its own short timeout, and a
-process that cannot reach Redis paces itself with a local `RateLimiter` (one warning per
-outage), trying Redis again at most every `retry_interval` seconds and sharing again as soon
-as it answers. While Redis is away each process spends the whole budget on its own, so a
-fleet may then draw 429s, which the transport retries and which pause that process.
+Redis failing never fails a Knock call: every command has its own timeout (a pooled
+connection that Redis dropped gets one immediate second try), and a process that cannot reach
+Redis paces itself with a local `RateLimiter` at its share of the budget: the rate divided by
+the processes that used Redis in the last 30 s, which the script counts. It warns once per
+outage and tries Redis again every `retry_interval` seconds, calls waiting locally included,
+sharing again as soon as Redis answers. The switch-overs can draw a few 429s (the restarted
+Redis does not know what was sent meanwhile); the transport retries them.
 
 `max_in_flight` is per process: a fleet-wide count would leak the slots of a worker that
 dies. A call holds its in-flight slot while it waits for its shared start, so that the start
