@@ -86,6 +86,19 @@ async def test_a_pause_in_one_process_holds_back_the_others(
     assert 0.95 <= waited < 2.0
 
 
+async def test_a_pause_moves_a_start_already_reserved(
+    redis_server: RedisServer, make_limiter: LimiterFactory
+) -> None:
+    first, second = make_limiter(redis_server.url), make_limiter(redis_server.url)
+    await start_times([first], 5)
+    started = time.monotonic()
+    waiting = asyncio.create_task(start_times([second], 1))  # reserved for 1.05 s from now
+    await asyncio.sleep(0.2)
+    await first.pause(2, SCOPE, 2.0)  # a 429 now: nothing before 2.2 s
+    await waiting
+    assert time.monotonic() - started >= 2.15
+
+
 async def test_a_wait_past_the_deadline_fails_at_once_and_takes_nothing(
     redis_server: RedisServer, make_limiter: LimiterFactory
 ) -> None:
