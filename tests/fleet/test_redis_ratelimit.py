@@ -14,8 +14,9 @@ import pytest
 from bench.fleet import RedisServer, free_port
 from redis.asyncio import Redis
 
-from knock_async import RedisRateLimiter
+from knock_async import APITimeoutError, AsyncKnock, RedisRateLimiter
 from knock_async._ratelimit import DEFAULT_WINDOW
+from knock_async.testing import KnockTestServer
 
 SCOPE = "f3a9c0de"  # what the transport passes: already a hash of the key and user token
 LimiterFactory = Callable[..., RedisRateLimiter]
@@ -115,6 +116,22 @@ async def test_a_wait_past_the_deadline_fails_at_once_and_takes_nothing(
     await redis.aclose()
 
 
+async def test_a_fleet_pause_longer_than_the_call_timeout_fails_the_call_early(
+    redis_server: RedisServer, make_limiter: LimiterFactory
+) -> None:
+    limiter = make_limiter(redis_server.url)
+    async with KnockTestServer() as server:
+        server.identify_user("ada")
+        knock = AsyncKnock(server.api_key, base_url=server.url, timeout=2.0, rate_limiter=limiter)
+        await limiter.pause(2, knock._transport._scope, 30.0)  # another process drew a 429
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError):
+            await knock.users.delete("ada")
+        await knock.close()
+    assert time.monotonic() - started < 2.0  # not a 30 s wait cut off by the timeout
+    assert server.requests == []  # nothing was sent during the pause
+
+
 async def test_a_cancelled_waiter_gives_its_start_back(
     redis_server: RedisServer, make_limiter: LimiterFactory
 ) -> None:
@@ -201,7 +218,7 @@ async def test_sharing_resumes_when_redis_is_back(
 def test_importable_without_redis_until_used() -> None:
     script = (
         "import sys; sys.modules['redis'] = None\n"
-        "from knock_async import RedisRateLimiter\n"
+        "from knock_async import APITimeoutError, AsyncKnock, RedisRateLimiter\n"
         "try:\n    RedisRateLimiter.from_url('redis://localhost')\n"
         "except ImportError as exc:\n    print(exc)\n"
     )
