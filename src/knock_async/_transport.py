@@ -512,7 +512,7 @@ class Transport:
                     status, response_headers, raw = await _exchange(
                         session, method, target, headers, data, timeout
                     )
-            except asyncio.TimeoutError as exc:
+            except (asyncio.TimeoutError, TimeoutError) as exc:  # the same class from Python 3.11 on
                 failure: KnockError = APITimeoutError(f"{method} {op.path}: Knock did not answer in time")
                 cause = exc
             except aiohttp.InvalidURL:
