@@ -1,5 +1,5 @@
-"""`python -m bench`: client CPU per call against raw aiohttp, import time and memory, then
-the Tier 2 pacing case.
+"""`python -m bench`: client CPU per call against raw aiohttp, import time and memory, the
+Tier 2 pacing case, and the fleet (RedisRateLimiter).
 
 Always exits 0: this is a measurement. Each target is marked PASS or MISS in the output.
 
@@ -7,6 +7,7 @@ Always exits 0: this is a measurement. Each target is marked PASS or MISS in the
     python -m bench --only feed      # one CPU case (get, trigger, feed, iterate)
     python -m bench --no-pacing      # skip the 10 s Tier 2 case
     python -m bench --no-footprint   # skip import time and memory
+    python -m bench --no-fleet       # skip the 20 s fleet case (RedisRateLimiter, 4 processes)
     python -m bench --profile feed   # cProfile of knock-async's side of one case
 """
 
@@ -16,15 +17,18 @@ import argparse
 import asyncio
 import os
 import platform
+import shutil
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import aiohttp
 
 import knock_async
 from knock_async._convert import FAST_PATH, JSON_LIBRARY
 
-from . import cpu, footprint, pacing
+from . import cpu, fleet, footprint, pacing
 from .canned import canned_server
 
 CASE_KEYS = ("get", "trigger", "feed", "iterate")
@@ -38,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU cases")
     parser.add_argument("--no-pacing", action="store_true", help="skip the Tier 2 pacing case")
     parser.add_argument("--no-footprint", action="store_true", help="skip import time and memory")
+    parser.add_argument("--no-fleet", action="store_true", help="skip the 20 s fleet case (RedisRateLimiter)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -75,8 +80,35 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(pacing.report(asyncio.run(pacing.run_pacing())))
 
+    if not args.no_fleet and args.only is None:
+        print()
+        print(run_fleet_cases())
+
     print(f"\nTotal run time {time.perf_counter() - started:.0f} s. Exit status 0: this is a measurement.")
     return 0
+
+
+def run_fleet_cases() -> str:
+    """RedisRateLimiter: its overhead per call, then 4 processes sharing one Tier 2 budget."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return "Fleet cases: skipped, redis-server is not installed (`make test` installs it)"
+    with tempfile.TemporaryDirectory() as directory:
+        redis = fleet.RedisServer(binary, Path(directory))
+        redis.start()
+        try:
+            overhead = asyncio.run(fleet.run_overhead(redis.url))
+            run = asyncio.run(fleet.run_fleet(redis.url, processes=4, calls=25))
+        finally:
+            redis.stop()
+    verdict = "PASS" if run.rejected == 0 and abs(run.wall / run.ideal - 1) <= 0.1 else "MISS"
+    return "\n".join(
+        [
+            fleet.overhead_report(overhead),
+            fleet.report(run, "Fleet"),
+            f"  target: 0 429s, wall within 10 %: {verdict}",
+        ]
+    )
 
 
 if __name__ == "__main__":

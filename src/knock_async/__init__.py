@@ -43,6 +43,7 @@ from ._errors import (
 )
 from ._pagination import AsyncPager, Page
 from ._ratelimit import RateLimiter
+from ._redis_ratelimit import RedisRateLimiter
 from ._transport import ApiResponse
 from ._types import UNSET, Nullable, RequestOptions, Unset
 
@@ -81,6 +82,7 @@ __all__ = [
     "RateLimitError",
     "RateLimiter",
     "RedirectError",
+    "RedisRateLimiter",
     "RequestOptions",
     "ResponseTooLargeError",
     "RetryPolicy",
