@@ -17,7 +17,13 @@ from ._bulk import BulkProgress
 from ._clock import Clock, ManualClock, SystemClock
 from ._faults import Faults
 from ._ratelimit import KNOCK_TIER_RATES, RateLimits
-from ._server import DEFAULT_PUBLISHABLE_KEY, DEFAULT_SECRET_KEY, KnockTestServer, RecordedRequest
+from ._server import (
+    DEFAULT_PUBLISHABLE_KEY,
+    DEFAULT_SECRET_KEY,
+    IdempotencyViolation,
+    KnockTestServer,
+    RecordedRequest,
+)
 from ._workflows import ChannelStep, Workflow
 
 __all__ = [
@@ -28,6 +34,7 @@ __all__ = [
     "ChannelStep",
     "Clock",
     "Faults",
+    "IdempotencyViolation",
     "KnockTestServer",
     "ManualClock",
     "RateLimits",
