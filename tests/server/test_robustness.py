@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from knock_async.testing import KnockTestServer
+from knock_async.testing import BulkProgress, KnockTestServer
 from knock_async.testing._server import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from tests.conftest import ServerFactory
 from tests.server.support import Api
@@ -73,3 +73,80 @@ async def test_memory_stays_bounded_under_many_requests(make_server: ServerFacto
     # 200 more requests with 2 kB bodies would add > 400 kB if anything kept them all.
     assert second - first < 150_000, (first, second)
     assert len(server.requests) == 100 and len(server._idempotency) == 100
+
+
+async def test_badly_typed_ids_are_422_not_500(server: KnockTestServer, api: Api) -> None:
+    """Findings of the fuzzer: lists and objects where ids belong crashed handlers (500)."""
+    channel = server.add_channel("feed", "in_app_feed")
+    cases = [
+        ("/v1/messages/batch/seen", {"message_ids": [[1]]}, "message_ids"),
+        ("/v1/messages/batch/unread", {"message_ids": [{"id": "m1"}]}, "message_ids"),
+        (f"/v1/channels/{channel}/messages/bulk/seen", {"recipient_ids": [[1]]}, "recipient_ids"),
+        (f"/v1/channels/{channel}/messages/bulk/seen", {"trigger_data": {"a": 1}}, "trigger_data"),
+        (f"/v1/channels/{channel}/messages/bulk/seen", {"older_than": 5}, "older_than"),
+        (f"/v1/channels/{channel}/messages/bulk/seen", {"engagement_status": ["seen"]}, "engagement_status"),
+        ("/v1/users/bulk/delete", {"user_ids": [["u1"]]}, "user_ids"),
+    ]
+    for path, body, field in cases:
+        result = await api.post(path, json=body)
+        assert (result.status, result.body["errors"][0]["field"]) == (422, field), (path, body)
+    for method in ("PUT", "DELETE"):
+        result = await api.request(method, "/v1/schedules", json={"schedule_ids": [[1]]})
+        assert (result.status, result.body["errors"][0]["field"]) == (422, "schedule_ids")
+
+
+async def test_stored_values_are_type_checked(server: KnockTestServer, api: Api) -> None:
+    """Values the server would store and answer with later must fit the document's types."""
+    server.add_workflow("welcome")
+    cases = [
+        ("PUT", "/v1/users/u1", {"name": 5}, "name"),
+        ("PUT", "/v1/users/u1", {"created_at": "yesterday"}, "created_at"),
+        ("PUT", "/v1/users/u1/preferences/default", {"commercial_subscribed": 12}, "commercial_subscribed"),
+        (
+            "PUT",
+            "/v1/users/u1/preferences/default",
+            {"workflows": {"w": {"conditions": [{}]}}},
+            "workflows.w.conditions[0].variable",
+        ),
+        (
+            "PUT",
+            "/v1/users/u1/preferences/default",
+            {"channel_types": {"email": "yes"}},
+            "channel_types.email",
+        ),
+        ("PUT", "/v1/tenants/t1", {"settings": {"branding": {"logo_url": 1}}}, "settings.branding.logo_url"),
+        ("PUT", "/v1/tenants/t1", {"name": ["acme"]}, "name"),
+        (
+            "POST",
+            "/v1/workflows/welcome/trigger",
+            {"recipients": ["u2", {"id": "u3", "email": 7}]},
+            "recipients[1].email",
+        ),
+        (
+            "POST",
+            "/v1/schedules",
+            {"workflow": "welcome", "recipients": ["u1"], "repeats": [{"frequency": "yearly"}]},
+            "repeats[0].frequency",
+        ),
+        (
+            "POST",
+            "/v1/schedules",
+            {"workflow": "welcome", "recipients": ["u1"], "repeats": [], "data": [1]},
+            "data",
+        ),
+    ]
+    for method, path, body, field in cases:
+        result = await api.request(method, path, json=body)
+        assert (result.status, result.body["errors"][0]["field"]) == (422, field), (path, body)
+    # Refused before acting: nothing was stored, not even the valid first recipient of the trigger.
+    assert (server.state.users, server.state.tenants, server.state.runs) == ({}, {}, {})
+
+
+async def test_a_badly_typed_bulk_row_fails_alone(make_server: ServerFactory) -> None:
+    server = await make_server(bulk=BulkProgress(mode="instant"))
+    async with Api(server) as api:
+        users = [{"id": "u1", "name": "Ada"}, {"id": "u2", "name": {"first": "Bob"}}]
+        job = (await api.post("/v1/users/bulk/identify", json={"users": users})).body
+    assert (job["success_count"], job["error_count"]) == (1, 1)
+    assert job["error_items"] == [{"id": "rows[1]", "collection": None}]
+    assert set(server.state.users) == {"u1"}

@@ -9,6 +9,7 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from . import _shapes as shapes
 from ._errors import field_error, not_found
 from ._records import (
     ChannelDataRow,
@@ -83,8 +84,9 @@ class State:
             raise not_found("object")
         return found
 
-    def upsert(self, ref: Ref, body: Mapping[str, Any], now: str) -> Entity:
+    def upsert(self, ref: Ref, body: Mapping[str, Any], now: str, field: str = "") -> Entity:
         """Identify a user or set an object: merge properties, apply inline channel data/preferences."""
+        shapes.recipient_properties(body, user=ref[0] is None, field=field)
         properties = {
             k: v for k, v in body.items() if k not in (*_INLINE_KEYS, "id", "collection", "__typename")
         }
@@ -120,12 +122,13 @@ class State:
 
     def inline_recipient(self, value: Any, now: str, field: str = "recipients") -> Ref:
         """A recipient of a request: a plain id is only named; a map is identified/set first."""
-        ref = ref_of(value, field)
+        ref = check_inline(value, field)
         if isinstance(value, Mapping):
-            self.upsert(ref, value, now)
+            self.upsert(ref, value, now, field)
         return ref
 
-    def set_tenant(self, tenant_id: str, body: Mapping[str, Any], now: str) -> Entity:
+    def set_tenant(self, tenant_id: str, body: Mapping[str, Any], now: str, field: str = "") -> Entity:
+        shapes.tenant(body, field)
         tenant = self.tenants.get(tenant_id)
         if tenant is None:
             tenant = self.tenants[tenant_id] = Entity(self.next_seq(), tenant_id, None, {}, None, now)
@@ -147,7 +150,7 @@ class State:
         if isinstance(value, str) and value:
             return value
         if isinstance(value, Mapping) and isinstance(value.get("id"), str) and value["id"]:
-            return self.set_tenant(value["id"], value, now).id
+            return self.set_tenant(value["id"], value, now, "tenant").id
         raise field_error("tenant", "must be a tenant id or a tenant with an id")
 
     def delete_recipient(self, ref: Ref) -> None:
@@ -262,6 +265,14 @@ class State:
 
     def subscribers(self, obj: Ref) -> Iterable[Ref]:
         return list(self.subscriptions.get(obj, {}))
+
+
+def check_inline(value: Any, field: str) -> Ref:
+    """The recipient a request names, its inline properties checked: to validate before acting."""
+    ref = ref_of(value, field)
+    if isinstance(value, Mapping):
+        shapes.recipient_properties(value, user=ref[0] is None, field=field)
+    return ref
 
 
 def _settings_for(content: Mapping[str, Any], workflow: Workflow) -> Iterable[Any]:
