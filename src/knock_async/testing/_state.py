@@ -138,6 +138,10 @@ class State:
         if isinstance(settings, Mapping):
             merged = dict(tenant.properties.get("settings") or {})
             merged.update(settings)
+            if isinstance(settings.get("preference_set"), Mapping):
+                # Stored as the PreferenceSet responses show: the tenant's default set, with its id.
+                content = _preference_content(settings["preference_set"])
+                merged["preference_set"] = {**content, "__typename": "PreferenceSet", "id": "default"}
             tenant.properties["settings"] = merged
         elif "settings" in body:
             tenant.properties["settings"] = None
@@ -208,7 +212,7 @@ class State:
     ) -> PreferenceRow:
         """Replace a preference set (Knock's default), or merge into it when asked to."""
         strategy = body.get("__persistence_strategy__", default_strategy)
-        content = {k: v for k, v in body.items() if k not in ("__persistence_strategy__", "id", "__typename")}
+        content = _preference_content(body)
         sets = self.preferences.setdefault(ref, {})
         row = sets.get(set_id)
         if row is None:
@@ -265,6 +269,11 @@ class State:
 
     def subscribers(self, obj: Ref) -> Iterable[Ref]:
         return list(self.subscriptions.get(obj, {}))
+
+
+def _preference_content(body: Mapping[str, Any]) -> JSONDict:
+    """A preference set's settings, without the request's own keys."""
+    return {k: v for k, v in body.items() if k not in ("__persistence_strategy__", "id", "__typename")}
 
 
 def check_inline(value: Any, field: str) -> Ref:
