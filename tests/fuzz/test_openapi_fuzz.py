@@ -28,6 +28,19 @@ from schemathesis.specs.openapi.checks import (
 from knock_async.testing import KnockTestServer, RateLimits
 from tests.helpers import SPEC_PATH
 
+# Path parameters name data the fixture seeds, so requests reach past the 404 into the handlers.
+FEED = KnockTestServer.channel_id("in_app_feed")
+MESSAGE_ID = "fuzz-message"
+PATH_IDS = {
+    "user_id": "u1",
+    "collection": "projects",
+    "object_id": "p1",
+    "tenant_id": "t1",
+    "key": "welcome",  # a workflow and an audience
+    "channel_id": FEED,
+    "message_id": MESSAGE_ID,
+    "id": "default",  # a preference set
+}
 CONFIG = schemathesis.Config.from_dict(
     {
         "seed": 20261201,
@@ -38,6 +51,7 @@ CONFIG = schemathesis.Config.from_dict(
             "database": "none",  # nothing written to .hypothesis/: runs do not depend on history
         },
         "phases": {"examples": {"enabled": False}, "coverage": {"enabled": False}},
+        "parameters": {f"path.{name}": value for name, value in PATH_IDS.items()},
     }
 )
 schema = schemathesis.openapi.from_path(SPEC_PATH, config=CONFIG)
@@ -68,10 +82,26 @@ class ServerThread:
 def knock() -> Iterator[KnockTestServer]:
     # No rate limits: a 429 is documented, but would stop the fuzz from reaching the handlers.
     with ServerThread(KnockTestServer(rate_limits=RateLimits.off())) as server:
-        server.add_workflow("welcome", ["in_app_feed", "email"])
+        seed(server)
         yield server
         statuses = collections.Counter(request.status for request in server.requests)
         print(f"\nfuzz: {sum(statuses.values())} requests, statuses {dict(sorted(statuses.items()))}")
+
+
+def seed(server: KnockTestServer) -> None:
+    """The entities PATH_IDS name, with a message, preferences, channel data and a subscription."""
+    server.add_workflow("welcome", ["in_app_feed", "email"])
+    server.add_audience("welcome")
+    server.identify_user("u1", name="Ada", preferences={"default": {"workflows": {"welcome": True}}})
+    server.set_object("projects", "p1", name="Apollo")
+    server.set_tenant("t1", name="Acme")
+    state = server.state
+    state.set_channel_data((None, "u1"), FEED, {"tokens": ["t"], "devices": [{"token": "t"}]})
+    state.subscribe(("projects", "p1"), (None, "u1"), None, "2026-01-01T00:00:00Z")
+    server._backend.engine.trigger("welcome", {"recipients": ["u1"], "tenant": "t1"})
+    message = next(iter(state.messages.values()))  # the feed message, renamed as PATH_IDS names it
+    state.messages[MESSAGE_ID] = state.messages.pop(message.id)
+    message.id = MESSAGE_ID
 
 
 @pytest.fixture(scope="module")

@@ -135,6 +135,17 @@ async def test_stored_values_are_type_checked(server: KnockTestServer, api: Api)
             "data",
         ),
     ]
+    feed = server.channel_id("in_app_feed")
+    cases += [
+        ("PUT", f"/v1/users/u1/channel_data/{feed}", {"data": {"tokens": [1]}}, "data.tokens[0]"),
+        ("PUT", f"/v1/users/u1/channel_data/{feed}", {"data": {"colour": "red"}}, "data"),
+        (
+            "PUT",
+            f"/v1/users/u1/channel_data/{feed}",
+            {"data": {"connections": [{"incoming_webhook": {}}]}},
+            "data.connections[0].incoming_webhook.url",
+        ),
+    ]
     for method, path, body, field in cases:
         result = await api.request(method, path, json=body)
         assert (result.status, result.body["errors"][0]["field"]) == (422, field), (path, body)
@@ -150,3 +161,18 @@ async def test_a_badly_typed_bulk_row_fails_alone(make_server: ServerFactory) ->
     assert (job["success_count"], job["error_count"]) == (1, 1)
     assert job["error_items"] == [{"id": "rows[1]", "collection": None}]
     assert set(server.state.users) == {"u1"}
+
+
+async def test_stored_shapes_answer_as_documented(server: KnockTestServer, api: Api) -> None:
+    """The contract check (on every response of these tests) catches what the fuzzer found here."""
+    push = server.add_channel("push", "push")
+    tenant = await api.put(
+        "/v1/tenants/t1", json={"settings": {"preference_set": {"workflows": {"w": True}}}}
+    )
+    assert tenant.body["settings"]["preference_set"] == {
+        "__typename": "PreferenceSet",
+        "id": "default",
+        "workflows": {"w": True},
+    }
+    devices = await api.put(f"/v1/users/u1/channel_data/{push}", json={"data": {"devices": []}})
+    assert devices.body["data"] == {"devices": [], "tokens": []}

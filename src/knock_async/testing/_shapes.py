@@ -176,3 +176,64 @@ def repeat_rules(value: Any, field: str = "repeats") -> list[Mapping[str, Any]]:
         ):
             raise field_error(f"{at}.days", f"must be a list of {', '.join(sorted(WEEKDAYS))}")
     return value
+
+
+def channel_data(value: Any, field: str = "data") -> None:
+    """Push tokens or devices, SNS target ARNs, OneSignal player ids, or chat connections."""
+    data = mapping(value, field)
+    present = [name for name in _CHANNEL_DATA_LISTS if name in data]
+    if not present:
+        raise field_error(field, f"must hold one of {', '.join(_CHANNEL_DATA_LISTS)}")
+    for name in present:
+        items, check = data[name], _CHANNEL_DATA_LISTS[name]
+        if not isinstance(items, list):
+            raise field_error(f"{field}.{name}", "must be a list", "type")
+        for index, item in enumerate(items):
+            check(item, f"{field}.{name}[{index}]")
+    if data.get("token") is not None:
+        optional_text(
+            mapping(data["token"], f"{field}.token").get("access_token"), f"{field}.token.access_token"
+        )
+    optional_text(data.get("ms_teams_tenant_id"), f"{field}.ms_teams_tenant_id")
+
+
+def _text(value: Any, field: str) -> None:
+    if not isinstance(value, str):
+        raise field_error(field, "must be a string", "type")
+
+
+def _device(value: Any, field: str) -> None:
+    device = mapping(value, field)
+    if not isinstance(device.get("token"), str) and not isinstance(device.get("target_arn"), str):
+        raise field_error(field, "must have a token (or an SNS target_arn)", "type")
+    for name in ("locale", "timezone"):
+        optional_text(device.get(name), f"{field}.{name}")
+
+
+def _connection(value: Any, field: str) -> None:
+    connection = mapping(value, field)
+    for name in _CONNECTION_TEXT:
+        optional_text(connection.get(name), f"{field}.{name}")
+    if connection.get("incoming_webhook") is not None:
+        webhook = mapping(connection["incoming_webhook"], f"{field}.incoming_webhook")
+        _text(webhook.get("url"), f"{field}.incoming_webhook.url")
+
+
+_CHANNEL_DATA_LISTS: Mapping[str, Check] = {
+    "tokens": _text,
+    "target_arns": _text,
+    "player_ids": _text,
+    "devices": _device,
+    "connections": _connection,
+}
+_CONNECTION_TEXT = (
+    "access_token",
+    "channel_id",
+    "channel_name",
+    "user_id",
+    "knock_tenant_id",
+    "ms_teams_tenant_id",
+    "ms_teams_team_id",
+    "ms_teams_channel_id",
+    "ms_teams_user_id",
+)
