@@ -176,3 +176,10 @@ async def test_stored_shapes_answer_as_documented(server: KnockTestServer, api: 
     }
     devices = await api.put(f"/v1/users/u1/channel_data/{push}", json={"data": {"devices": []}})
     assert devices.body["data"] == {"devices": [], "tokens": []}
+
+
+async def test_a_long_query_reaches_the_api(api: Api) -> None:
+    """A query longer than aiohttp's 8 KiB default line still gets Knock's JSON answer."""
+    ids = [("tenant_ids[]", f"tenant-{index:05d}") for index in range(1000)]  # about 22 kB of query
+    result = await api.post("/v1/tenants/bulk/delete", params=ids)
+    assert result.ok and result.body["estimated_total_rows"] == 1000
