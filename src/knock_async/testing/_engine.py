@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
+from . import _shapes as shapes
 from ._clock import Clock, TimerHandle, isoformat
 from ._errors import field_error, workflow_inactive, workflow_missing
 from ._records import EventRow, JSONDict, MessageRow, Ref, RunRow
@@ -68,6 +69,8 @@ class Engine:
             check_inline(value, f"recipients[{index}]")
         if body.get("actor") is not None:
             check_inline(body["actor"], "actor")
+        if isinstance(body.get("tenant"), Mapping):
+            shapes.tenant(body["tenant"], "tenant")
 
         now = self.now()
         actor = (

@@ -1,8 +1,10 @@
 """`KnockTestServer`: an in-process, in-memory Knock API on aiohttp.web.
 
 Each request runs one pipeline, in this order:
-  authenticate (401 / 403 for a publishable key) -> rate limit (429) -> Idempotency-Key
-  replay -> fault before acting -> payload limits (422) -> handler -> fault after acting.
+  authenticate (401 / 403 for a publishable key) -> rate limit (429) -> read the JSON body
+  (413 too large, 400 not JSON or too deep) -> Idempotency-Key replay (422 for a key reused
+  for another request) -> fault before acting -> payload limits (422) -> handler -> fault
+  after acting.
 Handlers are synchronous functions over the in-memory state, so a request's change is atomic.
 """
 

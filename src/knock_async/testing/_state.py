@@ -122,9 +122,9 @@ class State:
 
     def inline_recipient(self, value: Any, now: str, field: str = "recipients") -> Ref:
         """A recipient of a request: a plain id is only named; a map is identified/set first."""
-        ref = check_inline(value, field)
+        ref = ref_of(value, field)
         if isinstance(value, Mapping):
-            self.upsert(ref, value, now, field)
+            self.upsert(ref, value, now, field)  # checks the properties before storing any
         return ref
 
     def set_tenant(self, tenant_id: str, body: Mapping[str, Any], now: str, field: str = "") -> Entity:
