@@ -68,8 +68,9 @@ MAX_IDEMPOTENCY_KEY = 255  # characters, as Knock documents
 MAX_BODY_BYTES = 32 * 1024 * 1024  # above Knock's 10 MB data limit, so that limit answers 422, not 413
 MAX_JSON_DEPTH = 128  # nesting levels of arrays and objects; deeper bodies answer 400
 # The request line and each header: aiohttp's default (8 KiB) is too short for long id lists in the
-# query. Beyond it aiohttp's HTTP parser answers a plain-text 400 before the app sees the request.
-MAX_LINE_BYTES = 64 * 1024
+# query (Knock takes up to 1 000). Beyond this aiohttp's HTTP parser answers a plain-text 400 before
+# the app sees the request, so it is set far above anything a client sends.
+MAX_LINE_BYTES = 1024 * 1024
 DEFAULT_MAX_RECORDED_CALLS = 10_000
 USER_TOKEN = "X-Knock-User-Token"
 
