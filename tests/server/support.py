@@ -47,12 +47,15 @@ class Api:
         path: str,
         *,
         json: Any = None,
+        data: bytes | str | None = None,
         params: Params | None = None,
         key: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Result:
         sent = {"Authorization": f"Bearer {key if key is not None else self.key}", **(headers or {})}
-        async with self._session.request(method, path, json=json, params=params, headers=sent) as response:
+        async with self._session.request(
+            method, path, json=json, data=data, params=params, headers=sent
+        ) as response:
             raw = await response.read()
             body = (
                 await response.json() if raw and response.content_type == "application/json" else raw.decode()

@@ -113,3 +113,40 @@ async def test_the_shell_server_is_usable_as_it_starts() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(process.wait(), 20) == 0
+
+
+MISUSING_TEST = """
+import aiohttp
+import pytest
+
+
+async def identify_twice(server):
+    headers = {"Authorization": f"Bearer {server.api_key}", "Idempotency-Key": "one-key"}
+    async with aiohttp.ClientSession(server.url, headers=headers) as session:
+        for user_id in ("alice", "bob"):
+            async with session.put(f"/v1/users/{user_id}", json={"name": user_id}):
+                pass  # the code under test ignores the 422 for bob
+
+
+@pytest.mark.asyncio
+async def test_swallows_the_refusal(knock_server):
+    await identify_twice(knock_server)
+
+
+@pytest.mark.asyncio
+async def test_expects_the_refusal(knock_server):
+    await identify_twice(knock_server)
+    (violation,) = knock_server.take_idempotency_violations()
+    assert violation.operation_id == "users.update"
+"""
+
+
+def test_pytest_plugin_fails_a_test_that_reused_a_key(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makeconftest('pytest_plugins = ["knock_async.testing.pytest_plugin"]\n')
+    pytester.makepyfile(test_user=MISUSING_TEST)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_swallows_the_refusal*", "*Idempotency-Key reused*"]
+    )

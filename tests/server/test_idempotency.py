@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from knock_async.testing import KnockTestServer, ManualClock
-from tests.server.support import Api
+from tests.conftest import ServerFactory
+from tests.server.support import Api, Result
 
 TRIGGER = "/v1/workflows/welcome/trigger"
 BODY = {"recipients": ["u1"], "data": {"order": 1}}
@@ -82,3 +83,111 @@ async def test_a_failure_before_acting_leaves_the_key_free(server: KnockTestServ
     assert server.state.runs == {}
     assert (await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": "k"})).ok
     assert len(server.state.runs) == 1
+
+
+# ------------------------------------------------------------------ misuse: one key, another request
+
+
+def reused(result: Result) -> bool:
+    return result.status == 422 and result.body["code"] == "idempotency_key_reused"
+
+
+async def test_concurrent_different_bodies_under_one_key(server: KnockTestServer, api: Api) -> None:
+    """20 requests race with one key and 20 bodies: one acts, 19 are refused, none is lost silently."""
+    server.add_workflow("welcome")
+    server.inject_fault("delay", when="before", delay=0.2, operation="workflows.trigger")
+    headers = {"Idempotency-Key": "shared"}
+    results = await asyncio.gather(
+        *(api.post(TRIGGER, json={"recipients": [f"u{i}"]}, headers=headers) for i in range(20))
+    )
+    assert sum(result.ok for result in results) == 1
+    assert sum(reused(result) for result in results) == 19
+    assert [run.recipient for run in server.state.runs.values()] == [(None, "u" + _acted(server))]
+    assert len(server.take_idempotency_violations()) == 19
+
+
+def _acted(server: KnockTestServer) -> str:
+    """Which of the racing triggers acted: the one the log shows answered 200."""
+    (winner,) = [call for call in server.calls("workflows.trigger") if call.status == 200]
+    return str(winner.body["recipients"][0]).removeprefix("u")
+
+
+async def test_identify_another_user_with_a_used_key(server: KnockTestServer, api: Api) -> None:
+    headers = {"Idempotency-Key": "identify"}
+    alice = await api.put("/v1/users/alice", json={"name": "Alice"}, headers=headers)
+    bob = await api.put("/v1/users/bob", json={"name": "Bob"}, headers=headers)
+    assert alice.ok and reused(bob)
+    assert "PUT /v1/users/alice" in bob.body["message"] and "Alice" not in bob.body["message"]
+    assert set(server.state.users) == {"alice"}  # bob was not created, and the caller was told
+    (violation,) = server.take_idempotency_violations()
+    assert (violation.operation_id, violation.key) == ("users.update", "identify")
+
+
+async def test_a_key_reused_on_another_operation(server: KnockTestServer, api: Api) -> None:
+    server.add_workflow("welcome")
+    headers = {"Idempotency-Key": "everything"}
+    assert (await api.put("/v1/users/alice", json={"name": "Alice"}, headers=headers)).ok
+    trigger = await api.post(TRIGGER, json=BODY, headers=headers)
+    assert reused(trigger) and "__typename" not in trigger.body  # an error, never alice's User body
+    assert server.state.runs == {}
+    assert len(server.take_idempotency_violations()) == 1
+
+
+async def test_different_recipients_under_one_key_are_refused(server: KnockTestServer, api: Api) -> None:
+    server.add_workflow("welcome")
+    headers = {"Idempotency-Key": "order-1"}
+    assert (await api.post(TRIGGER, json={"recipients": ["u1"]}, headers=headers)).ok
+    assert reused(await api.post(TRIGGER, json={"recipients": ["u2"]}, headers=headers))
+    assert reused(await api.post(TRIGGER, json={"recipients": ["u1"], "data": {"x": 1}}, headers=headers))
+    assert {m.recipient for m in server.state.messages.values()} == {(None, "u1")}
+    assert len(server.take_idempotency_violations()) == 2
+
+
+async def test_query_and_user_token_are_part_of_the_request(server: KnockTestServer, api: Api) -> None:
+    server.add_audience("beta")
+    members = {"members": [{"user": {"id": "u1"}}]}
+    path = "/v1/audiences/beta/members"
+    first = await api.post(path, json=members, headers={"Idempotency-Key": "k"})
+    other_query = await api.post(
+        path, json=members, params={"create_audience": "true"}, headers={"Idempotency-Key": "k"}
+    )
+    other_token = await api.post(
+        path, json=members, headers={"Idempotency-Key": "k", "X-Knock-User-Token": "another-user"}
+    )
+    assert first.ok and reused(other_query) and reused(other_token)
+    assert len(server.take_idempotency_violations()) == 2
+
+
+async def test_a_genuine_retry_matches_whatever_the_key_order(server: KnockTestServer, api: Api) -> None:
+    server.add_workflow("welcome")
+    headers = {"Idempotency-Key": "same-request", "Content-Type": "application/json"}
+    first = await api.request(
+        "POST", TRIGGER, data='{"recipients": ["u1"], "data": {"a": 1, "b": 2}}', headers=headers
+    )
+    again = await api.request(
+        "POST", TRIGGER, data='{"data": {"b": 2, "a": 1}, "recipients": ["u1"]}', headers=headers
+    )
+    assert first.ok and (again.status, again.body) == (first.status, first.body)
+    assert len(server.state.runs) == 1 and server.take_idempotency_violations() == []
+
+
+async def test_the_store_keeps_the_newest_keys(make_server: ServerFactory) -> None:
+    server = await make_server(max_idempotency_keys=3)
+    server.add_workflow("welcome")
+    async with Api(server) as api:
+        for key in ("k1", "k2", "k3", "k4"):
+            await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": key})
+        assert len(server._idempotency) == 3
+        await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": "k4"})  # kept: replayed
+        assert len(server.state.runs) == 4
+        await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": "k1"})  # dropped: acts again
+        assert len(server.state.runs) == 5
+
+
+async def test_expired_keys_leave_the_store(server: KnockTestServer, api: Api, clock: ManualClock) -> None:
+    server.add_workflow("welcome")
+    for key in ("a", "b"):
+        await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": key})
+    clock.advance(24 * 3600)
+    await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": "c"})
+    assert len(server._idempotency) == 1

@@ -20,7 +20,13 @@ from ._clock import Clock, ManualClock, SystemClock
 from ._faults import Faults
 from ._guides import Guide, GuideStep
 from ._ratelimit import KNOCK_TIER_RATES, RateLimits
-from ._server import DEFAULT_PUBLISHABLE_KEY, DEFAULT_SECRET_KEY, KnockTestServer, RecordedRequest
+from ._server import (
+    DEFAULT_PUBLISHABLE_KEY,
+    DEFAULT_SECRET_KEY,
+    IdempotencyViolation,
+    KnockTestServer,
+    RecordedRequest,
+)
 from ._workflows import ChannelStep, Workflow
 
 __all__ = [
@@ -33,6 +39,7 @@ __all__ = [
     "Faults",
     "Guide",
     "GuideStep",
+    "IdempotencyViolation",
     "KnockTestServer",
     "ManualClock",
     "RateLimits",

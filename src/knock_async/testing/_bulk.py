@@ -21,6 +21,7 @@ from typing import Literal
 import attrs
 
 from ._clock import Clock, TimerHandle, isoformat
+from ._errors import KnockHTTPError
 from ._records import JSONDict
 from ._state import State
 
@@ -116,7 +117,10 @@ class BulkRunner:
 
     def _apply(self, operation: BulkOperation, upto: int) -> None:
         while operation.processed < upto:
-            error = operation.rows[operation.processed]()
+            try:
+                error = operation.rows[operation.processed]()
+            except KnockHTTPError:  # a badly typed row fails alone and is reported, as a row without an id
+                error = {"id": f"rows[{operation.processed}]", "collection": None}
             operation.processed += 1
             if error is None:
                 operation.success += 1

@@ -13,10 +13,11 @@ from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
+from . import _shapes as shapes
 from ._clock import Clock, TimerHandle, isoformat
 from ._errors import field_error, workflow_inactive, workflow_missing
-from ._records import EventRow, JSONDict, MessageRow, Ref, RunRow, ref_of
-from ._state import State
+from ._records import EventRow, JSONDict, MessageRow, Ref, RunRow
+from ._state import State, check_inline
 from ._workflows import Channel, Workflow, as_channel_type, channel_id_for, render
 
 
@@ -65,9 +66,11 @@ class Engine:
             raise field_error("cancellation_key", "must be a string")
         # Validate every recipient before identifying any, so a rejected trigger changes nothing.
         for index, value in enumerate(recipients):
-            ref_of(value, f"recipients[{index}]")
+            check_inline(value, f"recipients[{index}]")
         if body.get("actor") is not None:
-            ref_of(body["actor"], "actor")
+            check_inline(body["actor"], "actor")
+        if isinstance(body.get("tenant"), Mapping):
+            shapes.tenant(body["tenant"], "tenant")
         settings = body.get("settings") or {}
         if not isinstance(settings, Mapping):
             raise field_error("settings", "must be an object")

@@ -113,3 +113,17 @@ def injected_failure(status: int) -> KnockHTTPError:
     return KnockHTTPError(
         status, "internal_server_error", "Injected fault: the server failed on purpose", "api_error"
     )
+
+
+def body_too_large(limit: int) -> KnockHTTPError:
+    return KnockHTTPError(413, "request_entity_too_large", f"The request body is larger than {limit} bytes")
+
+
+def too_deep(limit: int) -> KnockHTTPError:
+    return KnockHTTPError(
+        400, "invalid_json", f"The request body nests arrays and objects deeper than {limit} levels"
+    )
+
+
+def idempotency_key_reused(message: str) -> KnockHTTPError:
+    return KnockHTTPError(422, "idempotency_key_reused", message)

@@ -1,22 +1,32 @@
 """Idempotency-Key replay: the first response to a key is the response to every retry.
 
-Scoped per API key, kept for 24 hours of server-clock time. A duplicate that arrives while
-the first request is still running waits for it and replays its answer, so a key never acts
-twice. Only requests that reached their handler are remembered: one rejected before acting
-(401, 429, a fault injected before the action) leaves the key free for the retry.
+Scoped per API key, kept for 24 hours of server-clock time. A retry must be the identical
+request: the same method, path, query, JSON body and user token. Knock rejects a key reused
+for a different request ("idempotent requests are expected to be identical"), and so does
+this server, by raising `KeyReused`. A duplicate that arrives while the first request is
+still running waits for it and replays its answer, so a key never acts twice. Only requests
+that reached their handler are remembered: one rejected before acting (401, 429, bad JSON,
+a fault injected before the action) leaves the key free for the retry.
+
+The store is bounded: it keeps at most `max_keys` keys, dropping the oldest first (a key
+dropped early acts again when reused, as an expired one does).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import attrs
 
 from ._clock import Clock
 
 RETENTION = dt.timedelta(hours=24)
+DEFAULT_MAX_KEYS = 10_000
 
 
 @attrs.frozen
@@ -28,39 +38,89 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = ()
 
 
+@attrs.frozen
+class Fingerprint:
+    """What makes two requests "the same request" for a key: where they go and a digest of the rest."""
+
+    target: str  # e.g. "POST /v1/users/alice": safe to show, unlike the body
+    digest: str
+
+    @classmethod
+    def of(
+        cls, method: str, path: str, query: Iterable[tuple[str, str]], body: Any, user_token: str | None
+    ) -> Fingerprint:
+        # Canonical JSON, so a retry that serializes the same body with other key order matches.
+        # The digest keeps bodies (and their credentials) out of the store.
+        canonical = json.dumps([sorted(query), body, user_token], sort_keys=True, separators=(",", ":"))
+        return cls(f"{method} {path}", hashlib.sha256(canonical.encode()).hexdigest())
+
+
+class KeyReused(Exception):
+    """The key was first used for a different request."""
+
+    def __init__(self, key: str, first: Fingerprint, second: Fingerprint) -> None:
+        self.key, self.first, self.second = key, first, second
+        difference = (
+            f"for {first.target}"
+            if first.target != second.target
+            else "for the same operation with a different body, query or user token"
+        )
+        super().__init__(
+            f"Idempotency-Key {key!r} was first used {difference}; it cannot be reused for "
+            f"{second.target} (a retry must repeat the original request exactly; use a new key "
+            f"for a new request)"
+        )
+
+
 @attrs.define
 class _Saved:
     reply: Reply
+    fingerprint: Fingerprint
     at: dt.datetime
 
 
 class IdempotencyStore:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, max_keys: int = DEFAULT_MAX_KEYS) -> None:
+        if max_keys < 1:
+            raise ValueError("max_idempotency_keys must be at least 1")
         self._clock = clock
-        self._saved: dict[tuple[str, str], _Saved] = {}
+        self._max_keys = max_keys
+        self._saved: dict[tuple[str, str], _Saved] = {}  # oldest first
         self._running: dict[tuple[str, str], asyncio.Future[None]] = {}
 
+    def __len__(self) -> int:
+        return len(self._saved)
+
     async def run(
-        self, api_key: str, key: str, act: Callable[[], Awaitable[Reply | None]]
+        self,
+        api_key: str,
+        key: str,
+        fingerprint: Fingerprint,
+        act: Callable[[], Awaitable[Reply | None]],
     ) -> tuple[Reply | None, bool]:
-        """(reply, replayed): the saved reply for the key, or `act()`'s, saved when not None."""
+        """(reply, replayed): the saved reply for the key, or `act()`'s, saved when not None.
+
+        Raises `KeyReused` when the key's saved reply answered a different request.
+        """
         slot = (api_key, key)
         while True:
-            saved = self._saved.get(slot)
-            if saved is not None and self._clock.now() - saved.at < RETENTION:
+            saved = self._live(slot)
+            if saved is not None:
+                if saved.fingerprint != fingerprint:
+                    raise KeyReused(key, saved.fingerprint, fingerprint)
                 return saved.reply, True
             running = self._running.get(slot)
             if running is None:
                 break
             # Another request with this key is in flight: wait for it, then look again
-            # (it saved a reply to replay, or it failed before acting and we act ourselves).
+            # (it saved a reply to replay or refuse, or it failed before acting and we act).
             await asyncio.shield(running)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._running[slot] = done
         try:
             reply = await act()
             if reply is not None:
-                self._saved[slot] = _Saved(reply, self._clock.now())
+                self._save(slot, _Saved(reply, fingerprint, self._clock.now()))
             return reply, False
         finally:
             del self._running[slot]
@@ -68,3 +128,17 @@ class IdempotencyStore:
 
     def clear(self) -> None:
         self._saved.clear()
+
+    def _live(self, slot: tuple[str, str]) -> _Saved | None:
+        saved = self._saved.get(slot)
+        return saved if saved is not None and self._clock.now() - saved.at < RETENTION else None
+
+    def _save(self, slot: tuple[str, str], saved: _Saved) -> None:
+        self._saved.pop(slot, None)  # a re-used expired key moves to the newest end
+        self._saved[slot] = saved
+        # Entries are in time order, so the expired and the surplus ones are at the front.
+        while self._saved:
+            oldest_slot, oldest = next(iter(self._saved.items()))
+            if saved.at - oldest.at < RETENTION and len(self._saved) <= self._max_keys:
+                break
+            del self._saved[oldest_slot]

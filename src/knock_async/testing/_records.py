@@ -34,11 +34,14 @@ def ref_of(value: Any, field: str = "recipient") -> Ref:
 def normalize_channel_data(data: Mapping[str, Any]) -> JSONDict:
     """Store push data as Knock does: both the token list and the device list, whichever was sent."""
     stored = dict(data)
+    devices = [d for d in stored.get("devices") or [] if isinstance(d, Mapping)]
+    sns = any("target_arn" in d for d in devices)
     for key, item in (("tokens", "token"), ("target_arns", "target_arn")):
         if key in stored and "devices" not in stored:
             stored["devices"] = [{item: value} for value in stored[key] or []]
-        elif "devices" in stored and key not in stored and any(item in d for d in stored["devices"] or []):
-            stored[key] = [d[item] for d in stored["devices"] if isinstance(d, Mapping) and item in d]
+        elif "devices" in stored and key not in stored and (sns == (key == "target_arns")):
+            # An empty device list is a push (token) list: Knock answers with both lists.
+            stored[key] = [d[item] for d in devices if item in d]
     return stored
 
 

@@ -2,14 +2,17 @@
 
 Each request runs one pipeline, in this order:
   authenticate (401; in enhanced security mode a publishable key's user token too) -> 403 for
-  a publishable key -> rate limit (429) -> Idempotency-Key replay -> fault before acting ->
-  payload limits (422) -> what the user token may reach (403) -> handler -> fault after acting.
+  a publishable key -> rate limit (429) -> read the JSON body (413 too large, 400 not JSON or
+  too deep) -> Idempotency-Key replay (422 for a key reused for another request) -> fault
+  before acting -> payload limits (422) -> what the user token may reach (403) -> handler ->
+  fault after acting.
 Handlers are synchronous functions over the in-memory state, so a request's change is atomic.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -28,16 +31,19 @@ from ._clock import Clock, SystemClock, isoformat
 from ._engine import Engine
 from ._errors import (
     KnockHTTPError,
+    body_too_large,
     field_error,
+    idempotency_key_reused,
     injected_failure,
     invalid_json,
     not_implemented,
+    too_deep,
     unauthenticated,
     wrong_key_type,
 )
 from ._faults import Fault, FaultInjector, FaultKind, Faults, FaultTiming
 from ._guides import Guide, GuideStep
-from ._idempotency import IdempotencyStore, Reply
+from ._idempotency import DEFAULT_MAX_KEYS, Fingerprint, IdempotencyStore, KeyReused, Reply
 from ._limits import check_limits
 from ._ratelimit import RateLimiter, RateLimits
 from ._records import ref_of
@@ -65,6 +71,13 @@ OPERATION_KEY = _request_key("knock_async.testing.operation", Operation)  # the 
 _BODY_KEY = _request_key("knock_async.testing.body", object)  # the parsed JSON body, for the request log
 MAX_IDEMPOTENCY_KEY = 255  # characters, as Knock documents
 MAX_BODY_BYTES = 32 * 1024 * 1024  # above Knock's 10 MB data limit, so that limit answers 422, not 413
+MAX_JSON_DEPTH = 128  # nesting levels of arrays and objects; deeper bodies answer 400
+# The request line and each header: aiohttp's default (8 KiB) is too short for long id lists in the
+# query (Knock takes up to 1 000). Beyond this aiohttp's HTTP parser answers a plain-text 400 before
+# the app sees the request, so it is set far above anything a client sends.
+MAX_LINE_BYTES = 1024 * 1024
+DEFAULT_MAX_RECORDED_CALLS = 10_000
+USER_TOKEN = "X-Knock-User-Token"
 
 KeyKind = Literal["secret", "publishable"]
 
@@ -112,6 +125,15 @@ class RecordedRequest:
     key_kind: KeyKind | None
 
 
+@attrs.frozen
+class IdempotencyViolation:
+    """An Idempotency-Key reused for a different request (answered 422 `idempotency_key_reused`)."""
+
+    operation_id: str
+    key: str
+    message: str
+
+
 class KnockTestServer:
     """An embedded Knock server for tests and demos.
 
@@ -123,6 +145,10 @@ class KnockTestServer:
     `enhanced_security=True` turns on Knock's enhanced security mode: a publishable key then
     needs a user token signed with `server.signing_key` (generated, unless you pass
     `signing_key`, a PEM or base64-encoded PEM). It needs the `knock-async[tokens]` extra.
+
+    The request log keeps the newest `max_recorded_calls` requests (`dropped_calls` counts the
+    older ones it let go); the Idempotency-Key store keeps the newest `max_idempotency_keys` keys
+    for 24 hours.
     """
 
     def __init__(
@@ -140,7 +166,11 @@ class KnockTestServer:
         middlewares: Sequence[Middleware] = (),
         enhanced_security: bool = False,
         signing_key: str | None = None,
+        max_recorded_calls: int = DEFAULT_MAX_RECORDED_CALLS,
+        max_idempotency_keys: int = DEFAULT_MAX_KEYS,
     ) -> None:
+        if max_recorded_calls < 1:
+            raise ValueError("max_recorded_calls must be at least 1")
         self.host = host
         self.port = port
         self.secret_key = secret_key
@@ -153,12 +183,16 @@ class KnockTestServer:
         self._backend = Backend(self.state, self.clock, engine, bulk_runner)
         self._limiter = RateLimiter(rate_limits or RateLimits())
         self._faults = FaultInjector(faults or Faults())
-        self._idempotency = IdempotencyStore(self.clock)
+        self._idempotency = IdempotencyStore(self.clock, max_idempotency_keys)
         self._security = _enhanced_security(enhanced_security, signing_key)
         self.operations: list[Operation[Any]] = list(
             operations if operations is not None else discover_operations()
         )
-        self.requests: list[RecordedRequest] = []
+        self._requests: collections.deque[RecordedRequest] = collections.deque(maxlen=max_recorded_calls)
+        self.dropped_calls = 0  # requests that left the log to keep it within max_recorded_calls
+        self._violations: collections.deque[IdempotencyViolation] = collections.deque(
+            maxlen=max_recorded_calls
+        )
         self.app = self._make_app(middlewares)
         self._runner: web.AppRunner | None = None
 
@@ -193,7 +227,13 @@ class KnockTestServer:
         return f"<KnockTestServer {where}{mode}>"
 
     async def start(self) -> None:
-        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            max_line_size=MAX_LINE_BYTES,
+            max_field_size=MAX_LINE_BYTES,
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         await site.start()
@@ -312,9 +352,23 @@ class KnockTestServer:
         """Make the next `count` requests (to `operation`, an operationId, if given) fail this way."""
         self._faults.inject(kind, when=when, operation=operation, count=count, delay=delay, status=status)
 
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The recorded requests, oldest first: the newest `max_recorded_calls` of them."""
+        return list(self._requests)
+
     def calls(self, operation_id: str) -> list[RecordedRequest]:
         """The recorded requests to one operation, e.g. `server.calls("workflows.trigger")`."""
-        return [request for request in self.requests if request.operation_id == operation_id]
+        return [request for request in self._requests if request.operation_id == operation_id]
+
+    def take_idempotency_violations(self) -> list[IdempotencyViolation]:
+        """The Idempotency-Key misuses answered since the last call, forgotten once taken.
+
+        The `knock_server` pytest fixture fails a test that leaves any behind.
+        """
+        taken = list(self._violations)
+        self._violations.clear()
+        return taken
 
     def reset(self) -> None:
         """Forget all data, idempotency keys, rate-limit counts, queued faults and the request log.
@@ -328,7 +382,9 @@ class KnockTestServer:
         self._idempotency.clear()
         self._limiter.reset()
         self._faults.clear()
-        self.requests.clear()
+        self._requests.clear()
+        self._violations.clear()
+        self.dropped_calls = 0
 
     # ---------------------------------------------------------------- the request pipeline
 
@@ -359,21 +415,27 @@ class KnockTestServer:
             if key_kind == "publishable" and not operation.publishable:
                 raise wrong_key_type(operation.id)
             self._limiter.acquire(caller.scope, operation.tier)
+            idempotency_key = _idempotency_key(request)
+            body = await _read_json(request)
         except KnockHTTPError as error:
             return await self._respond(operation, request, _reply(error), None, key_kind=key_kind)
         fault: Fault | None = None
 
         async def act() -> Reply | None:
             nonlocal fault
-            reply, fault = await self._act(operation, request, caller.user)
+            reply, fault = await self._act(operation, request, body, caller.user)
             return reply
 
-        idempotency_key = request.headers.get("Idempotency-Key")
-        if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
-            too_long = field_error("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
-            return await self._respond(operation, request, _reply(too_long), None, key_kind=key_kind)
         if idempotency_key and operation.method != "GET":
-            reply, replayed = await self._idempotency.run(caller.scope, idempotency_key, act)
+            fingerprint = Fingerprint.of(
+                request.method, request.path, request.query.items(), body, request.headers.get(USER_TOKEN)
+            )
+            try:
+                reply, replayed = await self._idempotency.run(caller.scope, idempotency_key, fingerprint, act)
+            except KeyReused as misuse:
+                self._violations.append(IdempotencyViolation(operation.id, idempotency_key, str(misuse)))
+                reused = _reply(idempotency_key_reused(str(misuse)))
+                return await self._respond(operation, request, reused, None, key_kind=key_kind)
         else:
             reply, replayed = await act(), False
         if replayed:
@@ -395,7 +457,7 @@ class KnockTestServer:
         return Caller(token.strip(), kind, user)
 
     async def _act(
-        self, operation: Operation[Any], request: web.Request, user: TokenUser | None
+        self, operation: Operation[Any], request: web.Request, body: Any, user: TokenUser | None
     ) -> tuple[Reply | None, Fault | None]:
         """Run the handler, unless a fault before acting stops it; returns the fault to apply after."""
         fault = self._faults.draw(operation.id)
@@ -405,7 +467,6 @@ class KnockTestServer:
             await asyncio.sleep(fault.delay)  # a slow start, then act as usual
             fault = None
         try:
-            body = await _read_json(request)
             check_limits(operation.limits, body)
             handler = HANDLERS.get(operation.id)
             if handler is None:
@@ -454,7 +515,9 @@ class KnockTestServer:
         replayed: bool,
         key_kind: KeyKind | None,
     ) -> None:
-        self.requests.append(
+        if len(self._requests) == self._requests.maxlen:
+            self.dropped_calls += 1
+        self._requests.append(
             RecordedRequest(
                 operation.id,
                 request.method,
@@ -483,26 +546,50 @@ def _enhanced_security(enabled: bool, signing_key: str | None) -> EnhancedSecuri
     return EnhancedSecurity(signing_key)
 
 
+def _idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
+        raise field_error("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
+    return key
+
+
 async def _read_json(request: web.Request) -> Any:
-    raw = await request.read()
-    if not raw.strip():
-        return None
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise invalid_json() from None
-    request[_BODY_KEY] = body
-    return body
-
-
-async def _logged_body(request: web.Request) -> Any:
-    """The request's JSON body for the log, also when the handler never parsed it (a replay)."""
+    """The JSON body (None when empty): 413 above MAX_BODY_BYTES, 400 when not JSON or too deep."""
     if _BODY_KEY in request:
         return request[_BODY_KEY]
     try:
         raw = await request.read()
-        return json.loads(raw) if raw.strip() else None
-    except Exception:  # not JSON, or the client went away: the log must never break a response
+    except web.HTTPRequestEntityTooLarge:
+        raise body_too_large(MAX_BODY_BYTES) from None
+    try:
+        body = json.loads(raw) if raw.strip() else None
+    except RecursionError:
+        raise too_deep(MAX_JSON_DEPTH) from None
+    except ValueError:
+        raise invalid_json() from None
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise too_deep(MAX_JSON_DEPTH)
+    request[_BODY_KEY] = body
+    return body
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a JSON value (a scalar is 0), without recursing."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        node, depth = pending.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            deepest = max(deepest, depth + 1)
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+async def _logged_body(request: web.Request) -> Any:
+    """The request's JSON body for the log, also when nothing parsed it (rejected before reading)."""
+    try:
+        return await _read_json(request)
+    except KnockHTTPError:  # not JSON, too large or too deep: the log keeps no body
         return None
 
 

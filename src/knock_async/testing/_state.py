@@ -9,6 +9,7 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from . import _shapes as shapes
 from ._errors import field_error, not_found
 from ._guides import Guide, StepMessage
 from ._records import (
@@ -87,8 +88,9 @@ class State:
             raise not_found("object")
         return found
 
-    def upsert(self, ref: Ref, body: Mapping[str, Any], now: str) -> Entity:
+    def upsert(self, ref: Ref, body: Mapping[str, Any], now: str, field: str = "") -> Entity:
         """Identify a user or set an object: merge properties, apply inline channel data/preferences."""
+        shapes.recipient_properties(body, user=ref[0] is None, field=field)
         properties = {
             k: v for k, v in body.items() if k not in (*_INLINE_KEYS, "id", "collection", "__typename")
         }
@@ -126,10 +128,11 @@ class State:
         """A recipient of a request: a plain id is only named; a map is identified/set first."""
         ref = ref_of(value, field)
         if isinstance(value, Mapping):
-            self.upsert(ref, value, now)
+            self.upsert(ref, value, now, field)  # checks the properties before storing any
         return ref
 
-    def set_tenant(self, tenant_id: str, body: Mapping[str, Any], now: str) -> Entity:
+    def set_tenant(self, tenant_id: str, body: Mapping[str, Any], now: str, field: str = "") -> Entity:
+        shapes.tenant(body, field)
         tenant = self.tenants.get(tenant_id)
         if tenant is None:
             tenant = self.tenants[tenant_id] = Entity(self.next_seq(), tenant_id, None, {}, now, now)
@@ -140,6 +143,10 @@ class State:
         if isinstance(settings, Mapping):
             merged = dict(tenant.properties.get("settings") or {})
             merged.update(settings)
+            if isinstance(settings.get("preference_set"), Mapping):
+                # Stored as the PreferenceSet responses show: the tenant's default set, with its id.
+                content = _preference_content(settings["preference_set"])
+                merged["preference_set"] = {**content, "__typename": "PreferenceSet", "id": "default"}
             tenant.properties["settings"] = merged
         elif "settings" in body:
             tenant.properties["settings"] = None
@@ -152,7 +159,7 @@ class State:
         if isinstance(value, str) and value:
             return value
         if isinstance(value, Mapping) and isinstance(value.get("id"), str) and value["id"]:
-            return self.set_tenant(value["id"], value, now).id
+            return self.set_tenant(value["id"], value, now, "tenant").id
         raise field_error("tenant", "must be a tenant id or a tenant with an id")
 
     def delete_recipient(self, ref: Ref) -> None:
@@ -210,7 +217,7 @@ class State:
     ) -> PreferenceRow:
         """Replace a preference set (Knock's default), or merge into it when asked to."""
         strategy = body.get("__persistence_strategy__", default_strategy)
-        content = {k: v for k, v in body.items() if k not in ("__persistence_strategy__", "id", "__typename")}
+        content = _preference_content(body)
         row = self._preference_row(ref, set_id)
         if strategy == "merge":
             for key, value in content.items():
@@ -278,6 +285,19 @@ class State:
 
     def subscribers(self, obj: Ref) -> Iterable[Ref]:
         return list(self.subscriptions.get(obj, {}))
+
+
+def _preference_content(body: Mapping[str, Any]) -> JSONDict:
+    """A preference set's settings, without the request's own keys."""
+    return {k: v for k, v in body.items() if k not in ("__persistence_strategy__", "id", "__typename")}
+
+
+def check_inline(value: Any, field: str) -> Ref:
+    """The recipient a request names, its inline properties checked: to validate before acting."""
+    ref = ref_of(value, field)
+    if isinstance(value, Mapping):
+        shapes.recipient_properties(value, user=ref[0] is None, field=field)
+    return ref
 
 
 def _settings_for(content: Mapping[str, Any], workflow: Workflow) -> Iterable[Any]:

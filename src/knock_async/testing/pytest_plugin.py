@@ -60,6 +60,18 @@ def knock_server_options() -> dict[str, Any]:
 
 @pytest_asyncio.fixture
 async def knock_server(knock_server_options: dict[str, Any]) -> AsyncIterator[KnockTestServer]:
-    """A started `KnockTestServer`, fresh for each test: use `.url` and `.api_key`."""
+    """A started `KnockTestServer`, fresh for each test: use `.url` and `.api_key`.
+
+    At teardown it fails the test if an Idempotency-Key was reused for a different request:
+    the 422 the server answered may have been caught and lost by the code under test. A test
+    that misuses keys on purpose takes its violations with `take_idempotency_violations()`.
+    """
     async with KnockTestServer(**knock_server_options) as server:
         yield server
+        violations = server.take_idempotency_violations()
+    if violations:
+        pytest.fail(
+            "Idempotency-Key reused for a different request:\n"
+            + "\n".join(f"  {v.operation_id}: {v.message}" for v in violations),
+            pytrace=False,
+        )

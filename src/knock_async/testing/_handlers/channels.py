@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from .. import _shapes as shapes
 from .. import _views as views
 from .._errors import KnockHTTPError, field_error, not_found
 from .._idempotency import Reply
@@ -20,12 +21,16 @@ from .common import recipient_ref
 _PROVIDERS = {"push": "push_fcm", "chat": "chat_slack"}
 
 
-def _target(call: Call, *, create: bool = False) -> tuple[Ref, Channel]:
+def _target(call: Call, *, create_with: JSONDict | None = None) -> tuple[Ref, Channel]:
+    """The recipient and channel of the path; `create_with` (checked first) creates the recipient."""
     path, state = call.path, call.backend.state
     ref = recipient_ref(call)
     channel = state.channel(path["channel_id"])
     if channel is None:
         raise not_found("channel")
+    create = create_with is not None
+    if create:
+        shapes.channel_data(create_with)
     if state.entity(ref) is None:
         if not create:
             raise not_found("user" if ref[0] is None else "object")
@@ -52,7 +57,7 @@ def get_channel_data(call: Call) -> Reply:
 @handles("users.set_channel_data", "objects.set_channel_data")
 def set_channel_data(call: Call) -> Reply:
     data = call.field("data", dict)
-    ref, channel = _target(call, create=True)
+    ref, channel = _target(call, create_with=data)
     return ok(
         _view(call.backend.state.set_channel_data(ref, channel.id, normalize_channel_data(data)), channel)
     )

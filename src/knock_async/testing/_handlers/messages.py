@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .. import _shapes as shapes
 from .. import _views as views
 from .._bulk import Row
 from .._clock import parse_time
@@ -159,12 +160,12 @@ def change_message(call: Call) -> Reply:
 @handles(*(f"messages.batch.{name}" for name in _CHANGES))
 def change_messages(call: Call) -> Reply:
     status, on = _CHANGES[call.operation.id.rsplit(".", 1)[1]]
-    ids = call.field("message_ids", list)
+    ids = shapes.text_list(call.field("message_ids", list), "message_ids")
     metadata = _metadata(call) if status == "interacted" else None
     state, now = call.backend.state, call.backend.now()
     changed = []
     for message_id in dict.fromkeys(ids):  # each message once, in the order given
-        message = state.messages.get(message_id) if isinstance(message_id, str) else None
+        message = state.messages.get(message_id)
         if message is not None:  # Knock answers with the messages it found; unknown ids drop out
             change_engagement(state, message, status, on, now, metadata)
             changed.append(views.message(message))
@@ -199,10 +200,15 @@ def bulk_update_channel_messages(call: Call) -> Reply:
 
 
 def _bulk_filter(body: Mapping[str, Any]) -> Callable[[MessageRow], bool]:
+    for name in ("archived", "delivery_status", "engagement_status", "trigger_data"):
+        shapes.optional_text(body.get(name), name)
+    for name in ("newer_than", "older_than"):
+        shapes.optional_time(body.get(name), name)
     archived = body.get("archived") or "include"
-    recipients = set(body.get("recipient_ids") or [])
-    tenants = set(body.get("tenants") or [])
-    workflows = set(body.get("workflows") or [])
+    recipients, tenants, workflows = (
+        set(shapes.text_list(body.get(name) or [], name))
+        for name in ("recipient_ids", "tenants", "workflows")
+    )
     trigger_data = parse_trigger_data(body.get("trigger_data")) if body.get("trigger_data") else None
     newer = parse_time(body["newer_than"]) if body.get("newer_than") else None
     older = parse_time(body["older_than"]) if body.get("older_than") else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .. import _shapes as shapes
 from .. import _views as views
 from .._bulk import Row
 from .._errors import field_error, not_found
@@ -12,7 +13,7 @@ from .._idempotency import Reply
 from .._pagination import paginate
 from .._records import JSONDict, Ref, ScheduleRow, ref_of
 from .._routes import NO_CONTENT, Call, handles, ok
-from .._state import State
+from .._state import State, check_inline
 from .common import recipient_ref
 
 # ---------------------------------------------------------------------------- preference sets
@@ -40,8 +41,9 @@ def get_preferences(call: Call) -> Reply:
 
 @handles("users.set_preferences", "objects.set_preferences")
 def set_preferences(call: Call) -> Reply:
-    state, ref = call.backend.state, _created_owner(call)
     body = call.json_body()
+    shapes.preference_set(body)
+    state, ref = call.backend.state, _created_owner(call)
     strategy = body.get("__persistence_strategy__", "replace")
     if strategy not in ("replace", "merge"):
         raise field_error("__persistence_strategy__", "must be merge or replace")
@@ -77,10 +79,7 @@ _PARTS = {"channel_types", "categories", "workflows"}
 )
 def set_preference_part(call: Call) -> Reply:
     part = call.operation.path.rsplit("/", 1)[-1]
-    settings = call.json_body()
-    for key, value in settings.items():
-        _check_setting(key, value)
-    return _updated_set(call, part, dict(settings))
+    return _updated_set(call, part, dict(call.json_body()))
 
 
 @handles(
@@ -103,14 +102,11 @@ def set_preference_entry(call: Call) -> Reply:
     return _updated_set(call, part, setting, key)
 
 
-def _check_setting(field: str, value: Any) -> None:
-    if not isinstance(value, bool | Mapping):
-        raise field_error(field, "must be true, false or a setting object")
-
-
 def _updated_set(call: Call, part: str, value: Any, key: str | None = None) -> Reply:
     if part not in _PARTS:
         raise RuntimeError(f"{call.operation.id} updates no preference part")
+    # The part as it will be stored must be what a whole preference set may hold.
+    shapes.preference_set({part: value if key is None else {key: value}})
     row = call.backend.state.set_preference_part(_created_owner(call), call.path["id"], part, value, key)
     return ok(views.preference_set(call.path["id"], row))
 
@@ -119,6 +115,7 @@ def _updated_set(call: Call, part: str, value: Any, key: str | None = None) -> R
 def bulk_set_preferences(call: Call) -> Reply:
     user_ids = call.field("user_ids", list)
     preferences = call.field("preferences", dict)
+    shapes.preference_set(preferences, "preferences")
     set_id = preferences.get("id") or "default"
     backend = call.backend
 
@@ -219,7 +216,7 @@ def add_subscriptions(call: Call) -> Reply:
     recipients = call.field("recipients", list)
     properties = call.field("properties", dict, required=False)
     for index, value in enumerate(recipients):  # validate all before identifying any
-        ref_of(value, f"recipients[{index}]")
+        check_inline(value, f"recipients[{index}]")
     rows = [state.subscribe(ref, state.inline_recipient(value, now), properties, now) for value in recipients]
     return ok([views.subscription(state, row) for row in rows])
 
@@ -314,12 +311,12 @@ def list_schedules(call: Call) -> Reply:
 def _schedule_fields(call: Call, body: Mapping[str, Any], state: State, now: str) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if "repeats" in body:
-        repeats = body["repeats"]
-        if not isinstance(repeats, list) or not all(
-            isinstance(r, Mapping) and r.get("frequency") for r in repeats
-        ):
-            raise field_error("repeats", "must be a list of rules, each with a frequency")
+        repeats = shapes.repeat_rules(body["repeats"])
         fields["repeats"] = [{k: v for k, v in rule.items() if k != "__typename"} for rule in repeats]
+    if body.get("data") is not None:
+        shapes.mapping(body["data"], "data")
+    for name in ("scheduled_at", "ending_at"):
+        shapes.optional_time(body.get(name), name)
     for name in ("data", "scheduled_at", "ending_at"):
         if name in body:
             fields[name] = body[name]
@@ -361,7 +358,7 @@ def create_schedules(call: Call) -> Reply:
     workflow = call.field("workflow", str)
     recipients = call.field("recipients", list)
     for index, value in enumerate(recipients):
-        ref_of(value, f"recipients[{index}]")
+        check_inline(value, f"recipients[{index}]")
     fields = _schedule_fields(call, body, state, now)
     rows = [
         _new_schedule(call, workflow, state.inline_recipient(value, now), fields, now) for value in recipients
@@ -372,11 +369,11 @@ def create_schedules(call: Call) -> Reply:
 @handles("schedules.update")
 def update_schedules(call: Call) -> Reply:
     state, now = call.backend.state, call.backend.now()
-    ids = call.field("schedule_ids", list)
+    ids = shapes.text_list(call.field("schedule_ids", list), "schedule_ids")
     fields = _schedule_fields(call, call.json_body(), state, now)
     updated = []
     for schedule_id in dict.fromkeys(ids):
-        row = state.schedules.get(schedule_id) if isinstance(schedule_id, str) else None
+        row = state.schedules.get(schedule_id)
         if row is None:
             continue
         for name, value in fields.items():
@@ -389,10 +386,8 @@ def update_schedules(call: Call) -> Reply:
 @handles("schedules.delete")
 def delete_schedules(call: Call) -> Reply:
     state = call.backend.state
-    ids = call.field("schedule_ids", list)
-    removed = [
-        state.schedules.pop(i) for i in dict.fromkeys(ids) if isinstance(i, str) and i in state.schedules
-    ]
+    ids = shapes.text_list(call.field("schedule_ids", list), "schedule_ids")
+    removed = [state.schedules.pop(i) for i in dict.fromkeys(ids) if i in state.schedules]
     return ok([views.schedule(state, row) for row in removed])
 
 

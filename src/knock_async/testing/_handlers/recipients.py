@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .. import _shapes as shapes
 from .. import _views as views
 from .._bulk import Row
 from .._errors import field_error, not_found
@@ -243,8 +244,8 @@ def _bulk(call: Call, rows: list[Row]) -> Reply:
     return ok(call.backend.bulk.start(call.operation.id, rows).view())
 
 
-def _ids(call: Call, field: str) -> list[Any]:
-    return list(call.field(field, list))
+def _ids(call: Call, field: str) -> list[str]:
+    return shapes.text_list(call.field(field, list), field)
 
 
 def _entry_id(entry: Any, fallback: str) -> str:
