@@ -8,36 +8,17 @@ SDK's models). Each check raises `field_error` naming the offending field.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, get_args
 
+from .. import models
 from ._clock import parse_time
 from ._errors import field_error
 
 Check = Callable[[Any, str], None]
 
 CHANNEL_TYPES = ("chat", "email", "http", "in_app_feed", "push", "sms")
-CONDITION_OPERATORS = frozenset(
-    {
-        "equal_to",
-        "not_equal_to",
-        "greater_than",
-        "less_than",
-        "greater_than_or_equal_to",
-        "less_than_or_equal_to",
-        "contains",
-        "not_contains",
-        "empty",
-        "not_empty",
-        "contains_all",
-        "is_timestamp",
-        "is_not_timestamp",
-        "is_timestamp_after",
-        "is_timestamp_before",
-        "is_timestamp_between",
-        "is_audience_member",
-        "is_not_audience_member",
-    }
-)
+# The document's list, through the generated models: one home for it.
+CONDITION_OPERATORS = frozenset(get_args(models.PreferenceConditionOperatorValue))
 FREQUENCIES = ("daily", "weekly", "monthly", "hourly")
 WEEKDAYS = frozenset({"mon", "tue", "wed", "thu", "fri", "sat", "sun"})
 _USER_TEXT = ("name", "email", "avatar", "phone_number", "timezone", "locale")
