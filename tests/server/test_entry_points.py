@@ -37,11 +37,16 @@ async def test_options_are_overridable(knock_server):
 """
 
 
-def test_pytest_plugin_gives_users_a_server(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+def run_user_tests(pytester: pytest.Pytester, source: str, *ini_lines: str) -> pytest.RunResult:
+    """Run `source` as a user's test module, in a project that enables our pytest plugin."""
+    pytester.makeini("\n".join(["[pytest]", *ini_lines, "asyncio_default_fixture_loop_scope = function", ""]))
     pytester.makeconftest('pytest_plugins = ["knock_async.testing.pytest_plugin"]\n')
-    pytester.makepyfile(test_user=USER_TEST)
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
+    pytester.makepyfile(test_user=source)
+    return pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
+
+
+def test_pytest_plugin_gives_users_a_server(pytester: pytest.Pytester) -> None:
+    result = run_user_tests(pytester, USER_TEST)
     result.assert_outcomes(passed=2)
 
 
@@ -59,10 +64,7 @@ async def test_as_the_readme_writes_it(knock_server):
 
 def test_plugin_runs_unmarked_knock_server_tests_in_strict_mode(pytester: pytest.Pytester) -> None:
     # pytest-asyncio's default mode is strict: only the test that takes knock_server is ours to mark.
-    pytester.makeini("[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makeconftest('pytest_plugins = ["knock_async.testing.pytest_plugin"]\n')
-    pytester.makepyfile(test_user=README_STYLE_TEST)
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
+    result = run_user_tests(pytester, README_STYLE_TEST, "asyncio_mode = strict")
     result.assert_outcomes(passed=1)
 
 
@@ -142,10 +144,7 @@ async def test_expects_the_refusal(knock_server):
 
 
 def test_pytest_plugin_fails_a_test_that_reused_a_key(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makeconftest('pytest_plugins = ["knock_async.testing.pytest_plugin"]\n')
-    pytester.makepyfile(test_user=MISUSING_TEST)
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
+    result = run_user_tests(pytester, MISUSING_TEST)
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(
         ["*ERROR at teardown of test_swallows_the_refusal*", "*Idempotency-Key reused*"]
