@@ -26,6 +26,7 @@ import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from types import MappingProxyType
 from typing import Final
 
 # Requests per second that Knock allows for each tier.
@@ -73,7 +74,7 @@ class _Bucket:
         return not self.waiters and not recent and self.paused_until <= now
 
 
-class _InFlight:
+class InFlight:
     """A FIFO counting semaphore that hands a freed slot straight to the next waiter.
 
     Written out (rather than asyncio.Semaphore) for its guarantees on every supported Python:
@@ -170,12 +171,22 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._buckets: dict[tuple[int, str], _Bucket] = {}
-        self._in_flight = _InFlight(max_in_flight)
+        self._in_flight = InFlight(max_in_flight)
 
     @classmethod
     def disabled(cls) -> RateLimiter:
         """A limiter that lets every request through at once (Knock's 429s are then retried)."""
         return cls(enabled=False)
+
+    @property
+    def rates(self) -> Mapping[int, float]:
+        """Requests per second by tier, Knock's defaults with the overrides applied."""
+        return MappingProxyType(self._rates)
+
+    @property
+    def bursts(self) -> Mapping[int, int]:
+        """Requests allowed at once by tier."""
+        return MappingProxyType(self._bursts)
 
     @property
     def in_flight(self) -> int:

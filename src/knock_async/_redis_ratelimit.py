@@ -44,7 +44,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from ._ratelimit import DEFAULT_MAX_IN_FLIGHT, DEFAULT_WINDOW, RateLimiter, _InFlight
+from ._ratelimit import DEFAULT_MAX_IN_FLIGHT, DEFAULT_WINDOW, InFlight, RateLimiter
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -151,10 +151,10 @@ class RedisRateLimiter:
             raise ValueError(f"command_timeout must be above 0, got {command_timeout}")
         # How one process paces alone; it checks the settings and works out rates and bursts.
         alone = RateLimiter(rates=rates, bursts=bursts, max_in_flight=max_in_flight, window=window)
-        self._rates = dict(alone._rates)
+        self._rates = dict(alone.rates)
         self._shapes = {
             tier: (burst, round(burst / self._rates[tier] * window * 1_000_000))
-            for tier, burst in alone._bursts.items()
+            for tier, burst in alone.bursts.items()
         }
         self._alone = self._fallback = alone
         self._window = window
@@ -167,7 +167,7 @@ class RedisRateLimiter:
         self._pause: AsyncScript = redis.register_script(_PAUSE)
         self._command_timeout = command_timeout
         self._retry_interval = retry_interval
-        self._in_flight = _InFlight(max_in_flight)
+        self._in_flight = InFlight(max_in_flight)
         self._process = uuid.uuid4().hex[:16]
         self._members = map(f"{self._process}:{{}}".format, itertools.count())
         self._peers = 1  # processes that used Redis lately, this one included

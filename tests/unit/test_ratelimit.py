@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from knock_async._ratelimit import DEFAULT_RATES, DEFAULT_WINDOW, RateLimiter, _InFlight, default_burst
+from knock_async._ratelimit import DEFAULT_RATES, DEFAULT_WINDOW, InFlight, RateLimiter, default_burst
 
 T = TypeVar("T")
 ENV = "env"
@@ -343,7 +343,7 @@ async def test_cancelled_while_waiting_for_a_slot_leaks_nothing(fake: FakeTime) 
 
 @pytest.mark.asyncio
 async def test_a_slot_handed_to_a_waiter_cancelled_in_that_instant_is_passed_on(fake: FakeTime) -> None:
-    gate = _InFlight(1)
+    gate = InFlight(1)
     assert gate.try_acquire()
     second = asyncio.ensure_future(gate.acquire())
     third = asyncio.ensure_future(gate.acquire())
@@ -359,7 +359,7 @@ async def test_a_slot_handed_to_a_waiter_cancelled_in_that_instant_is_passed_on(
 
 @pytest.mark.asyncio
 async def test_a_waiter_cancelled_before_a_release_is_skipped(fake: FakeTime) -> None:
-    gate = _InFlight(1)
+    gate = InFlight(1)
     assert gate.try_acquire()
     second = asyncio.ensure_future(gate.acquire())
     third = asyncio.ensure_future(gate.acquire())
