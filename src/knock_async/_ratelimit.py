@@ -25,7 +25,7 @@ import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Final
 
@@ -202,7 +202,7 @@ class RateLimiter:
         request (retries too) should take its own slot. `deadline` (a time.monotonic()
         instant): when the token cannot come by then, TimeoutError is raised at once.
         """
-        return self._slot(tier, scope, deadline)
+        return _Slot(self, tier, scope, deadline)
 
     async def pause(self, tier: int, scope: str, seconds: float) -> None:
         """A 429 arrived: hand out no token of this bucket for `seconds`, to anyone."""
@@ -213,21 +213,20 @@ class RateLimiter:
         # The bucket's first waiter, if asleep, wakes at the old time, sees the pause and sleeps
         # on: a pause only ever moves the ready time later, so nobody needs waking now.
 
-    @contextlib.asynccontextmanager
-    async def _slot(self, tier: int, scope: str, deadline: float | None) -> AsyncIterator[None]:
+    async def _take(self, tier: int, scope: str, deadline: float | None) -> list[float] | None:
+        """A token and a slot for one request (None when the limiter is off)."""
         if not self.enabled:
-            yield
-            return
+            return None
         bucket = self._bucket(tier, scope)
         now = self._clock()
         if not bucket.waiters and bucket.ready_at() <= now and self._in_flight.try_acquire():
             token = [now]  # the common case: no queue, a token and a slot are free
             bucket.sent.append(token)
-        else:
-            token = await self._wait(bucket, deadline)
-        try:
-            yield
-        finally:
+            return token
+        return await self._wait(bucket, deadline)
+
+    def _give_back(self, token: list[float] | None) -> None:
+        if token is not None:
             self._restamp(token)
             self._in_flight.release()
 
@@ -297,3 +296,23 @@ class RateLimiter:
         now = self._clock()
         for key in [key for key, bucket in self._buckets.items() if bucket.idle(now)]:
             del self._buckets[key]
+
+
+class _Slot:
+    """`async with limiter.slot(...)`: a plain class, as this runs on every call (an
+    `asynccontextmanager` costs a generator and its machinery each time)."""
+
+    __slots__ = ("_deadline", "_limiter", "_scope", "_tier", "_token")
+
+    def __init__(self, limiter: RateLimiter, tier: int, scope: str, deadline: float | None) -> None:
+        self._limiter = limiter
+        self._tier = tier
+        self._scope = scope
+        self._deadline = deadline
+        self._token: list[float] | None = None
+
+    async def __aenter__(self) -> None:
+        self._token = await self._limiter._take(self._tier, self._scope, self._deadline)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._limiter._give_back(self._token)

@@ -492,12 +492,13 @@ class Transport:
             except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
                 # Only the text is kept: the exception's request_info holds our headers.
                 outcome = _NoAnswer(isinstance(exc, asyncio.TimeoutError), type(exc).__name__, str(exc))
-        logger.debug(
-            "knock %s %s [%s] -> %s in %.1f ms (attempt %d)",
-            plan.method, plan.op.path, plan.op.id,
-            outcome.kind if isinstance(outcome, _NoAnswer) else outcome[0],
-            (time.perf_counter() - started) * 1000, retries + 1,
-        )  # fmt: skip
+        if logger.isEnabledFor(logging.DEBUG):  # the arguments cost more than the check
+            logger.debug(
+                "knock %s %s [%s] -> %s in %.1f ms (attempt %d)",
+                plan.method, plan.op.path, plan.op.id,
+                outcome.kind if isinstance(outcome, _NoAnswer) else outcome[0],
+                (time.perf_counter() - started) * 1000, retries + 1,
+            )  # fmt: skip
         return outcome
 
     def _failure(

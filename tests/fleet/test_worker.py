@@ -4,6 +4,7 @@ them killed with SIGKILL mid-run; every job must reach Knock exactly once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -26,6 +27,19 @@ async def wait_until(condition: object, timeout: float) -> None:
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.1)
+
+
+async def stop_all(workers: list[asyncio.subprocess.Process]) -> None:
+    """SIGTERM, then SIGKILL whatever has not exited within 10 s: no worker outlives the test."""
+    for worker in workers:
+        with contextlib.suppress(ProcessLookupError):  # one was killed on purpose already
+            worker.terminate()
+    for worker in workers:
+        try:
+            await asyncio.wait_for(worker.wait(), 10)
+        except asyncio.TimeoutError:
+            worker.kill()
+            await worker.wait()
 
 
 async def test_a_killed_worker_loses_no_job_and_duplicates_none(redis_server: RedisServer) -> None:
@@ -51,22 +65,21 @@ async def test_a_killed_worker_loses_no_job_and_duplicates_none(redis_server: Re
         try:
             started = time.monotonic()
             assert await enqueue_welcomes(queue, JOBS, timeout=5) == JOBS
-            assert await enqueue_welcomes(queue, 10) == 0  # the same notifications: not queued again
+            # The same notifications again: saq drops those still queued (same job key); one that
+            # already completed runs again, and its Knock calls are replayed by idempotency key.
+            await enqueue_welcomes(queue, 10)
             await wait_until(lambda: len(server.calls("workflows.trigger")) >= JOBS // 4, timeout=60)
             workers[0].send_signal(signal.SIGKILL)
             killed_at = time.monotonic() - started
             await wait_until(lambda: len(server.state.runs) >= JOBS, timeout=90)
             # The swept jobs' second attempts, bounded like every wait here.
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 150
             while await queue.count("incomplete"):
-                assert time.monotonic() < deadline, "jobs still incomplete after 60 s"
+                assert time.monotonic() < deadline, "jobs still incomplete after 150 s"
                 await asyncio.sleep(0.2)
             done_at = time.monotonic() - started
         finally:
-            for worker in workers[1:]:
-                worker.terminate()
-            for worker in workers:
-                await worker.wait()
+            await stop_all(workers)
             await queue.disconnect()
 
         runs_per_user = Counter(run.recipient[1] for run in server.state.runs.values())
