@@ -61,6 +61,7 @@ from ._errors import (
     WrongEventLoopError,
     decode_json,
     error_from_response,
+    header,
     parse_retry_after,
     redact,
 )
@@ -421,7 +422,7 @@ class Transport:
             retry = attrs.evolve(retry, max_retries=options.max_retries)
         key = options.idempotency_key
         if key is None and plan.writes and options.headers:
-            key = _header_value(options.headers, "idempotency-key")
+            key = header(options.headers, "Idempotency-Key")
         if key is not None:
             _check_idempotency_key(key)
             headers = merge_headers(headers, {"Idempotency-Key": key})
@@ -591,10 +592,6 @@ class Transport:
                 problem = f"the response does not fit {name}: {type(exc).__name__}"
         # Raised outside the `except`: the converter's error may quote the body.
         raise APIResponseValidationError(problem, status=status, headers=headers)
-
-
-def _header_value(headers: Mapping[str, str], lowered_name: str) -> str | None:
-    return next((value for name, value in headers.items() if name.lower() == lowered_name), None)
 
 
 def _check_idempotency_key(key: str) -> None:
