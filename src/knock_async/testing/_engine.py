@@ -184,9 +184,9 @@ class Engine:
                 now,
                 recipient_snapshot=_snapshot(step.type, scope["recipient"]),
             )
-            for event_type in ("message.sent", "message.delivered"):
-                message.events.append(EventRow(self.state.next_seq(), self.new_id(), event_type, now))
             self.state.messages[message.id] = message
+            for event_type in ("message.sent", "message.delivered"):
+                self.state.record_message_event(message, event_type, now)
             self._event(run, "message_delivered", now, {"step_ref": step_ref, "step_type": step.type})
         run.status, run.updated_at = "completed", now
 

@@ -6,7 +6,7 @@ Mutations are synchronous, so one request's change is never interleaved with ano
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import _shapes as shapes
@@ -15,6 +15,7 @@ from ._guides import Guide, StepMessage
 from ._records import (
     ChannelDataRow,
     Entity,
+    EventRow,
     JSONDict,
     MemberRow,
     MessageRow,
@@ -43,6 +44,9 @@ class State:
         self.audiences: dict[
             str, dict[tuple[str, str | None], MemberRow]
         ] = {}  # key -> (user, tenant) -> row
+        # Called with (event type, message) after a message's event is recorded: the real-time
+        # socket and webhook delivery listen here. A listener must not raise or block.
+        self.message_listeners: list[Callable[[str, MessageRow], None]] = []
         self.clear()
 
     def clear(self) -> None:
@@ -60,6 +64,14 @@ class State:
         self.guide_messages: dict[tuple[str, str], dict[str, StepMessage]] = {}
         for members in self.audiences.values():
             members.clear()
+
+    def record_message_event(self, message: MessageRow, event_type: str, now: str) -> None:
+        """Append `event_type` to the message's events, then tell every listener."""
+        message.events.append(
+            EventRow(self.next_seq(), f"{message.id}-event-{self.next_seq()}", event_type, now)
+        )
+        for listener in list(self.message_listeners):
+            listener(event_type, message)
 
     def next_seq(self) -> int:
         return next(self._seq)

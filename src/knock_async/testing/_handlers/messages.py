@@ -64,7 +64,7 @@ def change_engagement(
         del message.engaged[status]
         event = _UNDO_EVENT[status]
     message.updated_at = now
-    message.events.append(EventRow(state.next_seq(), f"{message.id}-event-{state.next_seq()}", event, now))
+    state.record_message_event(message, event, now)
 
 
 def _message(call: Call) -> MessageRow:
