@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -81,6 +82,7 @@ class Exchange:
     request: web.Request
     route: Route | None
     request_id: str = attrs.field(factory=lambda: uuid.uuid4().hex)
+    started: float = attrs.field(factory=time.monotonic)  # for the request log's duration
     caller: Caller | None = None
     body: Any = None
     call: Call | None = None
