@@ -1,4 +1,5 @@
-"""The embedded server's modules import one another without a circle (type-only imports included)."""
+"""How the embedded server is put together: no import circle inside testing/ (type-only imports
+included), and what each handler declares for the request path."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import ast
 from pathlib import Path
 
 import knock_async.testing
+from knock_async.testing._routes import HANDLERS, discover_operations
 
 PACKAGE = Path(knock_async.testing.__file__).parent
 NAME = "knock_async.testing"
@@ -56,3 +58,15 @@ def test_no_import_circle_inside_testing() -> None:
         if name not in done:
             visit(name, [name])
     assert circles == []
+
+
+def test_every_operation_a_publishable_key_may_call_declares_its_access_rule() -> None:
+    """Else a user token would reach nothing there (403 for want of a rule): a gap, not a choice."""
+    publishable = [op.id for op in discover_operations() if op.publishable]
+    assert len(publishable) > 40
+    assert [op_id for op_id in publishable if HANDLERS[op_id].access is None] == []
+
+
+def test_only_triggers_honour_idempotency_keys() -> None:
+    """Knock's API reference: "sending it on any other endpoint has no effect"."""
+    assert sorted(op_id for op_id, route in HANDLERS.items() if route.idempotent) == ["workflows.trigger"]

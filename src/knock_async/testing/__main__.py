@@ -55,6 +55,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="declare an in-app guide on the `guides` channel, e.g. onboarding=welcome,tour (repeatable)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="allow browsers on this origin only, e.g. http://localhost:3000 (repeatable); default: any",
+    )
     parser.add_argument("--bulk-step", type=float, default=0.5, help="seconds per bulk-operation step")
     parser.add_argument(
         "--enhanced-security",
@@ -118,6 +124,7 @@ def build_server(args: argparse.Namespace) -> KnockTestServer:
         bulk=BulkPace(mode="time", step=args.bulk_step),
         enhanced_security=args.enhanced_security,
         signing_key=signing_key_in(args.signing_key_file),
+        cors_origins=args.cors_origin,
     )
     for spec in args.workflow or DEFAULT_WORKFLOWS:
         key, _, types = spec.partition("=")
