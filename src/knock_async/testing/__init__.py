@@ -27,6 +27,7 @@ from ._server import (
     KnockTestServer,
     RecordedRequest,
 )
+from ._webhooks import Webhook, WebhookDelivery
 from ._workflows import ChannelStep, Workflow
 
 __all__ = [
@@ -45,5 +46,7 @@ __all__ = [
     "RateLimits",
     "RecordedRequest",
     "SystemClock",
+    "Webhook",
+    "WebhookDelivery",
     "Workflow",
 ]
