@@ -204,7 +204,7 @@ async def test_webhooks_take_a_generated_secret_and_refuse_bad_arguments(
     assert webhook.secret not in repr(webhook) and webhook.secret not in repr(server)
     for bad in ({"url": "ftp://x"}, {"url": receiver.url, "secret": ""}, {"url": receiver.url, "events": []}):
         with pytest.raises(ValueError):
-            server.add_webhook(**bad)  # type: ignore[arg-type]
+            server.add_webhook(**bad)
     with pytest.raises(TypeError):
         server.add_webhook(receiver.url, events="message.read")
     with pytest.raises(ValueError):
