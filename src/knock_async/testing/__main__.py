@@ -5,7 +5,8 @@ then serves until interrupted (Ctrl-C or SIGTERM). Without `--workflow` it decla
 workflows the README's examples trigger, so they work as written. With
 `--enhanced-security`, publishable keys need user tokens signed with the server's signing key,
 which it reads from (or, the first time, writes to) `--signing-key-file`, or else writes to a
-new private file whose path it prints.
+new private file whose path it prints. `--webhook URL` sends message events to URL, signed with a
+generated secret written to a private file whose path it prints.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from ._bulk import BulkProgress
 from ._ratelimit import RateLimits
 from ._server import DEFAULT_PUBLISHABLE_KEY, DEFAULT_SECRET_KEY, KnockTestServer
+from ._webhooks import new_secret, save_secret
 
 # What the README's snippets trigger; `--workflow` replaces them.
 DEFAULT_WORKFLOWS = ("new-comment=in_app_feed,email", "order-placed=email")
@@ -56,6 +58,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=Path,
         metavar="PATH",
         help="the signing key (PEM or base64 PEM) to use; written there first if the file does not exist",
+    )
+    parser.add_argument(
+        "--webhook",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="POST message events to URL as Knock's outbound webhooks do (repeatable; one secret for all)",
     )
     args = parser.parse_args(argv)
     if args.signing_key_file is not None and not args.enhanced_security:
@@ -94,6 +103,9 @@ async def serve(args: argparse.Namespace) -> None:
     for spec in args.workflow or DEFAULT_WORKFLOWS:
         key, _, types = spec.partition("=")
         server.add_workflow(key, [t for t in types.split(",") if t] or ["in_app_feed"])
+    webhook_secret = new_secret()
+    for url in args.webhook:
+        server.add_webhook(url, secret=webhook_secret)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -101,11 +113,12 @@ async def serve(args: argparse.Namespace) -> None:
             loop.add_signal_handler(sig, stop.set)
     async with server:
         key_file = save_signing_key(server, args.signing_key_file) if server.enhanced_security else None
-        print(banner(server, key_file), flush=True)
+        secret_file = save_secret(webhook_secret) if args.webhook else None
+        print(banner(server, key_file, secret_file), flush=True)
         await stop.wait()
 
 
-def banner(server: KnockTestServer, key_file: Path | None) -> str:
+def banner(server: KnockTestServer, key_file: Path | None, webhook_secret_file: Path | None = None) -> str:
     lines = [
         f"Knock test server listening on {server.url}",
         f"  secret key:      {server.secret_key}",
@@ -120,6 +133,12 @@ def banner(server: KnockTestServer, key_file: Path | None) -> str:
         f"  workflow:        {workflow.key} ({', '.join(step.type for step in workflow.steps)})"
         for workflow in server.state.workflows.values()
     ]
+    if webhook_secret_file is not None:  # the path only, as for the signing key
+        lines += [f"  webhook:         {webhook.url}" for webhook in server.webhooks]
+        lines += [
+            f"  webhook secret:  {webhook_secret_file}",
+            f'  for the receiver: export KNOCK_WEBHOOK_SECRET="$(cat {webhook_secret_file})"',
+        ]
     lines += [
         "Other workflow keys answer 404 workflow_missing: declare them with --workflow KEY=TYPE[,TYPE...].",
         "Point an app (AsyncKnock() reads these) at this server:",

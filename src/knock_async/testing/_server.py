@@ -369,6 +369,10 @@ class KnockTestServer:
         return self._webhooks.add(url, secret, events, timeout)
 
     @property
+    def webhooks(self) -> list[Webhook]:
+        return list(self._webhooks.webhooks)
+
+    @property
     def webhook_deliveries(self) -> list[WebhookDelivery]:
         """Every webhook delivery attempt so far, oldest first."""
         return list(self._webhooks.deliveries)

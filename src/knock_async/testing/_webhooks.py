@@ -13,9 +13,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import secrets
+import tempfile
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 
 import aiohttp
 import attrs
@@ -224,9 +227,22 @@ def _checked_url(url: str) -> str:
     return url
 
 
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def save_secret(secret: str) -> Path:
+    """A new file, readable by this user only, holding the secret (for the shell server)."""
+    path = Path(tempfile.mkdtemp(prefix="knock-test-server-")) / "webhook-secret"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secret)
+    return path
+
+
 def _checked_secret(secret: str | None) -> str:
     if secret is None:
-        return "whsec_" + secrets.token_urlsafe(32)
+        return new_secret()
     if not isinstance(secret, str) or not secret.strip():
         raise ValueError("a webhook secret must be a non-empty str")
     return secret
