@@ -121,7 +121,8 @@ def verified_event(
     """
     from fastapi import HTTPException, Request  # FastAPI is the app's dependency, not the SDK's
 
-    _secret_list(secret if not callable(secret) else b"-")  # refuse a bad constant secret at once
+    if not callable(secret):
+        _secret_list(secret)  # a bad secret is refused now, not on the first request
 
     async def knock_webhook_event(request: Request) -> WebhookEvent:
         current = secret() if callable(secret) else secret

@@ -33,6 +33,14 @@ def header_timestamp(header: str) -> int:
     return int(dict(part.split("=", 1) for part in header.split(","))["t"])
 
 
+def by_event(received: list[Received]) -> dict[str, Received]:
+    """Requests by their x-knock-event type: deliveries run side by side, in no set order (as
+    on Knock), so tests never rely on the order of arrival."""
+    found = {request.headers["x-knock-event"]: request for request in received}
+    assert len(found) == len(received), "one request per event type"
+    return found
+
+
 @attrs.frozen
 class Received:
     body: bytes
