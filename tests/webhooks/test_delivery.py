@@ -13,6 +13,7 @@ from knock_async import AsyncKnock, models
 from knock_async.testing import ChannelStep, KnockTestServer, ManualClock
 from knock_async.testing._webhooks import MAX_ATTEMPTS, RETRY_DELAYS
 from knock_async.webhooks import verify
+from tests.conftest import ServerFactory
 from tests.webhooks.support import Receiver, by_event, header_timestamp, signature_holds
 
 SECRET = "whsec_delivery_test"
@@ -229,3 +230,17 @@ async def test_reset_forgets_deliveries_and_drops_pending_retries(
         clock.advance(RETRY_DELAYS[0])
         await server.drain_webhooks()
         assert len(receiver.received) == 1
+
+
+async def test_closing_drops_pending_retries_and_keeps_the_record(make_server: ServerFactory) -> None:
+    clock = ManualClock()
+    server = await make_server(clock=clock)
+    async with Receiver(statuses=[500]) as receiver, AsyncKnock(server.api_key, base_url=server.url) as knock:
+        server.add_webhook(receiver.url, events=["message.sent"])
+        server.add_workflow("new-comment", ["in_app_feed"])
+        await knock.workflows.trigger("new-comment", recipients=["ada"])
+        await receiver.wait_for(1)
+        await server.drain_webhooks()
+        await server.close()
+        assert clock.pending == 0
+        assert [(d.attempt, d.status) for d in server.webhook_deliveries] == [(1, 500)]

@@ -78,7 +78,7 @@ async def test_the_app_refuses_bad_signatures_with_400(app_url: str) -> None:
             response = await client.post(app_url, content=body, headers={"x-knock-signature": header})
             assert response.status_code == 400, reason
             assert response.json()["detail"]["reason"] == reason
-            assert SECRET not in response.text and header.split("s=")[-1] not in response.text
+            assert SECRET not in response.text and header.partition(",s=")[2] not in response.text
         missing = await client.post(app_url, content=body)
         assert (missing.status_code, missing.json()["detail"]["reason"]) == (400, "no_signature")
     assert message_log().events == {}

@@ -246,12 +246,12 @@ class KnockTestServer:
         await self._webhooks.start()
 
     async def close(self) -> None:
-        await self._webhooks.close()
         self._backend.engine.close()
         self._backend.bulk.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self._webhooks.close()
 
     async def __aenter__(self) -> KnockTestServer:
         await self.start()

@@ -130,24 +130,31 @@ class WebhookSender:
         self._session = aiohttp.ClientSession()
 
     async def close(self) -> None:
+        """Drop the pending deliveries (the record of the attempts made stays readable)."""
         under_way = list(self._tasks)
-        self.reset()
-        for outcome in await asyncio.gather(*under_way, return_exceptions=True):
-            if isinstance(outcome, Exception):  # a bug in sending, not a failed delivery
-                raise outcome
-        if self._session is not None:
-            await self._session.close()
+        self._cancel_pending()
+        try:
+            outcomes = await asyncio.gather(*under_way, return_exceptions=True)
+        finally:
+            if self._session is not None:
+                await self._session.close()
             self._session, self._loop = None, None
+        bugs = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+        if bugs:  # a bug in sending, not a failed delivery (those are recorded, never raised)
+            raise bugs[0]
 
     def reset(self) -> None:
         """Forget the deliveries and drop the pending ones; the webhooks stay."""
+        self._cancel_pending()
+        self.deliveries.clear()
+
+    def _cancel_pending(self) -> None:
         for timer in self._timers:
             timer.cancel()
         for task in self._tasks:
             task.cancel()
         self._timers.clear()
         self._tasks.clear()
-        self.deliveries.clear()
 
     async def drain(self) -> None:
         """Wait until every attempt under way has finished (retries not yet due stay pending)."""
