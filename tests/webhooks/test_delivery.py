@@ -209,6 +209,10 @@ async def test_webhooks_take_a_generated_secret_and_refuse_bad_arguments(
             server.add_webhook(**bad)
     with pytest.raises(TypeError):
         server.add_webhook(receiver.url, events="message.read")
+    with pytest.raises(ValueError, match=r"'message\.raed'"):
+        server.add_webhook(receiver.url, events=["message.read", "message.raed"])
+    with pytest.raises(ValueError, match="message events"):
+        server.add_webhook(receiver.url, events=["workflow.committed"])
     with pytest.raises(ValueError):
         server.add_webhook(receiver.url, timeout=0)
     with pytest.raises(ValueError, match="fail"):

@@ -34,6 +34,14 @@ MAX_ATTEMPTS = 8  # Knock's: the first attempt and seven retries
 # publishing its intervals; these double from 30 s, so the last retry comes ~64 minutes in.
 RETRY_DELAYS = (30.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0)
 DEFAULT_TIMEOUT = 10.0  # seconds for the receiver to answer before the attempt counts as failed
+# Knock's message events (the only kind this server has): what `events=` may name.
+MESSAGE_EVENT_TYPES = frozenset(
+    f"message.{name}"
+    for name in (
+        "sent", "delivered", "delivery_attempted", "undelivered", "bounced", "seen", "unseen",
+        "read", "unread", "archived", "unarchived", "interacted", "link_clicked",
+    )
+)  # fmt: skip
 
 
 @attrs.frozen
@@ -261,8 +269,12 @@ def _checked_events(events: Iterable[str] | None) -> frozenset[str] | None:
     if isinstance(events, str):  # a lone str is a sequence of letters, never what was meant
         raise TypeError("events must be a list of event types, e.g. ['message.read']")
     chosen = frozenset(events)
-    if not chosen or not all(isinstance(event, str) and event for event in chosen):
+    if not chosen:
         raise ValueError("events must be a non-empty list of event types (or None for every event)")
+    unknown = sorted(map(repr, chosen - MESSAGE_EVENT_TYPES))
+    if unknown:  # a misspelt type would otherwise wait forever for an event that never comes
+        known = ", ".join(sorted(MESSAGE_EVENT_TYPES))
+        raise ValueError(f"events {', '.join(unknown)}: the server sends Knock's message events: {known}")
     return chosen
 
 
