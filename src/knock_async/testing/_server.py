@@ -370,6 +370,7 @@ class KnockTestServer:
 
     @property
     def webhooks(self) -> list[Webhook]:
+        """The webhooks added, oldest first."""
         return list(self._webhooks.webhooks)
 
     @property
