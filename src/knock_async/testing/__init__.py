@@ -10,10 +10,10 @@ It speaks the HTTP API of openapi/knock.yaml, keeps data the way Knock does, and
 Knock's auth, rate tiers, payload limits and Idempotency-Key replay. Faults can be injected
 for resilience tests. `server.add_webhook(url)` POSTs message events to `url`, signed as Knock's
 outbound webhooks are, with Knock's retries. `KnockTestServer(enhanced_security=True)` runs
-Knock's enhanced security mode: publishable keys need a user token signed with `server.signing_key` (needs the
-`knock-async[tokens]` extra). In pytest, enable the `knock_server` fixture with
-`pytest_plugins = ["knock_async.testing.pytest_plugin"]`; from a shell, run
-`python -m knock_async.testing --port 4010`.
+Knock's enhanced security mode: publishable keys need a user token signed with
+`server.signing_key` (needs the `knock-async[tokens]` extra). In pytest, enable the
+`knock_server` fixture with `pytest_plugins = ["knock_async.testing.pytest_plugin"]`; from a
+shell, run `python -m knock_async.testing --port 4010`.
 """
 
 from ._bulk import BulkProgress
