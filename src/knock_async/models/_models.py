@@ -1943,6 +1943,48 @@ class WorkflowTriggerSettings(Model):
 
 
 @attrs.define(kw_only=True, repr=False)
+class WebhookEventData(Model):
+    """Details of one webhook event, for the event types that have any (delivery attempts and failures, bounces, link clicks). Fields Knock adds later are kept."""
+
+    typename: str | Unset = attrs.field(default=UNSET, metadata={"wire": "__typename"})
+    """Type name, "EventData"."""
+    attempt: int | Unset = UNSET
+    """The current delivery attempt (message.delivery_attempted)."""
+    max_attempts: int | Unset = UNSET
+    """How many delivery attempts can be made in all (message.delivery_attempted)."""
+    retryable: bool | Unset = UNSET
+    """Whether this attempt will be retried (message.delivery_attempted)."""
+    failure_reason: str | Unset = UNSET
+    """Why the message failed (message.undelivered, message.bounced)."""
+    failure_details: str | Unset = UNSET
+    """Details of the failure or bounce (message.undelivered, message.bounced)."""
+    token: str | Unset = attrs.field(default=UNSET, repr=False)
+    """The push token that bounced (message.bounced on push channels)."""
+    url: str | Unset = UNSET
+    """The link the recipient clicked (message.link_clicked)."""
+    additional_properties: dict[str, Any] = attrs.field(factory=dict)
+    """Properties Knock sent that this model does not declare (custom properties included)."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class GenericWebhookEvent(Model):
+    """A webhook event whose data this document does not describe (workflow, email layout, translation, partial and source event action changes, workflow recipient runs, and event types Knock adds later), with its data kept as sent."""
+
+    type: str
+    """The event type, e.g. workflow.committed."""
+    created_at: datetime
+    """When the event happened."""
+    data: dict[str, Any]
+    """The entity the event is about, as Knock sent it."""
+    typename: str | Unset = attrs.field(default=UNSET, metadata={"wire": "__typename"})
+    """Type name, "Event"."""
+    event_data: Nullable[dict[str, Any]] = UNSET
+    """Details of the event, if any."""
+    additional_properties: dict[str, Any] = attrs.field(factory=dict)
+    """Properties Knock sent that this model does not declare (custom properties included)."""
+
+
+@attrs.define(kw_only=True, repr=False)
 class Error(Model):
     """The body of every Knock error response."""
 
@@ -2383,6 +2425,24 @@ class ListFeedItemsResponse(Model):
     page_info: PageInfo
     vars: dict[str, Any]
     """Environment variables available to the feed."""
+    additional_properties: dict[str, Any] = attrs.field(factory=dict)
+    """Properties Knock sent that this model does not declare (custom properties included)."""
+
+
+@attrs.define(kw_only=True, repr=False)
+class MessageWebhookEvent(Model):
+    """What Knock POSTs to a webhook when one of a message's events happens (sent, delivered, undelivered, bounced, seen, read, interacted, link clicked, archived, and their undoing): the event and the message as it stands after it."""
+
+    type: MessageEventType
+    """The event type; the request's x-knock-event header carries the same value."""
+    created_at: datetime
+    """When the event happened."""
+    data: Message
+    """The message the event is about."""
+    typename: Literal["Event"] = attrs.field(default="Event", metadata={"wire": "__typename"})
+    """Always "Event"."""
+    event_data: Nullable[WebhookEventData] = attrs.field(default=UNSET, repr=False)
+    """Details of the event; null for the event types that have none."""
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Properties Knock sent that this model does not declare (custom properties included)."""
 

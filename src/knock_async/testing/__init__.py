@@ -8,11 +8,13 @@
 
 It speaks the HTTP API of openapi/knock.yaml, keeps data the way Knock does, answers browsers
 (CORS), and enforces Knock's auth, rate tiers, payload limits and Idempotency-Key replay on
-triggers. Faults can be injected for resilience tests. `KnockTestServer(enhanced_security=True)`
-runs Knock's enhanced security mode: publishable keys need a user token signed with
-`server.signing_key` (needs the `knock-async[tokens]` extra). In pytest, enable the `knock_server`
-fixture with `pytest_plugins = ["knock_async.testing.pytest_plugin"]`; from a shell, run
-`knock-async-server --port 4010` (or `python -m knock_async.testing`).
+triggers. Faults can be injected for resilience tests. `server.add_webhook(url)` POSTs message
+events to `url`, signed as Knock's outbound webhooks are, with Knock's retries.
+`KnockTestServer(enhanced_security=True)` runs Knock's enhanced security mode: publishable keys
+need a user token signed with `server.signing_key` (needs the `knock-async[tokens]` extra). In
+pytest, enable the `knock_server` fixture with `pytest_plugins =
+["knock_async.testing.pytest_plugin"]`; from a shell, run `knock-async-server --port 4010` (or
+`python -m knock_async.testing`).
 """
 
 from ._bulk import BulkPace
@@ -27,6 +29,7 @@ from ._server import (
     KnockTestServer,
     RecordedRequest,
 )
+from ._webhooks import Webhook, WebhookDelivery
 from ._workflows import ChannelStep, Workflow
 
 __all__ = [
@@ -45,5 +48,7 @@ __all__ = [
     "RateLimits",
     "RecordedRequest",
     "SystemClock",
+    "Webhook",
+    "WebhookDelivery",
     "Workflow",
 ]

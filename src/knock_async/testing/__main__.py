@@ -7,7 +7,8 @@ Without `--workflow` it declares the workflows the README's examples trigger, so
 as written; `--guide` declares in-app guides. With `--enhanced-security`, publishable keys
 need user tokens signed with the server's signing key, which it reads from (or, the first
 time, writes to) `--signing-key-file`, or else writes to a new private file whose path it
-prints and which it removes when it stops.
+prints and which it removes when it stops. `--webhook URL` sends message events to URL, signed with
+a generated secret written to a private file whose path it prints (removed when it stops too).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 from ._bulk import BulkPace
 from ._ratelimit import RateLimits
 from ._server import DEFAULT_PUBLISHABLE_KEY, DEFAULT_SECRET_KEY, KnockTestServer
+from ._webhooks import new_secret
 
 # What the README's snippets trigger; `--workflow` replaces them.
 DEFAULT_WORKFLOWS = ("new-comment=in_app_feed,email", "order-placed=email")
@@ -73,6 +75,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="PATH",
         help="the signing key (PEM or base64 PEM) to use; written there first if the file does not exist",
     )
+    parser.add_argument(
+        "--webhook",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="POST message events to URL as Knock's outbound webhooks do (repeatable; one secret for all)",
+    )
     args = parser.parse_args(argv)
     if args.signing_key_file is not None and not args.enhanced_security:
         parser.error("--signing-key-file needs --enhanced-security")
@@ -100,9 +109,16 @@ def saved_signing_key(server: KnockTestServer, path: Path | None) -> Iterator[Pa
             _write_private(path, server.signing_key)
         yield path
         return
+    with private_temp_file("signing-key.pem", server.signing_key) as made_up:
+        yield made_up
+
+
+@contextlib.contextmanager
+def private_temp_file(name: str, text: str) -> Iterator[Path]:
+    """A new file readable by this user only, holding `text`, removed when the block ends."""
     directory = Path(tempfile.mkdtemp(prefix="knock-test-server-"))
     try:
-        yield _write_private(directory / "signing-key.pem", server.signing_key)
+        yield _write_private(directory / name, text)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -142,12 +158,17 @@ async def serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
+    webhook_secret = new_secret()
+    for url in args.webhook:
+        server.add_webhook(url, secret=webhook_secret)
     async with server:
         with contextlib.ExitStack() as cleanup:
-            key_file = None
+            key_file = secret_file = None
             if server.enhanced_security:
                 key_file = cleanup.enter_context(saved_signing_key(server, args.signing_key_file))
-            print(banner(server, key_file), flush=True)
+            if args.webhook:
+                secret_file = cleanup.enter_context(private_temp_file("webhook-secret", webhook_secret))
+            print(banner(server, key_file, secret_file), flush=True)
             _log_requests(quiet=args.quiet)
             await stop.wait()
 
@@ -164,7 +185,7 @@ def _log_requests(*, quiet: bool) -> None:
     log.propagate = False
 
 
-def banner(server: KnockTestServer, key_file: Path | None) -> str:
+def banner(server: KnockTestServer, key_file: Path | None, webhook_secret_file: Path | None = None) -> str:
     lines = [
         f"Knock test server listening on {server.url}",
         f"  secret key:      {server.secret_key}",
@@ -183,6 +204,12 @@ def banner(server: KnockTestServer, key_file: Path | None) -> str:
         steps = ", ".join(step.ref for step in guide.steps)
         lines.append(f"  guide:           {guide.key} ({steps}) on channel {guide.channel}")
     lines += [f"  channel:         {key} id {channel_id}" for key, channel_id in channel_ids(server)]
+    if webhook_secret_file is not None:  # the path only, as for the signing key
+        lines += [f"  webhook:         {webhook.url}" for webhook in server.webhooks]
+        lines += [
+            f"  webhook secret:  {webhook_secret_file}",
+            f'  for the receiver: export KNOCK_WEBHOOK_SECRET="$(cat {webhook_secret_file})"',
+        ]
     lines += [
         "Other workflow keys answer 404 workflow_missing: declare them with --workflow KEY=TYPE[,TYPE...].",
         "Point an app (AsyncKnock() reads these) at this server:",

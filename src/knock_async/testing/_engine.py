@@ -159,14 +159,14 @@ class Engine:
                 run.tenant,
                 run.data,
                 text,
-                "delivered",
+                step.fail or "delivered",
                 now,
                 now,
                 recipient_snapshot=_snapshot(step.type, scope["recipient"]),
             )
             self.state.messages[message.id] = message
-            for event_type in ("message.sent", "message.delivered"):
-                self.state.record_message_event(message, event_type, now)
+            for event_type, details in _DELIVERY_EVENTS[step.fail]:
+                self.state.record_message_event(message, event_type, now, details)
             self._event(run, "message_delivered", now, {"step_ref": step_ref, "step_type": step.type})
         run.status, run.updated_at = "completed", now
 
@@ -185,6 +185,21 @@ class Engine:
 
     def _event(self, run: RunRow, kind: str, now: str, data: JSONDict | None = None) -> None:
         run.events.append(EventRow(self.state.next_seq(), self.new_id(), kind, now, data))
+
+
+# The events of one delivery, by the step's injected failure (None: it goes through).
+_DELIVERY_EVENTS: dict[str | None, tuple[tuple[str, JSONDict | None], ...]] = {
+    None: (("message.sent", None), ("message.delivered", None)),
+    "undelivered": (
+        ("message.undelivered", {"__typename": "EventData", "failure_reason": "fatal_error",
+                                 "failure_details": "The provider refused the message (injected)."}),
+    ),
+    "bounced": (
+        ("message.sent", None),
+        ("message.bounced", {"__typename": "EventData", "failure_reason": "bounced",
+                             "failure_details": "The recipient's address does not exist (injected)."}),
+    ),
+}  # fmt: skip
 
 
 def _snapshot(channel_type: str, recipient: JSONDict) -> JSONDict | None:

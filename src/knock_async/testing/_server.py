@@ -49,6 +49,7 @@ from ._request_path import (
 from ._routes import TWINS, discover_operations, route_order
 from ._state import State
 from ._views import obj, tenant, user
+from ._webhooks import DEFAULT_TIMEOUT, Webhook, WebhookDelivery, WebhookSender
 from ._workflows import ChannelStep, ChannelType, Workflow, channel_id_for
 
 if TYPE_CHECKING:  # the module needs the tokens extra: imported only when enhanced security is on
@@ -145,6 +146,7 @@ class KnockTestServer:
         self._keys: dict[str, KeyKind] = {secret_key: "secret", publishable_key: "publishable"}
         self.clock: Clock = clock or SystemClock()
         self.state = State()
+        self._webhooks = WebhookSender(self.state, self.clock)  # listens to the state's message events
         engine = Engine(self.state, self.clock)
         bulk_runner = BulkRunner(self.state, self.clock, bulk or BulkPace(), engine.new_id)
         self._backend = Backend(self.state, self.clock, engine, bulk_runner)
@@ -209,6 +211,7 @@ class KnockTestServer:
         if self.port == 0:
             self.port = _bound_port(runner)
         self._backend.bulk.base_url = self.url
+        await self._webhooks.start()
 
     async def close(self) -> None:
         self._backend.engine.close()
@@ -216,6 +219,7 @@ class KnockTestServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self._webhooks.close()
 
     async def __aenter__(self) -> KnockTestServer:
         await self.start()
@@ -320,6 +324,43 @@ class KnockTestServer:
         """Make the next `count` requests (to `operation`, an operationId, if given) fail this way."""
         self._faults.inject(kind, when=when, operation=operation, count=count, delay=delay, status=status)
 
+    def add_webhook(
+        self,
+        url: str,
+        *,
+        secret: str | None = None,
+        events: Iterable[str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Webhook:
+        """POST message events (all, or the `events` types) to `url`, signed with `secret` (one is
+        generated when not given: `Webhook.secret`), as Knock's outbound webhooks do."""
+        return self._webhooks.add(url, secret, events, timeout)
+
+    @property
+    def webhooks(self) -> list[Webhook]:
+        """The webhooks added, oldest first."""
+        return list(self._webhooks.webhooks)
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every webhook delivery attempt so far, oldest first."""
+        return list(self._webhooks.deliveries)
+
+    async def drain_webhooks(self) -> None:
+        """Wait for the webhook attempts under way (retries not yet due stay scheduled)."""
+        await self._webhooks.drain()
+
+    def click_link(self, message_id: str, url: str) -> None:
+        """The recipient clicks a tracked link in the message (Knock's link tracking)."""
+        message = self.state.messages.get(message_id)
+        if message is None:
+            raise LookupError(f"no message {message_id!r}")
+        now = self._backend.now()
+        message.engaged.setdefault("link_clicked", now)
+        message.updated_at = now
+        details = {"__typename": "EventData", "url": url}
+        self.state.record_message_event(message, "message.link_clicked", now, details)
+
     @property
     def requests(self) -> list[RecordedRequest]:
         """The recorded requests, oldest first: the newest `max_recorded_calls` of them."""
@@ -353,6 +394,7 @@ class KnockTestServer:
         self._requests.clear()
         self._violations.clear()
         self.dropped_calls = 0
+        self._webhooks.reset()
 
     def add_route(
         self, method: str, path: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
