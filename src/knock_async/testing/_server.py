@@ -48,6 +48,7 @@ from ._limits import check_limits
 from ._ratelimit import RateLimiter, RateLimits
 from ._records import ref_of
 from ._routes import HANDLERS, TWINS, Call, discover_operations, route_order
+from ._socket import FeedSocket
 from ._state import State
 from ._views import obj, tenant, user
 from ._workflows import ChannelStep, ChannelType, Workflow, channel_id_for
@@ -193,6 +194,7 @@ class KnockTestServer:
         self._violations: collections.deque[IdempotencyViolation] = collections.deque(
             maxlen=max_recorded_calls
         )
+        self._feed_socket = FeedSocket(self.caller_for, self._security, self._backend, self.operations)
         self.app = self._make_app(middlewares)
         self._runner: web.AppRunner | None = None
 
@@ -396,6 +398,7 @@ class KnockTestServer:
         for method, path, operation_id in TWINS:  # routes Knock serves twice answer as their twins
             if operation_id in served:
                 app.router.add_route(method, path, self._endpoint_for(served[operation_id]))
+        self._feed_socket.register(app)  # real-time feeds: /ws/v1/websocket
         return app
 
     def _endpoint_for(
@@ -448,13 +451,17 @@ class KnockTestServer:
         """The request's key, its kind and its token's user (401 when it names no key of this
         server, or lacks a good user token where enhanced security needs one)."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        kind = self._keys.get(token.strip()) if scheme.lower() == "bearer" else None
+        api_key = token.strip() if scheme.lower() == "bearer" else ""
+        return self.caller_for(api_key, request.headers.get(USER_TOKEN))
+
+    def caller_for(self, api_key: str, user_token: str | None) -> Caller:
+        """Who these credentials speak for, as every request (and the socket) checks them."""
+        kind = self._keys.get(api_key)
         if kind is None:
             raise unauthenticated()
         if self._security is None or kind == "secret":
-            return Caller(token.strip(), kind)
-        user = self._security.verify(request.headers.get("X-Knock-User-Token"))
-        return Caller(token.strip(), kind, user)
+            return Caller(api_key, kind)
+        return Caller(api_key, kind, self._security.verify(user_token))
 
     async def _act(
         self, operation: Operation[Any], request: web.Request, body: Any, user: TokenUser | None
