@@ -28,6 +28,7 @@ from knock_async._types import Operation
 from . import _handlers  # noqa: F401  (importing it registers every handler)
 from ._bulk import BulkProgress, BulkRunner
 from ._clock import Clock, SystemClock, isoformat
+from ._cors import cors_middleware
 from ._engine import Engine
 from ._errors import (
     KnockHTTPError,
@@ -150,6 +151,9 @@ class KnockTestServer:
     The request log keeps the newest `max_recorded_calls` requests (`dropped_calls` counts the
     older ones it let go); the Idempotency-Key store keeps the newest `max_idempotency_keys` keys
     for 24 hours.
+
+    Every answer carries CORS headers and preflights are answered, so browser clients may call
+    it: from any origin by default, or only from `cors_origins` (e.g. `["http://localhost:3000"]`).
     """
 
     def __init__(
@@ -169,6 +173,7 @@ class KnockTestServer:
         signing_key: str | None = None,
         max_recorded_calls: int = DEFAULT_MAX_RECORDED_CALLS,
         max_idempotency_keys: int = DEFAULT_MAX_KEYS,
+        cors_origins: Iterable[str] | None = None,
     ) -> None:
         if max_recorded_calls < 1:
             raise ValueError("max_recorded_calls must be at least 1")
@@ -195,7 +200,7 @@ class KnockTestServer:
             maxlen=max_recorded_calls
         )
         self._feed_socket = FeedSocket(self.caller_for, self._security, self._backend, self.operations)
-        self.app = self._make_app(middlewares)
+        self.app = self._make_app([cors_middleware(cors_origins), *middlewares])
         self._runner: web.AppRunner | None = None
 
     # ---------------------------------------------------------------- lifecycle
