@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from knock_async.testing import KnockTestServer
+from knock_async.testing import KnockTestServer, _socket
 from knock_async.testing._socket import MAX_CLIENTS_PER_TOPIC, MAX_PENDING_FRAMES, MAX_TOPICS
 from knock_async.tokens import Grant, Permission, sign_user_token
 from tests.conftest import ServerFactory
@@ -246,7 +246,9 @@ async def test_a_client_that_never_reads_is_closed_not_thinned(
 ) -> None:
     socket = await connect(session, server)
     await socket.join(feed_topic(server, "u1"))
-    connection = next(iter(server._feed_socket._connections))  # the server's side of this socket
+    # The server's side of this socket, reached inside: a real client would need megabytes of
+    # unread pushes to fill the kernel's buffers before the server's own queue fills.
+    connection = next(iter(server._feed_socket._connections))
     for _ in range(MAX_PENDING_FRAMES + 1):  # queued faster than any socket drains them
         connection.send([None, None, "phoenix", "filler", {}])
     closed = await socket.ws.receive(timeout=5)
@@ -261,10 +263,27 @@ async def test_server_stop_closes_every_socket_cleanly(
     server: KnockTestServer, session: aiohttp.ClientSession
 ) -> None:
     sockets = [await connect(session, server) for _ in range(3)]
+    url = f"{server.url}/ws/v1/websocket"
     await sockets[0].join(feed_topic(server, "u1"))
     await asyncio.wait_for(server.close(), timeout=10)
     for socket in sockets:
         closed = await socket.ws.receive(timeout=5)
         assert closed.type == aiohttp.WSMsgType.CLOSE
         assert closed.data == aiohttp.WSCloseCode.GOING_AWAY
-    assert server._feed_socket.connection_count == 0
+    with pytest.raises(aiohttp.ClientConnectionError):  # and no new one is taken
+        await session.ws_connect(url, params={"api_key": server.publishable_key, "vsn": "2.0.0"})
+
+
+async def test_a_silent_connection_is_closed_and_heartbeats_keep_one_open(
+    server: KnockTestServer, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_socket, "IDLE_TIMEOUT", 0.5)  # Phoenix's 60 s, shortened for the test
+    silent, beating = await connect(session, server), await connect(session, server)
+    for _ in range(4):
+        await asyncio.sleep(0.25)
+        ref = await beating.push("phoenix", "heartbeat", {})
+        assert (await beating.reply(ref))["status"] == "ok"
+    closed = await silent.ws.receive(timeout=5)
+    assert closed.type == aiohttp.WSMsgType.CLOSE
+    assert closed.data == aiohttp.WSCloseCode.GOING_AWAY
+    assert not beating.ws.closed
