@@ -98,8 +98,11 @@ class _Connection:
                 reason = f"more than {MAX_PENDING_FRAMES} frames waiting: read faster"
                 await self.ws.close(code=_CLOSE_TOO_SLOW, message=reason.encode())
                 return
-            while self.outbox and not self.ws.closed:
-                await self.ws.send_str(self.outbox.popleft())
+            try:
+                while self.outbox and not self.ws.closed:
+                    await self.ws.send_str(self.outbox.popleft())
+            except ConnectionResetError:  # the client went away: its receive loop ends the socket
+                return
 
 
 class FeedSocket:
