@@ -83,10 +83,14 @@ async def page_server(bundle: Path, backend: httpx.AsyncClient) -> AsyncIterator
         answer = await backend.get("/knock/session", headers={"X-Demo-User": user} if user else {})
         return web.Response(body=answer.content, status=answer.status_code, content_type="application/json")
 
+    async def no_favicon(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=204)
+
     app = web.Application()
     app.router.add_get("/", index)
     app.router.add_get("/bundle.js", script)
     app.router.add_get("/knock/session", knock_session)
+    app.router.add_get("/favicon.ico", no_favicon)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

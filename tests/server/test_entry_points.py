@@ -122,24 +122,25 @@ import aiohttp
 import pytest
 
 
-async def identify_twice(server):
+async def trigger_twice(server):
+    server.add_workflow("welcome")
     headers = {"Authorization": f"Bearer {server.api_key}", "Idempotency-Key": "one-key"}
     async with aiohttp.ClientSession(server.url, headers=headers) as session:
         for user_id in ("alice", "bob"):
-            async with session.put(f"/v1/users/{user_id}", json={"name": user_id}):
+            async with session.post("/v1/workflows/welcome/trigger", json={"recipients": [user_id]}):
                 pass  # the code under test ignores the 422 for bob
 
 
 @pytest.mark.asyncio
 async def test_swallows_the_refusal(knock_server):
-    await identify_twice(knock_server)
+    await trigger_twice(knock_server)
 
 
 @pytest.mark.asyncio
 async def test_expects_the_refusal(knock_server):
-    await identify_twice(knock_server)
+    await trigger_twice(knock_server)
     (violation,) = knock_server.take_idempotency_violations()
-    assert violation.operation_id == "users.update"
+    assert violation.operation_id == "workflows.trigger"
 """
 
 

@@ -865,6 +865,8 @@ class BulkUpdateChannelMessageStatusRequest(Model):
     """Only messages to these recipient IDs."""
     tenants: list[str] | Unset = UNSET
     """Only messages for these tenant IDs."""
+    user_ids: list[str] | Unset = UNSET
+    """Only messages to these user IDs (the name Knock's in-app clients send)."""
     trigger_data: str | Unset = UNSET
     """A JSON object (as a string); only messages generated with matching trigger data."""
     workflows: list[str] | Unset = UNSET

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._bulk import BulkProgress
+from ._bulk import BulkPace
 from ._ratelimit import RateLimits
 from ._server import DEFAULT_PUBLISHABLE_KEY, DEFAULT_SECRET_KEY, KnockTestServer
 
@@ -87,7 +87,7 @@ async def serve(args: argparse.Namespace) -> None:
         secret_key=args.secret_key,
         publishable_key=args.publishable_key,
         rate_limits=RateLimits.off() if args.no_rate_limits else RateLimits(),
-        bulk=BulkProgress(mode="time", step=args.bulk_step),
+        bulk=BulkPace(mode="time", step=args.bulk_step),
         enhanced_security=args.enhanced_security,
         signing_key=signing_key_in(args.signing_key_file),
     )

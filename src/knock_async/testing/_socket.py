@@ -30,13 +30,15 @@ from multidict import MultiDict
 
 from knock_async._types import Operation
 
+from ._access import no_rule
+from ._call import Call
+from ._caller import Caller
 from ._errors import KnockHTTPError
 from ._records import JSONDict, MessageRow
-from ._routes import HANDLERS, Call
+from ._routes import HANDLERS
 
 if TYPE_CHECKING:
-    from ._enhanced_security import EnhancedSecurity
-    from ._server import Backend, Caller
+    from ._backend import Backend
 
 logger = logging.getLogger("knock_async.testing")
 
@@ -61,6 +63,7 @@ class _Join:
     """One joined feed topic: whose feed, and the feeds (client reference ids) listening."""
 
     join_ref: str | None
+    caller: Caller
     user_id: str
     channel_id: str
     clients: Mapping[str, Mapping[str, Any]]  # client reference id -> its feed options
@@ -111,12 +114,10 @@ class FeedSocket:
     def __init__(
         self,
         authenticate: Callable[[str, str | None], Caller],
-        security: EnhancedSecurity | None,
         backend: Backend,
         operations: Iterable[Operation[Any]],
     ) -> None:
         self._authenticate = authenticate
-        self._security = security
         self._backend = backend
         self._feed_operation = next((op for op in operations if op.id == _FEED_OPERATION), None)
         self._connections: set[_Connection] = set()
@@ -206,21 +207,25 @@ class FeedSocket:
         if topic not in connection.joins and len(connection.joins) >= MAX_TOPICS:
             raise KnockHTTPError(429, "too_many_topics", f"one connection joins at most {MAX_TOPICS} topics")
         clients = feed_clients(payload)
-        call = self._feed_call(user_id, channel_id, {})
-        if self._security is not None and connection.caller.user is not None:
-            self._security.check_access(connection.caller.user, call)  # as reading the feed would be
-        for options in clients.values():
-            self._metadata(user_id, channel_id, options)  # bad options or an unknown feed: refused now
-        return _Join(join_ref, user_id, channel_id, clients)
+        route = HANDLERS[_FEED_OPERATION]
+        for options in clients.values():  # each feed's options (its tenant, say) as its HTTP read's
+            call = self._feed_call(connection.caller, user_id, channel_id, options)
+            if connection.caller.user is not None:
+                if route.access is None:
+                    raise no_rule(_FEED_OPERATION)
+                route.access(connection.caller.user, call)
+            route.handler(call)  # bad options or an unknown feed: refused now, not at each push
+        return _Join(join_ref, connection.caller, user_id, channel_id, clients)
 
-    def _feed_call(self, user_id: str, channel_id: str, options: Mapping[str, Any]) -> Call:
+    def _feed_call(self, caller: Caller, user_id: str, channel_id: str, options: Mapping[str, Any]) -> Call:
         assert self._feed_operation is not None  # the route exists only when it does
         path = {"user_id": user_id, "id": channel_id}
-        return Call(self._feed_operation, path, feed_query(options), None, self._backend)
+        return Call(self._feed_operation, path, feed_query(options), None, self._backend, caller)
 
-    def _metadata(self, user_id: str, channel_id: str, options: Mapping[str, Any]) -> JSONDict:
+    def _metadata(self, join: _Join, options: Mapping[str, Any]) -> JSONDict:
         """The feed's counts as the HTTP feed answers them for these options."""
-        reply = HANDLERS[_FEED_OPERATION](self._feed_call(user_id, channel_id, options))
+        call = self._feed_call(join.caller, join.user_id, join.channel_id, options)
+        reply = HANDLERS[_FEED_OPERATION].handler(call)
         assert isinstance(reply.body, dict)
         meta: JSONDict = reply.body["meta"]
         return meta
@@ -242,7 +247,7 @@ class FeedSocket:
         data: JSONDict = {}
         for reference, options in join.clients.items():
             try:
-                data[reference] = {"metadata": self._metadata(join.user_id, join.channel_id, options)}
+                data[reference] = {"metadata": self._metadata(join, options)}
             except KnockHTTPError as error:  # e.g. the feed's channel went away since the join
                 logger.warning("no feed metadata for a socket client: %s", error.message)
         return {
@@ -250,7 +255,7 @@ class FeedSocket:
             "attn": list(join.clients),
             "data": data,
             # Deprecated in the client, still read by older ones: the unfiltered feed's counts.
-            "metadata": self._metadata(join.user_id, join.channel_id, {}),
+            "metadata": self._metadata(join, {}),
         }
 
     async def _close_all(self, app: web.Application) -> None:
