@@ -287,3 +287,23 @@ async def test_a_silent_connection_is_closed_and_heartbeats_keep_one_open(
     assert closed.type == aiohttp.WSMsgType.CLOSE
     assert closed.data == aiohttp.WSCloseCode.GOING_AWAY
     assert not beating.ws.closed
+
+
+async def test_a_tenant_scoped_token_joins_only_with_its_tenant(
+    secure: KnockTestServer, session: aiohttp.ClientSession
+) -> None:
+    only_acme = sign_user_token(
+        "u1",
+        signing_key=secure.signing_key,
+        grants=[Grant.for_tenant("acme", Permission.USER_FEED_READ)],
+        explicit_grants=True,
+    )
+    socket = await connect(session, secure, user_token=only_acme)
+    topic = feed_topic(secure, "u1")
+    acme = {**FEED_OPTIONS, "tenant": "acme"}
+    assert (await socket.join(topic, {"client_acme": acme}))["status"] == "ok"
+    globex = await socket.join(
+        topic, {"client_acme": acme, "client_globex": {**FEED_OPTIONS, "tenant": "globex"}}
+    )
+    assert (globex["status"], globex["response"]["status"]) == ("error", 403)  # each feed's options count
+    assert (await socket.join(topic, {"client_all": FEED_OPTIONS}))["response"]["status"] == 403

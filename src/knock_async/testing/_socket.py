@@ -8,9 +8,10 @@ feed options, and several feeds of a page share one topic. When a message lands 
 the server pushes `new-message` with `attn` (the reference ids to wake) and `data` (each one's
 feed metadata, counted with its own options); the client then fetches the new items.
 
-The socket authenticates exactly as an HTTP call does (same keys, same 401s), and a join is
-checked as reading that feed over HTTP would be (in enhanced security mode a token joins its
-own user's feeds, or those its grants name). Each connection is bounded: frame size, joined
+The socket authenticates exactly as an HTTP call does (`RequestPath.caller`: same keys, same
+401s), and each feed of a join passes the feed route's own access rule with its own options,
+as reading that feed over HTTP would (in enhanced security mode a token joins its own user's
+feeds, or those its grants name, tenant scoping included). Each connection is bounded: frame size, joined
 topics, clients per topic and pushes waiting to be sent (past that it is closed, never
 thinned silently). Stopping the server closes every socket with 1001 (going away).
 """
