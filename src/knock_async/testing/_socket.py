@@ -130,10 +130,6 @@ class FeedSocket:
             app.router.add_get(SOCKET_PATH, self.serve)
             app.on_shutdown.append(self._close_all)
 
-    @property
-    def connection_count(self) -> int:
-        return len(self._connections)
-
     async def serve(self, request: web.Request) -> web.StreamResponse:
         """Upgrade to a websocket once the protocol version and the credentials check out."""
         if request.query.get("vsn") != PROTOCOL_VSN:
@@ -163,7 +159,8 @@ class FeedSocket:
             try:
                 message = await ws.receive(timeout=IDLE_TIMEOUT)
             except asyncio.TimeoutError:
-                await ws.close(code=WSCloseCode.GOING_AWAY, message=b"no heartbeat for 60 seconds")
+                idle = f"no frame for {IDLE_TIMEOUT:g} seconds (heartbeats keep a socket open)"
+                await ws.close(code=WSCloseCode.GOING_AWAY, message=idle.encode())
                 return
             if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                 return
