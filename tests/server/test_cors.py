@@ -6,6 +6,7 @@ import aiohttp
 import pytest
 
 from knock_async.testing import KnockTestServer, RateLimits
+from knock_async.testing.__main__ import build_server, parse_args
 from tests.conftest import ServerFactory
 from tests.server.support import Api
 
@@ -94,3 +95,11 @@ async def test_no_origin_no_grant(server: KnockTestServer, api: Api) -> None:
     answer = await api.get("/v1/users")
     assert answer.status == 200
     assert "Access-Control-Allow-Origin" not in answer.headers
+
+
+async def test_the_dev_server_takes_allowed_origins() -> None:
+    server = build_server(parse_args(["--port", "0", "--cors-origin", APP]))
+    async with server:
+        assert (await _preflight(server, "/v1/users/u1")).headers["Access-Control-Allow-Origin"] == APP
+        refused = await _preflight(server, "/v1/users/u1", origin="http://elsewhere.example")
+        assert "Access-Control-Allow-Origin" not in refused.headers

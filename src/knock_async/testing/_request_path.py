@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -81,6 +82,7 @@ class Exchange:
     request: web.Request
     route: Route | None
     request_id: str = attrs.field(factory=lambda: uuid.uuid4().hex)
+    started: float = attrs.field(factory=time.monotonic)  # for the request log's duration
     caller: Caller | None = None
     body: Any = None
     call: Call | None = None
@@ -88,6 +90,7 @@ class Exchange:
     dropped: bool = False  # the connection is to be cut instead of answered
     _fault: Fault | None = None
     _fault_drawn: bool = False
+    fault_due: bool = False  # it reached "fault before", or was replayed: a fault may apply
     fault_applied: bool = False
 
     @property
@@ -194,10 +197,14 @@ class RequestPath:
         return await forward()
 
     async def fault_after(self, exchange: Exchange, forward: Forward) -> Reply:
-        """The fault not applied before acting is applied to the answer (a replay's included)."""
+        """The fault not applied before acting is applied to the answer (a replay's included).
+
+        A request refused before that (a bad or misused Idempotency-Key) draws no fault."""
         reply = await forward()
+        if not exchange.fault_due or exchange.fault_applied:
+            return reply
         fault = exchange.fault(self._faults)
-        if fault is None or exchange.fault_applied:
+        if fault is None:
             return reply
         exchange.fault_applied = True
         if fault.kind == "delay":
@@ -231,9 +238,11 @@ class RequestPath:
             self._violation(exchange.operation.id, key, str(misuse))
             raise idempotency_key_reused(str(misuse)) from None
         exchange.replayed_from = outcome.replayed_from
+        exchange.fault_due = exchange.fault_due or outcome.replayed_from is not None
         return outcome.reply
 
     async def fault_before(self, exchange: Exchange, forward: Forward) -> Reply:
+        exchange.fault_due = True
         fault = exchange.fault(self._faults)
         if fault is None or fault.when != "before":
             return await forward()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -56,7 +57,9 @@ if TYPE_CHECKING:  # the module needs the tokens extra: imported only when enhan
 
 __all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "OPERATION_KEY", "KnockTestServer", "RecordedRequest"]
 
-logger = logging.getLogger("knock_async.testing")
+# One INFO line per request answered (the CLI prints them; `--quiet` silences them). Method,
+# path, operation, status and duration only: never a header, a query or a body.
+request_log = logging.getLogger("knock_async.testing.requests")
 
 DEFAULT_SECRET_KEY = "sk_test_knock_async_embedded_server"
 DEFAULT_PUBLISHABLE_KEY = "pk_test_knock_async_embedded_server"
@@ -149,16 +152,7 @@ class KnockTestServer:
         self._faults = FaultInjector(faults or Faults())
         self._idempotency = IdempotencyStore(self.clock, max_idempotency_keys)
         self._security = _enhanced_security(enhanced_security, signing_key)
-        self._path = RequestPath(
-            backend=self._backend,
-            keys=self._keys,
-            limiter=self._limiter,
-            faults=self._faults,
-            idempotency=self._idempotency,
-            security=self._security,
-            record=self._record,
-            violation=self._violated,
-        )
+        self._path = self._make_path()
         self.operations: list[Operation[Any]] = list(
             operations if operations is not None else discover_operations()
         )
@@ -372,6 +366,18 @@ class KnockTestServer:
 
     # ---------------------------------------------------------------- the request path
 
+    def _make_path(self) -> RequestPath:
+        return RequestPath(
+            backend=self._backend,
+            keys=self._keys,
+            limiter=self._limiter,
+            faults=self._faults,
+            idempotency=self._idempotency,
+            security=self._security,
+            record=self._record,
+            violation=self._violated,
+        )
+
     def _make_app(self, middlewares: Sequence[Middleware]) -> web.Application:
         app = web.Application(middlewares=[*middlewares, _unrouted], client_max_size=MAX_BODY_BYTES)
         for operation in route_order(self.operations):
@@ -393,6 +399,8 @@ class KnockTestServer:
         return endpoint
 
     async def _record(self, exchange: Exchange, status: int | None) -> None:
+        if request_log.isEnabledFor(logging.INFO):
+            _log_request(exchange, status)
         if len(self._requests) == self._requests.maxlen:
             self.dropped_calls += 1
         request = exchange.request
@@ -413,6 +421,20 @@ class KnockTestServer:
 
     def _violated(self, operation_id: str, key: str, message: str) -> None:
         self._violations.append(IdempotencyViolation(operation_id, key, message))
+
+
+def _log_request(exchange: Exchange, status: int | None) -> None:
+    request = exchange.request
+    replayed = " (replayed)" if exchange.replayed_from is not None else ""
+    request_log.info(
+        "%s %s %s -> %s%s in %.1f ms",
+        request.method,
+        request.path,
+        exchange.operation.id,
+        "dropped" if status is None else status,
+        replayed,
+        (time.monotonic() - exchange.started) * 1000,
+    )
 
 
 def _response(reply: Reply, exchange: Exchange) -> web.StreamResponse:
