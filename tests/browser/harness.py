@@ -24,6 +24,7 @@ from aiohttp import web
 JS_DIR = Path(__file__).parent / "js"
 NPM_TIMEOUT = 240  # seconds for `npm ci` on a cold cache
 STEP_TIMEOUT = 60  # seconds for one page step (the client retries failed calls with backoff)
+LAUNCH_TIMEOUT = 150  # seconds for Chromium to start and load the page, on a busy machine too
 PAGE_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>In-app feed</title></head>
 <body><script type="module" src="/bundle.js"></script></body></html>
@@ -123,9 +124,9 @@ class Browser:
             raise StepFailed(f"{name}: {answer['error']}\n{self.console_tail()}")
         return answer["result"]
 
-    async def answer(self) -> dict[str, Any]:
+    async def answer(self, timeout: float = STEP_TIMEOUT) -> dict[str, Any]:
         assert self._process.stdout is not None
-        line = await asyncio.wait_for(self._process.stdout.readline(), STEP_TIMEOUT)
+        line = await asyncio.wait_for(self._process.stdout.readline(), timeout)
         if not line:
             code = await self._process.wait()
             raise StepFailed(f"the browser driver exited with {code}\n{self.console_tail()}")
@@ -163,7 +164,7 @@ async def chromium_page(node: str, chromium: str, url: str, profile: Path) -> As
     )
     browser = Browser(process)
     try:
-        ready = await browser.answer()
+        ready = await browser.answer(LAUNCH_TIMEOUT)
         assert ready == {"ok": True, "result": "ready"}, f"{ready}\n{browser.console_tail()}"
         yield browser
     finally:
