@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from knock_async.testing import KnockTestServer, RateLimits
 from knock_async.testing.__main__ import build_server, parse_args
@@ -103,3 +104,17 @@ async def test_the_dev_server_takes_allowed_origins() -> None:
         assert (await _preflight(server, "/v1/users/u1")).headers["Access-Control-Allow-Origin"] == APP
         refused = await _preflight(server, "/v1/users/u1", origin="http://elsewhere.example")
         assert "Access-Control-Allow-Origin" not in refused.headers
+
+
+async def test_extra_routes_get_cors_and_are_added_before_start() -> None:
+    async def hello(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"hello": "socket"})
+
+    server = KnockTestServer()
+    server.add_route("GET", "/ws/v1/hello", hello)
+    async with server, aiohttp.ClientSession(server.url) as session:
+        async with session.get("/ws/v1/hello", headers={"Origin": APP}) as response:
+            assert await response.json() == {"hello": "socket"}
+            assert response.headers["Access-Control-Allow-Origin"] == APP
+        with pytest.raises(RuntimeError, match="before the server starts"):
+            server.add_route("GET", "/late", hello)

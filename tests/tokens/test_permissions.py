@@ -9,13 +9,15 @@ Responses are checked against openapi/knock.yaml (`make_server`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import attrs
+import jwt
 import pytest
 
 from knock_async.testing import BulkPace, KnockTestServer
-from knock_async.tokens import Grant, Permission, TenantForm, sign_user_token
+from knock_async.tokens import Grant, Permission, TenantForm, load_signing_key, sign_user_token
 from tests.conftest import ServerFactory
 from tests.server.support import Api, Result
 from tests.tokens.test_enhanced_security import TOKEN_HEADER, assert_error, feed, notify, slack_tenant
@@ -276,3 +278,14 @@ async def test_bulk_status_takes_user_ids_and_empty_filters(make_server: ServerF
         result = await browser.post(_bulk(server, "read"), json={})
         assert (result.status, result.body["code"]) == (422, "invalid_params")
         assert not _engaged(server, "grace", "read")
+
+
+async def test_a_token_with_a_jti_is_accepted_and_a_bad_explicit_grants_claim_is_not(
+    server: KnockTestServer, admin: Api, browser: Api
+) -> None:
+    with_jti = {TOKEN_HEADER: sign_user_token("ada", signing_key=server.signing_key, jti=True)}
+    assert (await browser.get("/v1/users/ada", headers=with_jti)).ok
+    now = int(time.time())
+    claims = {"sub": "ada", "iat": now, "exp": now + 60, "explicit_grants": "yes"}
+    bad = jwt.encode(claims, load_signing_key(server.signing_key), algorithm="RS256")
+    assert_error(await browser.get("/v1/users/ada", headers={TOKEN_HEADER: bad}), 401, "invalid_user_token")

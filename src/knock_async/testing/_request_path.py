@@ -9,8 +9,10 @@ the stages after it and look at what they answered on the way back. So a request
 happen in the order Knock's would: authenticate, key kind, rate limit, body, idempotency,
 fault before, limits, access, handler; then, on the way out, the idempotency store keeps a
 2xx, the fault after acting is applied and the request is recorded. The fault is drawn once
-per request, by whichever fault stage meets it first (a replay never reaches "fault before":
-its fault, if any, is applied on the way out, and acts on nothing).
+per request, by whichever fault stage meets it first, and only by a request that got as far
+as "fault before" or was replayed (a replay never reaches "fault before": its fault, if any,
+is applied on the way out, and acts on nothing; a request refused earlier, e.g. for a misused
+Idempotency-Key, draws none).
 
 A new stage is one method here and its place in `RequestPath.stages`.
 """

@@ -115,6 +115,7 @@ class KnockTestServer:
 
     Every answer carries CORS headers and preflights are answered, so browser clients may call
     it: from any origin by default, or only from `cors_origins` (e.g. `["http://localhost:3000"]`).
+    `add_route()` serves an extra route beside the API (before `start()`).
     """
 
     def __init__(
