@@ -165,15 +165,19 @@ class RequestPath:
         publishable key brings a good user token)."""
         headers = exchange.request.headers
         scheme, _, token = headers.get("Authorization", "").partition(" ")
-        api_key = token.strip()
-        kind = self._keys.get(api_key) if scheme.lower() == "bearer" else None
+        api_key = token.strip() if scheme.lower() == "bearer" else ""
+        exchange.caller = self.caller(api_key, headers.get(USER_TOKEN))
+        return await forward()
+
+    def caller(self, api_key: str, user_token: str | None) -> Caller:
+        """Who these credentials speak for, checked as every request (and the socket) checks them."""
+        kind = self._keys.get(api_key)
         if kind is None:
             raise unauthenticated()
         user = None
         if self._security is not None and kind == "publishable":
-            user = self._security.verify(headers.get(USER_TOKEN))
-        exchange.caller = Caller(api_key, kind, user)
-        return await forward()
+            user = self._security.verify(user_token)
+        return Caller(api_key, kind, user)
 
     async def key_kind(self, exchange: Exchange, forward: Forward) -> Reply:
         if exchange.key_kind == "publishable" and not exchange.operation.publishable:

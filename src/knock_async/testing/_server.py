@@ -47,6 +47,7 @@ from ._request_path import (
     new_exchange,
 )
 from ._routes import TWINS, discover_operations, route_order
+from ._socket import FeedSocket
 from ._state import State
 from ._views import obj, tenant, user
 from ._webhooks import DEFAULT_TIMEOUT, Webhook, WebhookDelivery, WebhookSender
@@ -164,6 +165,8 @@ class KnockTestServer:
             maxlen=max_recorded_calls
         )
         self.app = self._make_app([cors_middleware(cors_origins), *middlewares])
+        self._feed_socket = FeedSocket(self._path.caller, self._backend, self.operations)
+        self._feed_socket.register(self.app)  # real-time feeds: /ws/v1/websocket
         self._runner: web.AppRunner | None = None
 
     # ---------------------------------------------------------------- lifecycle
