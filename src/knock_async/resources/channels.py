@@ -94,4 +94,16 @@ _CHANNELS_BULK_UPDATE_MESSAGE_STATUS: Operation[models.BulkOperation] = Operatio
     response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     lists=frozenset({"recipient_ids", "tenants", "workflows"}),
+    body_kinds=(
+        ("archived", "string"),
+        ("delivery_status", "string"),
+        ("engagement_status", "string"),
+        ("has_tenant", "boolean"),
+        ("newer_than", "string"),
+        ("older_than", "string"),
+        ("recipient_ids", "array[string]"),
+        ("tenants", "array[string]"),
+        ("trigger_data", "string"),
+        ("workflows", "array[string]"),
+    ),
 )
