@@ -49,7 +49,8 @@ class Namespace:
 
 def render_resources(spec: Schema, model_names: set[str], header: str) -> dict[str, str]:
     """Map of file name (relative to resources/) to its text."""
-    namespaces = _namespaces(read_methods(spec, model_names))
+    methods = read_methods(spec, model_names)
+    namespaces = _namespaces(methods)
     kinds = declared_kinds(spec)
     top_level = sorted({path[0] for path in namespaces})
     files = {}
@@ -62,7 +63,10 @@ def render_resources(spec: Schema, model_names: set[str], header: str) -> dict[s
             header=header, namespaces=members, top=top, deprecated=deprecated, kinds=kinds
         )
     roots = [namespaces[(top,)] for top in top_level]
-    files["__init__.py"] = _env.get_template("root.py.jinja2").render(header=header, roots=roots)
+    secrets = sorted({wire for method in methods for wire in method.secret_fields})
+    files["__init__.py"] = _env.get_template("root.py.jinja2").render(
+        header=header, roots=roots, secret_fields=secrets
+    )
     return files
 
 

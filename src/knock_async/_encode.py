@@ -174,7 +174,7 @@ def encode_query(query: Mapping[str, Any], operation_id: str = "") -> str:
     except (RecursionError, UnicodeEncodeError) as exc:
         failure: Exception = exc
     # Raised outside the `except`: a UnicodeEncodeError holds the whole value, maybe a secret.
-    raise unencodable(operation_id, query.items()) or failure
+    raise unencodable(operation_id, query.items()) or as_refusal(failure)
 
 
 # --- body ---------------------------------------------------------------------------------
@@ -209,7 +209,7 @@ def encode_body(
     given = [*(body.items() if body else ()), *(extra_body.items() if extra_body else ())]
     # Raised outside the `except`: a UnicodeEncodeError holds the whole body, maybe a secret.
     # No value to blame: the failure is not about encoding (a name given twice, say).
-    raise unencodable(operation_id, given) or failure
+    raise unencodable(operation_id, given) or as_refusal(failure)
 
 
 def values_at(node: Any, steps: Steps, index: int = 0, where: str = "") -> Iterator[tuple[str, Any]]:
@@ -320,11 +320,12 @@ _KIND_TOKEN = re.compile(r"(\w+)(?:\[([\w|]*)\])?")
 class KindCheck:
     """The JSON kinds one parameter takes, from its kind spec (see `Operation.query_kinds`)."""
 
-    __slots__ = ("declared", "item_kinds", "item_types", "kinds", "types")
+    __slots__ = ("declared", "item_declared", "item_kinds", "item_types", "kinds", "types")
 
     def __init__(self, declared: str) -> None:
         self.declared = declared
         kinds, items = _parse_kinds(declared)
+        self.item_declared = "|".join(sorted(items, key=list(_KIND_TYPES).index))
         self.kinds = _with_integers(kinds)
         self.types = frozenset(t for kind in kinds for t in _KIND_TYPES[kind])
         self.item_kinds = _with_integers(items) if items else None
@@ -394,28 +395,45 @@ def check_kinds(plan: Plan, query: Mapping[str, Any] | None, body: Mapping[str, 
 
 def _check_kinds(plan: Plan, given: Mapping[str, Any], checks: dict[str, KindCheck], skip_none: bool) -> None:
     for name, value in given.items():
+        if value is UNSET or (skip_none and value is None):
+            continue
         check = checks.get(name)
-        if check is None or value is UNSET or (skip_none and value is None):
+        if check is None:
             continue
         kind = type(value)
-        if kind not in check.types and json_kind(value) not in check.kinds:
+        if kind in check.types:  # the fast path: a plain value of a declared kind
+            if check.item_types is None or (kind is not list and kind is not tuple):
+                continue
+        elif json_kind(value) not in check.kinds:
             _refuse_kind(plan, name, check.declared, value)
-        if check.item_types is not None and (kind is list or kind is tuple or json_kind(value) == "array"):
-            item_types, item_kinds = check.item_types, check.item_kinds
-            for position, item in enumerate(value):
-                if type(item) not in item_types and json_kind(item) not in item_kinds:  # type: ignore[operator]
-                    _refuse_kind(plan, f"{name}[{position}]", check.declared, item)
+        elif check.item_types is None or json_kind(value) != "array":
+            continue
+        _check_items(plan, name, value, check)
+
+
+def _check_items(plan: Plan, name: str, value: Any, check: KindCheck) -> None:
+    item_types, item_kinds = check.item_types, check.item_kinds
+    assert item_types is not None and item_kinds is not None  # checked by the caller
+    for position, item in enumerate(value):
+        if type(item) not in item_types and json_kind(item) not in item_kinds:
+            declared = f"{check.item_declared} (the items of {name!r}: {check.declared})"
+            _refuse_kind(plan, f"{name}[{position}]", declared, item)
 
 
 def _refuse_kind(plan: Plan, where: str, declared: str, value: Any) -> None:
     # The value itself is not shown: it may be a credential given in the wrong place.
-    raise TypeError(f"{plan.op.id}: {where!r} takes {declared} (its declared type), got {_kind_name(value)}")
+    raise TypeError(f"{plan.op.id}: {where!r} takes {declared}, got {_kind_name(value)}")
 
 
 def _kind_name(value: Any) -> str:
+    if value is None:
+        return "None"
     kind = json_kind(value)
     name = type(value).__name__
-    return name if kind is None or kind == name else f"{name} ({kind})"
+    return name if kind is None or type(value) in _PLAIN_TYPES else f"{name} ({kind})"
+
+
+_PLAIN_TYPES: Final = frozenset({str, int, float, bool, dict, list, tuple})
 
 
 # --- extra parameters ---------------------------------------------------------------------
@@ -476,6 +494,9 @@ def unencodable(operation_id: str, given: Iterable[tuple[str, Any]]) -> ValueErr
     for name, value in given:
         if value is UNSET:
             continue
+        problem = _surrogate(name) if isinstance(name, str) else None
+        if problem:
+            return ValueError(f"{prefix}the name {name!r} {problem}; nothing was sent")
         problem, depth = _why_unencodable(value)
         if problem:
             return ValueError(f"{prefix}{name!r} {problem}; nothing was sent")
@@ -486,6 +507,16 @@ def unencodable(operation_id: str, given: Iterable[tuple[str, Any]]) -> ValueErr
             f"{prefix}{name!r} is nested {depth} levels deep, too deep to encode; nothing was sent"
         )
     return None
+
+
+def as_refusal(failure: Exception) -> Exception:
+    """A failure no value explains, as it may be raised: a UnicodeEncodeError holds the whole
+    text it failed on (a body with a credential, say), so only its reason is kept."""
+    if isinstance(failure, UnicodeEncodeError):
+        return ValueError(
+            f"a value holds a character UTF-8 cannot encode ({failure.reason}); nothing was sent"
+        )
+    return failure
 
 
 def _why_unencodable(value: Any) -> tuple[str | None, int]:
