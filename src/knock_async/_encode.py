@@ -362,7 +362,8 @@ def _names(declared: tuple[tuple[str, str], ...]) -> dict[str, str]:
 
 
 def json_kind(value: Any) -> str | None:
-    """The JSON kind `value` is sent as; None for a type the converter alone knows."""
+    """The JSON kind `value` is sent as; None for a value of no JSON kind (bytes, say),
+    which a parameter of declared kinds refuses."""
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, str):

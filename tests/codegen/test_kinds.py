@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from codegen.kinds import kind_spec
 
 SPEC: dict[str, Any] = {
