@@ -314,6 +314,8 @@ _KIND_TYPES: Final[dict[str, frozenset[type]]] = {
     "array": frozenset({list, tuple}),
     "null": frozenset({type(None)}),
 }
+# Types whose name says their kind: an error names them alone ("got int", not "got int (integer)").
+_PLAIN_TYPES: Final = frozenset({str, int, float, bool, dict, list, tuple})
 _KIND_TOKEN = re.compile(r"(\w+)(?:\[([\w|]*)\])?")
 
 
@@ -432,9 +434,6 @@ def _kind_name(value: Any) -> str:
     kind = json_kind(value)
     name = type(value).__name__
     return name if kind is None or type(value) in _PLAIN_TYPES else f"{name} ({kind})"
-
-
-_PLAIN_TYPES: Final = frozenset({str, int, float, bool, dict, list, tuple})
 
 
 # --- extra parameters ---------------------------------------------------------------------

@@ -166,6 +166,12 @@ async def test_every_form_of_a_declared_kind_is_accepted_and_arrives_as_json(
     assert ("page_size", "2") in server.calls("users.list")[0].query
 
 
+async def test_none_in_the_query_means_not_given(knock: AsyncKnock, server: KnockTestServer) -> None:
+    await knock.users.list(page_size=None)  # type: ignore[arg-type]
+    (listed,) = server.calls("users.list")
+    assert [name for name, _ in listed.query if name == "page_size"] == []
+
+
 @pytest.mark.parametrize(
     ("value", "kind"),
     [
