@@ -152,18 +152,22 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
-def _query_pairs(key: str, value: Any) -> Iterator[tuple[str, str]]:
+def _query_pairs(key: str, value: Any, depth: int = 2) -> Iterator[tuple[str, str]]:
     if value is None or value is UNSET:
         return
     if isinstance(value, (list, tuple, set, frozenset)):
+        if depth > MAX_JSON_DEPTH:  # `depth`: the level of a list or object here, the query's is 1
+            raise _TooDeep
         # Repeated keys; the wire name already carries "[]" where Knock wants it.
         for item in value:
-            yield from _query_pairs(key, item)
+            yield from _query_pairs(key, item, depth + 1)
     elif isinstance(value, Mapping) or attrs.has(type(value)):
+        if depth > MAX_JSON_DEPTH:
+            raise _TooDeep
         # Objects travel as key[field]=value (deepObject), the way Knock parses them;
         # in a list that gives key[][field]=value.
         for field, item in converter.unstructure(value).items():
-            yield from _query_pairs(f"{key}[{field}]", item)
+            yield from _query_pairs(f"{key}[{field}]", item, depth + 1)
     else:
         yield key, _query_value(value)
 
@@ -171,7 +175,7 @@ def _query_pairs(key: str, value: Any) -> Iterator[tuple[str, str]]:
 def encode_query(query: Mapping[str, Any], operation_id: str = "") -> str:
     try:
         return urlencode([pair for key, value in query.items() for pair in _query_pairs(key, value)])
-    except (RecursionError, UnicodeEncodeError) as exc:
+    except (RecursionError, UnicodeEncodeError, _TooDeep) as exc:
         failure: Exception = exc
     # Raised outside the `except`: a UnicodeEncodeError holds the whole value, maybe a secret.
     raise unencodable(operation_id, query.items()) or as_refusal(failure)
@@ -202,8 +206,11 @@ def encode_body(
     """The JSON payload and its bytes; a value JSON cannot carry is refused, by its name."""
     try:
         payload = build_payload(body, extra_body)
-        return payload, encode_json(payload).encode()
-    except (RecursionError, UnicodeEncodeError, ValueError) as exc:
+        data = encode_json(payload).encode()
+        if not nests_deeper(data, MAX_JSON_DEPTH):
+            return payload, data
+        raise _TooDeep
+    except (RecursionError, UnicodeEncodeError, ValueError, _TooDeep) as exc:
         # ValueError: json's "Circular reference detected" and "Out of range float values".
         failure: Exception = exc
     given = [*(body.items() if body else ()), *(extra_body.items() if extra_body else ())]
@@ -484,6 +491,40 @@ def _check_extras(
 
 # --- values JSON (or a URL) cannot carry --------------------------------------------------
 
+# Levels of arrays and objects in a request body or query, the body itself counted as one.
+# Far more than any Knock payload needs; and a fixed limit, so that what is refused does not
+# depend on Python's recursion limit (which the converter would meet a few hundred levels down).
+MAX_JSON_DEPTH: Final = 128
+
+
+class _TooDeep(Exception):
+    """Raised while encoding, caught in this module: a value nests beyond MAX_JSON_DEPTH."""
+
+
+_BRACKETS_AS_BRACES: Final = bytes.maketrans(b"[]", b"{}")
+_NOT_STRUCTURE: Final = bytes(byte for byte in range(256) if byte not in b'[]{}"')
+_STRING_WITH_BRACKETS: Final = re.compile(rb'"[^"]*"')
+
+
+def nests_deeper(data: bytes, limit: int) -> bool:
+    """Whether the JSON `data` nests arrays and objects deeper than `limit`: a few C-speed
+    passes over its bytes, none at all when it has too few brackets to be that deep."""
+    if data.count(b"{") + data.count(b"[") <= limit:
+        return False
+    if b"\\" in data:  # drop escaped backslashes, then escaped quotes: the quotes left delimit strings
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Only brackets and quotes are kept, brackets as braces (the kind does not change the depth).
+    # Adjacent quotes go at once: an empty string, or two strings joined into one, so what was
+    # inside a string stays inside one; the strings left hold brackets, and go by the expression.
+    skeleton = data.translate(_BRACKETS_AS_BRACES, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in skeleton:
+        skeleton = _STRING_WITH_BRACKETS.sub(b"", skeleton)
+    for _ in range(limit):  # each pass removes the innermost level everywhere
+        if not skeleton:
+            return False
+        skeleton = skeleton.replace(b"{}", b"")
+    return bool(skeleton)
+
 
 def unencodable(operation_id: str, given: Iterable[tuple[str, Any]]) -> ValueError | None:
     """The refusal of a value that failed to encode, naming the parameter that holds it;
@@ -502,7 +543,12 @@ def unencodable(operation_id: str, given: Iterable[tuple[str, Any]]) -> ValueErr
             return ValueError(f"{prefix}{name!r} {problem}; nothing was sent")
         deepest = max(deepest, (depth, name))
     depth, name = deepest
-    if depth > 1:  # no cycle, surrogate or nan: the nesting outgrew Python's recursion limit
+    if depth >= MAX_JSON_DEPTH:  # the body (or the query) itself is a level too
+        return ValueError(
+            f"{prefix}{name!r} is nested {depth} levels deep, more than the {MAX_JSON_DEPTH - 1} "
+            "a parameter may nest; nothing was sent"
+        )
+    if depth > 1:  # within the limit, yet beyond Python's recursion limit from where it was called
         return ValueError(
             f"{prefix}{name!r} is nested {depth} levels deep, too deep to encode; nothing was sent"
         )
@@ -524,14 +570,13 @@ def _why_unencodable(value: Any) -> tuple[str | None, int]:
     cannot, and how deep it is nested. Iterative: the value may be nested beyond recursion."""
     ancestors: set[int] = set()  # the containers on the path to the current one
     stack: list[Any] = [(value, 1)]
-    deepest = 1
+    deepest = 0
     while stack:
         entry = stack.pop()
         if type(entry) is int:  # leaving the container with this id
             ancestors.discard(entry)
             continue
         node, depth = entry
-        deepest = max(deepest, depth)
         if isinstance(node, str):
             problem = _surrogate(node)
             if problem:
@@ -542,6 +587,7 @@ def _why_unencodable(value: Any) -> tuple[str | None, int]:
         children = _children(node)
         if children is None:
             continue
+        deepest = max(deepest, depth)  # levels of lists and objects, as JSON nests them
         if id(node) in ancestors:
             return "contains itself (a circular reference)", deepest
         ancestors.add(id(node))

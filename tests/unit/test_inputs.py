@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import math
+import random
+import sys
 import types
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 
 from knock_async import AsyncKnock, RequestOptions, models
-from knock_async._encode import json_kind
+from knock_async._encode import encode_json, json_kind, nests_deeper
 from knock_async.testing import KnockTestServer
 from tests.helpers import generated_operations, resolve, spec_operations
 
@@ -218,7 +221,8 @@ UNENCODABLE: list[tuple[str, Call, str]] = [
     (
         "data nested 5000 deep",
         lambda k: k.workflows.trigger("welcome", recipients=["u1"], data=nested(5000)),
-        r"workflows\.trigger: 'data' is nested 5000 levels deep, too deep to encode; nothing was sent",
+        r"workflows\.trigger: 'data' is nested 5000 levels deep, more than the 127 a parameter may nest; "
+        r"nothing was sent",
     ),
     (
         "data circular through a dict",
@@ -268,7 +272,7 @@ UNENCODABLE: list[tuple[str, Call, str]] = [
     (
         "a query object nested 5000 deep",
         lambda k: k.users.list(options=RequestOptions(extra_query={"filter": nested(5000)})),
-        r"users\.list: 'filter' is nested 5000 levels deep",
+        r"users\.list: 'filter' is nested 5000 levels deep, more than the 127",
     ),
     (
         "a circular query object",
@@ -305,10 +309,60 @@ async def test_a_refused_body_does_not_leak_its_other_values(
     assert server.requests == []
 
 
-async def test_nesting_within_reach_is_sent(knock: AsyncKnock, server: KnockTestServer) -> None:
-    await knock.workflows.trigger("welcome", recipients=["u1"], data=nested(100))
+@pytest.fixture(params=["default", "raised"])
+def recursion_limit(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Python's recursion limit as it comes, and raised as some programs raise it (mypy does):
+    what is refused must not depend on it."""
+    before = sys.getrecursionlimit()
+    if request.param == "raised":
+        sys.setrecursionlimit(max(before, 30_000))
+    yield
+    sys.setrecursionlimit(before)
+
+
+@pytest.mark.usefixtures("recursion_limit")
+async def test_nesting_is_refused_past_a_fixed_depth(knock: AsyncKnock, server: KnockTestServer) -> None:
+    # The body is level 1, so a parameter may nest 127 levels: the most a 128-level body holds.
+    await knock.workflows.trigger("welcome", recipients=["u1"], data=nested(127))
     (sent,) = server.calls("workflows.trigger")
-    assert sent.body["data"] == nested(100)
+    assert sent.body["data"] == nested(127)
+    for depth in (128, 5000):
+        with pytest.raises(ValueError, match=f"'data' is nested {depth} levels deep, more than the 127"):
+            await knock.workflows.trigger("welcome", recipients=["u1"], data=nested(depth))
+    with pytest.raises(ValueError, match="'filter' is nested 128 levels deep"):
+        await knock.users.list(options=RequestOptions(extra_query={"filter": nested(128)}))
+    assert len(server.requests) == 1
+
+
+def json_depth(value: Any) -> int:
+    """Levels of arrays and objects in a decoded JSON value, the reference `nests_deeper` must match."""
+    if isinstance(value, dict):
+        return 1 + max(map(json_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(json_depth, value), default=0)
+    return 0
+
+
+TRICKY_STRINGS = ["x", "[[[", "}}}", 'a"[', "\\", '"\\"{', "\n]", '""[', "\\", "{\\}", ""]
+
+
+def test_the_depth_of_encoded_json_is_read_exactly_whatever_its_strings_hold() -> None:
+    picks = random.Random(16)
+    for _ in range(400):
+        value: Any = picks.choice(TRICKY_STRINGS)
+        for _ in range(picks.randrange(0, 40)):
+            value = picks.choice(
+                [
+                    lambda v: {"a": v, "s": picks.choice(TRICKY_STRINGS)},
+                    lambda v: [picks.choice(TRICKY_STRINGS), v],
+                ]
+            )(value)
+        data = encode_json(
+            {"p": value, picks.choice(TRICKY_STRINGS): [picks.choice(TRICKY_STRINGS)]}
+        ).encode()
+        depth = json_depth(json.loads(data))
+        for limit in (depth - 1, depth, depth + 1):
+            assert nests_deeper(data, limit) is (depth > limit), (data, limit)
 
 
 async def test_a_shared_value_is_not_mistaken_for_a_cycle(knock: AsyncKnock, server: KnockTestServer) -> None:
