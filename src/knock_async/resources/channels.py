@@ -99,4 +99,17 @@ _CHANNELS_BULK_UPDATE_MESSAGE_STATUS: Operation[models.BulkOperation] = Operatio
     bulk=True,
     publishable=True,
     lists=frozenset({"recipient_ids", "tenants", "user_ids", "workflows"}),
+    body_kinds=(
+        ("archived", "string"),
+        ("delivery_status", "string"),
+        ("engagement_status", "string"),
+        ("has_tenant", "boolean"),
+        ("newer_than", "string"),
+        ("older_than", "string"),
+        ("recipient_ids", "array[string]"),
+        ("tenants", "array[string]"),
+        ("user_ids", "array[string]"),
+        ("trigger_data", "string"),
+        ("workflows", "array[string]"),
+    ),
 )
