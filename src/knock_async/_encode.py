@@ -240,19 +240,3 @@ def _strings(value: Any) -> Iterator[str]:
     elif isinstance(value, (list, Mapping)):
         for item in value.values() if isinstance(value, Mapping) else value:
             yield from _strings(item)
-
-
-# --- headers ------------------------------------------------------------------------------
-
-
-def merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
-    """`base` updated with `extra`, case-insensitively (else both spellings would be sent)."""
-    merged = dict(base)
-    names = {name.lower(): name for name in merged}
-    for name, value in extra.items():
-        previous = names.get(name.lower())
-        if previous is not None:
-            del merged[previous]
-        merged[name] = value
-        names[name.lower()] = name
-    return merged

@@ -12,6 +12,8 @@ from typing import Any, Final, Generic, TypeAlias, TypeVar
 
 import attrs
 
+from ._headers import header_names
+
 T = TypeVar("T")
 
 
@@ -113,9 +115,7 @@ class Operation(Generic[T]):
     # The type the 2xx JSON body is structured into (None: no body), or a `Deferred` one;
     # read it through `response`. Not compared: resolving it must not change equality or hash.
     response_type: Any = attrs.field(default=None, alias="response", eq=False)
-    batch_tier: int | None = None
     pagination: Pagination | None = None
-    bulk: bool = False
     limits: tuple[Limit, ...] = ()
     publishable: bool = False
     # Parameters (wire names) that take a list: a lone string there would be sent as it is
@@ -145,11 +145,6 @@ def check_timeout(name: str, value: float | None) -> None:
         raise ValueError(
             f"{name} must be a number of seconds above 0, or None for no deadline; got {value!r}"
         )
-
-
-def header_names(headers: Mapping[str, str]) -> str:
-    # Header values carry credentials (Authorization, X-Knock-User-Token, ...): never show them.
-    return f"<headers {sorted(headers)}>"
 
 
 def _check_options_timeout(_: object, __: object, value: float | Unset | None) -> None:

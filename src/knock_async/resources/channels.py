@@ -92,6 +92,5 @@ _CHANNELS_BULK_UPDATE_MESSAGE_STATUS: Operation[models.BulkOperation] = Operatio
     path="/v1/channels/{channel_id}/messages/bulk/{action}",
     tier=2,
     response=Deferred(lambda: models.BulkOperation),
-    bulk=True,
     lists=frozenset({"recipient_ids", "tenants", "workflows"}),
 )

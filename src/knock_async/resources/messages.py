@@ -589,7 +589,6 @@ _MESSAGES_BATCH_ARCHIVE: Operation[builtins.list[models.Message]] = Operation(
     path="/v1/messages/batch/archived",
     tier=3,
     response=Deferred(lambda: builtins.list[models.Message]),
-    batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
 )
@@ -609,7 +608,6 @@ _MESSAGES_BATCH_MARK_AS_INTERACTED: Operation[builtins.list[models.Message]] = O
     path="/v1/messages/batch/interacted",
     tier=3,
     response=Deferred(lambda: builtins.list[models.Message]),
-    batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
 )
@@ -620,7 +618,6 @@ _MESSAGES_BATCH_MARK_AS_READ: Operation[builtins.list[models.Message]] = Operati
     path="/v1/messages/batch/read",
     tier=3,
     response=Deferred(lambda: builtins.list[models.Message]),
-    batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
 )
@@ -631,7 +628,6 @@ _MESSAGES_BATCH_MARK_AS_SEEN: Operation[builtins.list[models.Message]] = Operati
     path="/v1/messages/batch/seen",
     tier=3,
     response=Deferred(lambda: builtins.list[models.Message]),
-    batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
 )
@@ -642,7 +638,6 @@ _MESSAGES_BATCH_MARK_AS_UNREAD: Operation[builtins.list[models.Message]] = Opera
     path="/v1/messages/batch/unread",
     tier=3,
     response=Deferred(lambda: builtins.list[models.Message]),
-    batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
 )
@@ -653,7 +648,6 @@ _MESSAGES_BATCH_MARK_AS_UNSEEN: Operation[builtins.list[models.Message]] = Opera
     path="/v1/messages/batch/unseen",
     tier=3,
     response=Deferred(lambda: builtins.list[models.Message]),
-    batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
 )
@@ -664,7 +658,6 @@ _MESSAGES_BATCH_UNARCHIVE: Operation[builtins.list[models.Message]] = Operation(
     path="/v1/messages/batch/unarchived",
     tier=3,
     response=Deferred(lambda: builtins.list[models.Message]),
-    batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
 )

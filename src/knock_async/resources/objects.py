@@ -947,7 +947,6 @@ _OBJECTS_BULK_ADD_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
     path="/v1/objects/{collection}/bulk/subscriptions/add",
     tier=1,
     response=Deferred(lambda: models.BulkOperation),
-    bulk=True,
     limits=(
         Limit(field="subscriptions", max_items=100),
         Limit(field="subscriptions[].recipients", max_items=50),
@@ -962,7 +961,6 @@ _OBJECTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     path="/v1/objects/{collection}/bulk/delete",
     tier=1,
     response=Deferred(lambda: models.BulkOperation),
-    bulk=True,
     limits=(Limit(field="object_ids", max_items=1000),),
     lists=frozenset({"object_ids"}),
 )
@@ -973,7 +971,6 @@ _OBJECTS_BULK_DELETE_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
     path="/v1/objects/{collection}/bulk/subscriptions/delete",
     tier=1,
     response=Deferred(lambda: models.BulkOperation),
-    bulk=True,
     limits=(Limit(field="subscriptions[].recipients", max_items=100),),
     lists=frozenset({"subscriptions", "subscriptions[].recipients"}),
 )
@@ -984,7 +981,6 @@ _OBJECTS_BULK_SET: Operation[models.BulkOperation] = Operation(
     path="/v1/objects/{collection}/bulk/set",
     tier=1,
     response=Deferred(lambda: models.BulkOperation),
-    bulk=True,
     limits=(Limit(field="objects", max_items=1000),),
     lists=frozenset({"objects"}),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
