@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import urllib.request
 import warnings
+from collections.abc import AsyncGenerator
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -31,12 +32,19 @@ def env_proxy_for(url: str) -> str | None:
 
 class SessionHolder:
     """Opens the session on first use in the running loop, and again under a new loop (a
-    second `asyncio.run`); a caller's own session is used as it is and never closed here."""
+    second `asyncio.run`); a caller's own session is used as it is and never closed here.
+
+    A session it opens is closed when its loop shuts down, at the latest: an async generator
+    started with it is closed by `loop.shutdown_asyncgens()` (which `asyncio.run` calls before
+    closing the loop), and its `finally` closes the session while the loop still runs. So no
+    connection outlives an `asyncio.run`, and nothing warns about one.
+    """
 
     def __init__(self, session: aiohttp.ClientSession | None) -> None:
         self._session = session
         self._owned = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._guard: AsyncGenerator[None, None] | None = None
         self.closed = False
 
     async def current(self) -> aiohttp.ClientSession:
@@ -46,10 +54,7 @@ class SessionHolder:
         session = self._session
         if self._owned:
             if session is None or self._loop is not loop:
-                if session is not None:
-                    await self._let_go(session)
-                session = self._session = aiohttp.ClientSession()
-                self._loop = loop
+                session = await self._open(loop)
             return session
         assert session is not None  # not owned: the caller handed it in
         if session.closed:  # else aiohttp's bare RuntimeError('Session is closed')
@@ -64,25 +69,40 @@ class SessionHolder:
         return session
 
     async def close(self) -> None:
-        """Close the session if this holder opened it (under the running loop, or detached)."""
+        """Close the session if this holder opened it."""
         self.closed = True
-        session, self._session = self._session, None
-        if session is None or not self._owned:
-            return
-        if self._loop is asyncio.get_running_loop():
-            await session.close()
-        else:
-            await self._let_go(session)
+        if self._owned:
+            await self._release()
 
-    async def _let_go(self, session: aiohttp.ClientSession) -> None:
-        """Drop a session opened under another loop. When that loop is closed (an earlier
-        `asyncio.run`), its connector is marked closed, which closes nothing more but keeps
-        it from logging "Unclosed connector" when collected; a loop still running elsewhere
-        keeps its connections, which only that loop may touch."""
-        connector = session.connector
-        session.detach()
-        if connector is not None and self._loop is not None and self._loop.is_closed():
-            await connector.close()
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession:
+        await self._release()
+        session = self._session = aiohttp.ClientSession()
+        self._loop = loop
+        self._guard = _closed_at_shutdown(self, session)
+        await self._guard.asend(None)  # started: the running loop now knows it
+        return session
+
+    async def _release(self) -> None:
+        """Close the session opened last: here, when its loop is this one or is closed
+        (nothing is left to close then, but its connector no longer counts as open); when
+        that loop runs in another thread, it closes it itself once the guard is dropped."""
+        guard, self._guard = self._guard, None
+        if guard is None:
+            return
+        loop = self._loop
+        if loop is None or loop is asyncio.get_running_loop() or loop.is_closed():
+            await guard.aclose()
+
+
+async def _closed_at_shutdown(
+    holder: SessionHolder, session: aiohttp.ClientSession
+) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        if holder._session is session:
+            holder._session = None
+        await session.close()
 
 
 def _loop_of(session: aiohttp.ClientSession) -> asyncio.AbstractEventLoop:
