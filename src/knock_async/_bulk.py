@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence, Sized
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence, Sized
 from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
 
 import attrs
@@ -324,47 +324,70 @@ class BulkOperationsBase(abc.ABC, Generic[B]):
         `result.raise_for_errors()`. Any other exception (a bug in `submit`, say) stops the
         run and propagates.
         """
-        if not 1 <= chunk_size <= MAX_BULK_ITEMS:
-            raise ValueError(f"chunk_size must be 1 to {MAX_BULK_ITEMS} (Knock's limit), got {chunk_size}")
-        if max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        _check_chunking(chunk_size, max_concurrency)
         progress = _ProgressTracker(len(items) if isinstance(items, Sized) else None, on_progress)
         chunks = enumerate(_chunked(items, chunk_size))
         operations: dict[int, B] = {}
         failures: list[ChunkFailure[E, B]] = []
+        polling = (timeout, poll_interval, max_poll_interval)
 
         async def worker() -> None:
             # The workers share one iterator: each chunk is taken by exactly one of them.
             for index, chunk in chunks:
                 progress.submitted(index, len(chunk))
-
-                def seen(op: B, index: int = index) -> None:
-                    operations[index] = op  # the latest state, kept even if the chunk fails later
-                    progress.update(index, op)
-
-                try:
-                    created = await submit(chunk)
-                    seen(created)
-                    await self._wait(created, timeout, poll_interval, max_poll_interval, seen)
-                except KnockError as exc:
-                    failures.append(
-                        ChunkFailure(index=index, items=chunk, error=exc, operation=operations.get(index))
-                    )
+                failure = await self._run_chunk(submit, index, chunk, polling, operations, progress)
+                if failure is not None:
+                    failures.append(failure)
                 progress.finished()
 
-        tasks = [asyncio.ensure_future(worker()) for _ in range(max_concurrency)]
-        try:
-            await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:  # one worker failed (or we were cancelled): stop the rest
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        await _all_or_none(worker() for _ in range(max_concurrency))
         progress.report(done=True)
         return BulkResult(
             operations=[operations[i] for i in sorted(operations)],
             failures=sorted(failures, key=lambda failure: failure.index),
         )
+
+    async def _run_chunk(
+        self,
+        submit: Callable[[list[E]], Awaitable[B]],
+        index: int,
+        chunk: list[E],
+        polling: tuple[float, float, float],
+        operations: dict[int, B],
+        progress: _ProgressTracker,
+    ) -> ChunkFailure[E, B] | None:
+        """Submit one chunk and wait for its operation; a KnockError makes it a failure."""
+
+        def seen(op: B) -> None:
+            operations[index] = op  # the latest state, kept even if the chunk fails later
+            progress.update(index, op)
+
+        try:
+            created = await submit(chunk)
+            seen(created)
+            await self._wait(created, *polling, seen)
+        except KnockError as exc:
+            return ChunkFailure(index=index, items=chunk, error=exc, operation=operations.get(index))
+        return None
+
+
+def _check_chunking(chunk_size: int, max_concurrency: int) -> None:
+    if not 1 <= chunk_size <= MAX_BULK_ITEMS:
+        raise ValueError(f"chunk_size must be 1 to {MAX_BULK_ITEMS} (Knock's limit), got {chunk_size}")
+    if max_concurrency < 1:
+        raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+
+
+async def _all_or_none(workers: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run the workers together; when one fails (or we are cancelled), stop the rest."""
+    tasks = [asyncio.ensure_future(worker) for worker in workers]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _chunked(items: Iterable[E], size: int) -> Iterator[list[E]]:

@@ -109,6 +109,14 @@ return 0
 """
 
 
+def _error_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """What counts as Redis failing (Elapsed: a command past its timeout, on 3.10 not an
+    asyncio.TimeoutError), and which of those a second try on a new connection may cure."""
+    from redis.exceptions import ConnectionError, RedisError
+
+    return (RedisError, OSError, asyncio.TimeoutError, Elapsed), (ConnectionError, OSError)
+
+
 class _RedisUnavailable(Exception):
     """Redis did not answer in time or failed; the caller falls back to local pacing."""
 
@@ -147,8 +155,6 @@ class RedisRateLimiter:
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
         clock: Clock = REAL_CLOCK,
     ) -> None:
-        from redis.exceptions import ConnectionError, RedisError
-
         if not namespace:
             raise ValueError("namespace must not be empty")
         if not command_timeout > 0:
@@ -168,13 +174,7 @@ class RedisRateLimiter:
         self.max_in_flight = max_in_flight
         self.namespace = namespace
         self._redis = redis
-        self._redis_errors: tuple[type[BaseException], ...] = (
-            RedisError,
-            OSError,
-            asyncio.TimeoutError,
-            Elapsed,
-        )
-        self._connection_errors: tuple[type[BaseException], ...] = (ConnectionError, OSError)
+        self._redis_errors, self._connection_errors = _error_types()
         self._acquire: AsyncScript = redis.register_script(_ACQUIRE)
         self._pause: AsyncScript = redis.register_script(_PAUSE)
         self._command_timeout = command_timeout
