@@ -25,7 +25,7 @@ import attrs
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from ._clock import Clock, Elapsed, within
+from ._clock import Clock, within
 from ._config import ClientConfig, RetryPolicy
 from ._convert import converter
 from ._encode import (
@@ -140,8 +140,11 @@ class Transport:
         self.config = config
         self._base_url = config.base_url
         self._clock = config.clock
-        # The call's deadline bounds everything; aiohttp bounds only the connect step.
-        self._client_timeout = aiohttp.ClientTimeout(total=None, connect=config.connect_timeout)
+        # The call's deadline bounds everything; aiohttp bounds the connect step, and one attempt
+        # from sending to the last byte read (`total`, so it costs no timer of ours per attempt).
+        self._client_timeout = aiohttp.ClientTimeout(
+            total=config.attempt_timeout, connect=config.connect_timeout
+        )
         token = config.user_token
         self._token_source = None if token is None or isinstance(token, str) else token
         self._defaults = CallSettings(
@@ -273,7 +276,7 @@ class Transport:
         if plan.writes and "Idempotency-Key" not in settings.headers:
             # Made once per call: every retry of this call carries the same key.
             headers = merge_headers(settings.headers, {"Idempotency-Key": str(uuid.uuid4())})
-            settings = attrs.evolve(settings, headers=headers)
+            settings = CallSettings(headers, settings.timeout, settings.attempt_timeout, settings.retry)
         # Already percent-encoded: yarl must not re-normalise it.
         return _Prepared(plan, rendered, URL(url, encoded=True), data, payload, settings)
 
@@ -354,7 +357,17 @@ class Transport:
         left = None if deadline is None else deadline - self._clock.monotonic()
         async with limiter.slot(plan.op.tier, scope, left) if limiter is not None else _NO_LIMIT:
             started = time.perf_counter()
-            outcome = await self._exchange_once(session, prepared, headers)
+            try:
+                outcome: Response | _NoAnswer = await _exchange(
+                    session,
+                    prepared,
+                    headers,
+                    self._client_timeout,
+                    self.config.max_response_bytes,
+                    self._proxy,
+                )
+            except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+                outcome = self._no_answer(exc)
         if logger.isEnabledFor(logging.DEBUG):  # the arguments cost more than the check
             logger.debug(
                 "knock %s %s [%s] -> %s in %.1f ms (attempt %d)",
@@ -364,21 +377,15 @@ class Transport:
             )  # fmt: skip
         return outcome
 
-    async def _exchange_once(
-        self, session: aiohttp.ClientSession, prepared: _Prepared, headers: Mapping[str, str]
-    ) -> Response | _NoAnswer:
-        """The request and its response, within the attempt's own limit if it has one."""
-        exchange = _exchange(
-            session, prepared, headers, self._client_timeout, self.config.max_response_bytes, self._proxy
-        )
-        limit = prepared.settings.attempt_timeout
-        try:
-            return await (exchange if limit is None else within(limit, exchange))
-        except Elapsed:
+    def _no_answer(self, exc: BaseException) -> _NoAnswer:
+        # Only the text is kept: the exception's request_info holds our headers.
+        if not isinstance(exc, asyncio.TimeoutError):
+            return _NoAnswer(False, type(exc).__name__, str(exc))
+        if type(exc) is asyncio.TimeoutError and self.config.attempt_timeout is not None:
+            # aiohttp's bare TimeoutError: the attempt's `total` ran out (see `_client_timeout`).
+            limit = self.config.attempt_timeout
             return _NoAnswer(True, "attempt_timeout", f"no complete response within {limit:g} s")
-        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
-            # Only the text is kept: the exception's request_info holds our headers.
-            return _NoAnswer(isinstance(exc, asyncio.TimeoutError), type(exc).__name__, str(exc))
+        return _NoAnswer(True, type(exc).__name__, str(exc))
 
     def _failure(
         self, prepared: _Prepared, headers: Mapping[str, str], outcome: Response | _NoAnswer

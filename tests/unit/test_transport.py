@@ -256,9 +256,9 @@ async def test_body_that_does_not_fit_the_model_is_a_validation_error(
         await transport.request(GET_USER, path={"user_id": "u1"})
 
 
-async def test_aiohttp_bounds_only_the_connect_step(api: KnockMock) -> None:
+async def test_aiohttp_bounds_the_connect_step_and_one_attempt(api: KnockMock) -> None:
     # The call's own deadline bounds the rest (queueing, retries, backoff included).
-    t = Transport(ClientConfig(API_KEY, connect_timeout=4))
+    t = Transport(ClientConfig(API_KEY, connect_timeout=4, attempt_timeout=None))
     api.get(USER_URL, payload=USER_JSON, repeat=True)
     await t.request(GET_USER, path={"user_id": "u1"})
     await t.request(GET_USER, path={"user_id": "u1"}, options=RequestOptions(timeout=5))
@@ -266,6 +266,10 @@ async def test_aiohttp_bounds_only_the_connect_step(api: KnockMock) -> None:
     for call in sent(api):
         assert (call.kwargs["timeout"].total, call.kwargs["timeout"].connect) == (None, 4)
         assert call.kwargs["allow_redirects"] is False
+    bounded = Transport(ClientConfig(API_KEY, attempt_timeout=7))
+    await bounded.request(GET_USER, path={"user_id": "u1"})
+    await bounded.close()
+    assert sent(api)[-1].kwargs["timeout"].total == 7
 
 
 # --- configuration and session lifecycle ---------------------------------------------------
