@@ -76,7 +76,6 @@ class CallSettings:
 
     headers: dict[str, str]
     timeout: float | None
-    attempt_timeout: float | None
     retry: RetryPolicy
 
 
@@ -147,9 +146,7 @@ class Transport:
         )
         token = config.user_token
         self._token_source = None if token is None or isinstance(token, str) else token
-        self._defaults = CallSettings(
-            _client_headers(config), config.timeout, config.attempt_timeout, config.retry
-        )
+        self._defaults = CallSettings(_client_headers(config), config.timeout, config.retry)
         self._scope = scope_for(config.api_key, token if isinstance(token, str) else None)
         self._scopes: dict[str, str] = {}  # by user token, when a callable supplies them
         self._owns_sessions = sessions is None
@@ -276,7 +273,7 @@ class Transport:
         if plan.writes and "Idempotency-Key" not in settings.headers:
             # Made once per call: every retry of this call carries the same key.
             headers = merge_headers(settings.headers, {"Idempotency-Key": str(uuid.uuid4())})
-            settings = CallSettings(headers, settings.timeout, settings.attempt_timeout, settings.retry)
+            settings = CallSettings(headers, settings.timeout, settings.retry)
         # Already percent-encoded: yarl must not re-normalise it.
         return _Prepared(plan, rendered, URL(url, encoded=True), data, payload, settings)
 
@@ -297,7 +294,7 @@ class Transport:
         if options.max_retries is not None:
             retry = attrs.evolve(retry, max_retries=options.max_retries)
         timeout = settings.timeout if options.timeout is UNSET else options.timeout
-        return CallSettings(headers, timeout, settings.attempt_timeout, retry)
+        return CallSettings(headers, timeout, retry)
 
     # --- step 2: send -------------------------------------------------------------------
 
