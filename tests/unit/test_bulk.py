@@ -397,13 +397,16 @@ async def test_a_call_that_raises_a_knock_error_is_collected(no_waiting: list[fl
 
 @pytest.mark.asyncio
 async def test_a_timed_out_chunk_is_collected_with_its_last_state() -> None:
-    ops = FakeBulkOperations()
+    clock = RecordingClock()  # the polls' waits pass on it at once: the timeout comes by them
+    ops = FakeBulkOperations(clock)
 
     async def submit(chunk: list[Any]) -> Op:
         ops.scripts["stuck"] = [Op(id="stuck", status=Status.PROCESSING, processed_rows=1)]
         return Op(id="stuck", status=Status.QUEUED)
 
-    result = await ops.run_in_chunks(submit, users(5), timeout=0.01, poll_interval=0.001)
+    result = await ops.run_in_chunks(submit, users(5), timeout=1.0, poll_interval=0.1)
+    # The last wait is cut to what was left of the timeout.
+    assert clock.sleeps == pytest.approx([0.1, 0.15, 0.225, 0.3375, 0.1875])
     [failure] = result.failures
     assert isinstance(failure.error, BulkOperationTimeoutError)
     assert failure.operation is not None and failure.operation.processed_rows == 1
