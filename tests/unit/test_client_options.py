@@ -24,7 +24,7 @@ from knock_async import (
     RateLimiter,
     RetryPolicy,
 )
-from knock_async.testing import KnockTestServer, ManualClock
+from knock_async.testing import BulkProgress, KnockTestServer, ManualClock
 
 API_KEY = "sk_test_options_0123456789"
 USER_JSON = {"__typename": "User", "id": "u1", "name": "Ada", "updated_at": "2024-05-01T12:00:00Z"}
@@ -339,3 +339,23 @@ async def test_a_cancelled_manual_sleep_leaves_no_timer() -> None:
     with pytest.raises(asyncio.CancelledError):
         await sleeper
     assert clock.pending == 0
+
+
+async def test_one_manual_clock_drives_the_server_and_the_clients_polling() -> None:
+    clock = ManualClock()
+    async with KnockTestServer(clock=clock, bulk=BulkProgress(step=1.0)) as server:
+        knock = AsyncKnock(server.api_key, base_url=server.url, clock=clock, rate_limiter=None)
+        operation = await knock.users.bulk.identify(users=[{"id": f"user-{n}"} for n in range(3)])
+        waiting = asyncio.ensure_future(
+            knock.bulk_operations.wait(operation, timeout=600, poll_interval=2, max_poll_interval=2)
+        )
+        advanced = 0
+        while not waiting.done() and advanced < 100:
+            await asyncio.sleep(0.01)  # let the client poll and the server answer
+            clock.advance(1)
+            advanced += 1
+        done = await asyncio.wait_for(waiting, 5)
+        await knock.close()
+    assert done.status == "completed" and done.success_count == 3
+    assert 2 <= advanced < 100  # the job and the polls moved with the manual clock alone
+    assert clock.monotonic() == advanced
