@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from knock_async import (
+    APIConnectionError,
     APITimeoutError,
     AsyncKnock,
     ClientClosedError,
@@ -359,3 +361,19 @@ async def test_one_manual_clock_drives_the_server_and_the_clients_polling() -> N
     assert done.status == "completed" and done.success_count == 3
     assert 2 <= advanced < 100  # the job and the polls moved with the manual clock alone
     assert clock.monotonic() == advanced
+
+
+async def test_an_unreachable_proxy_never_shows_its_password(no_knock_env: pytest.MonkeyPatch) -> None:
+    knock = AsyncKnock(
+        API_KEY,
+        base_url="http://127.0.0.1:9",
+        proxy="http://user:hunter2-proxy-pw@127.0.0.1:1",  # nothing listens on port 1
+        max_retries=0,
+        rate_limiter=None,
+    )
+    with pytest.raises(APIConnectionError) as caught:
+        await knock.users.get("u1")
+    await knock.close()
+    shown = "".join(traceback.format_exception(caught.value)) + repr(caught.value.args)
+    assert "hunter2-proxy-pw" not in shown
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
