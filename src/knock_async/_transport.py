@@ -77,6 +77,9 @@ class CallSettings:
     headers: dict[str, str]
     timeout: float | None
     retry: RetryPolicy
+    # aiohttp's limits for one attempt: `connect`, and `total` = the attempt_timeout (so an
+    # attempt costs no timer of ours).
+    attempt: aiohttp.ClientTimeout
 
 
 # --- a prepared call --------------------------------------------------------------------
@@ -139,14 +142,10 @@ class Transport:
         self.config = config
         self._base_url = config.base_url
         self._clock = config.clock
-        # The call's deadline bounds everything; aiohttp bounds the connect step, and one attempt
-        # from sending to the last byte read (`total`, so it costs no timer of ours per attempt).
-        self._client_timeout = aiohttp.ClientTimeout(
-            total=config.attempt_timeout, connect=config.connect_timeout
-        )
         token = config.user_token
         self._token_source = None if token is None or isinstance(token, str) else token
-        self._defaults = CallSettings(_client_headers(config), config.timeout, config.retry)
+        attempt = _attempt_limits(config, config.attempt_timeout)
+        self._defaults = CallSettings(_client_headers(config), config.timeout, config.retry, attempt)
         self._scope = scope_for(config.api_key, token if isinstance(token, str) else None)
         self._scopes: dict[str, str] = {}  # by user token, when a callable supplies them
         self._owns_sessions = sessions is None
@@ -273,7 +272,7 @@ class Transport:
         if plan.writes and "Idempotency-Key" not in settings.headers:
             # Made once per call: every retry of this call carries the same key.
             headers = merge_headers(settings.headers, {"Idempotency-Key": str(uuid.uuid4())})
-            settings = CallSettings(headers, settings.timeout, settings.retry)
+            settings = CallSettings(headers, settings.timeout, settings.retry, settings.attempt)
         # Already percent-encoded: yarl must not re-normalise it.
         return _Prepared(plan, rendered, URL(url, encoded=True), data, payload, settings)
 
@@ -294,7 +293,10 @@ class Transport:
         if options.max_retries is not None:
             retry = attrs.evolve(retry, max_retries=options.max_retries)
         timeout = settings.timeout if options.timeout is UNSET else options.timeout
-        return CallSettings(headers, timeout, retry)
+        attempt = settings.attempt
+        if options.attempt_timeout is not UNSET:
+            attempt = _attempt_limits(self.config, options.attempt_timeout)
+        return CallSettings(headers, timeout, retry, attempt)
 
     # --- step 2: send -------------------------------------------------------------------
 
@@ -355,16 +357,10 @@ class Transport:
         async with limiter.slot(plan.op.tier, scope, left) if limiter is not None else _NO_LIMIT:
             started = time.perf_counter()
             try:
-                outcome: Response | _NoAnswer = await _exchange(
-                    session,
-                    prepared,
-                    headers,
-                    self._client_timeout,
-                    self.config.max_response_bytes,
-                    self._proxy,
-                )
+                cap = self.config.max_response_bytes
+                outcome: Response | _NoAnswer = await _exchange(session, prepared, headers, cap, self._proxy)
             except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
-                outcome = self._no_answer(exc)
+                outcome = _no_answer(exc, prepared.settings.attempt.total)
         if logger.isEnabledFor(logging.DEBUG):  # the arguments cost more than the check
             logger.debug(
                 "knock %s %s [%s] -> %s in %.1f ms (attempt %d)",
@@ -373,16 +369,6 @@ class Transport:
                 (time.perf_counter() - started) * 1000, retries + 1,
             )  # fmt: skip
         return outcome
-
-    def _no_answer(self, exc: BaseException) -> _NoAnswer:
-        # Only the text is kept: the exception's request_info holds our headers.
-        if not isinstance(exc, asyncio.TimeoutError):
-            return _NoAnswer(False, type(exc).__name__, str(exc))
-        if type(exc) is asyncio.TimeoutError and self.config.attempt_timeout is not None:
-            # aiohttp's bare TimeoutError: the attempt's `total` ran out (see `_client_timeout`).
-            limit = self.config.attempt_timeout
-            return _NoAnswer(True, "attempt_timeout", f"no complete response within {limit:g} s")
-        return _NoAnswer(True, type(exc).__name__, str(exc))
 
     def _failure(
         self, prepared: _Prepared, headers: Mapping[str, str], outcome: Response | _NoAnswer
@@ -472,7 +458,6 @@ async def _exchange(
     session: aiohttp.ClientSession,
     prepared: _Prepared,
     headers: Mapping[str, str],
-    timeout: aiohttp.ClientTimeout,
     cap: int,
     proxy: str | None,
 ) -> Response:
@@ -484,7 +469,7 @@ async def _exchange(
         prepared.url,
         headers=headers,
         data=prepared.data,
-        timeout=timeout,
+        timeout=prepared.settings.attempt,
         raise_for_status=False,
         allow_redirects=False,
         proxy=proxy,
@@ -527,3 +512,19 @@ def _client_headers(config: ClientConfig) -> dict[str, str]:
     if isinstance(token, str) and token:
         headers["X-Knock-User-Token"] = token
     return merge_headers(headers, config.default_headers) if config.default_headers else headers
+
+
+def _attempt_limits(config: ClientConfig, attempt_timeout: float | None) -> aiohttp.ClientTimeout:
+    # The call's deadline bounds everything; aiohttp bounds the connect step and one attempt,
+    # from sending to the last byte read.
+    return aiohttp.ClientTimeout(total=attempt_timeout, connect=config.connect_timeout)
+
+
+def _no_answer(exc: BaseException, attempt_timeout: float | None) -> _NoAnswer:
+    """Why an attempt got no answer; only the text is kept (request_info holds our headers)."""
+    if not isinstance(exc, asyncio.TimeoutError):
+        return _NoAnswer(False, type(exc).__name__, str(exc))
+    if type(exc) is asyncio.TimeoutError and attempt_timeout is not None:
+        # aiohttp's bare TimeoutError: the attempt's `total` ran out.
+        return _NoAnswer(True, "attempt_timeout", f"no complete response within {attempt_timeout:g} s")
+    return _NoAnswer(True, type(exc).__name__, str(exc))

@@ -147,9 +147,9 @@ def check_timeout(name: str, value: float | None) -> None:
         )
 
 
-def _check_options_timeout(_: object, __: object, value: float | Unset | None) -> None:
+def _check_options_timeout(_: object, attribute: attrs.Attribute[Any], value: float | Unset | None) -> None:
     if not isinstance(value, Unset):
-        check_timeout("RequestOptions.timeout", value)
+        check_timeout(f"RequestOptions.{attribute.name}", value)
 
 
 @attrs.frozen
@@ -158,9 +158,12 @@ class RequestOptions:
 
     `timeout`: seconds for this whole call (rate-limit queueing, retries and backoff included);
     None: no deadline for this call; UNSET (the default): the client's timeout.
+    `attempt_timeout`: seconds for each attempt of this call (None: no limit of its own);
+    UNSET: the client's.
     """
 
     idempotency_key: str | None = None
     timeout: float | Unset | None = attrs.field(default=UNSET, validator=_check_options_timeout)
+    attempt_timeout: float | Unset | None = attrs.field(default=UNSET, validator=_check_options_timeout)
     max_retries: int | None = None
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=header_names)

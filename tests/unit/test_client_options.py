@@ -24,6 +24,7 @@ from knock_async import (
     AsyncKnock,
     ClientClosedError,
     RateLimiter,
+    RequestOptions,
     RetryPolicy,
 )
 from knock_async.testing import BulkProgress, KnockTestServer, ManualClock
@@ -377,3 +378,24 @@ async def test_an_unreachable_proxy_never_shows_its_password(no_knock_env: pytes
     shown = "".join(traceback.format_exception(caught.value)) + repr(caught.value.args)
     assert "hunter2-proxy-pw" not in shown
     assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+async def test_one_call_may_set_its_own_attempt_timeout(serve: Any, no_knock_env: pytest.MonkeyPatch) -> None:
+    attempts = 0
+
+    async def slow_export(request: web.Request) -> web.Response:
+        nonlocal attempts
+        attempts += 1
+        await asyncio.sleep(0.5)  # slower than the client's attempt_timeout, not than the call's
+        return web.json_response(USER_JSON)
+
+    knock = AsyncKnock(
+        API_KEY, base_url=await serve(slow_export), attempt_timeout=0.2, max_retries=0, rate_limiter=None
+    )
+    with pytest.raises(APITimeoutError, match="attempt_timeout"):
+        await knock.users.get("u1")
+    user = await knock.users.get("u1", options=RequestOptions(attempt_timeout=2))
+    await knock.close()
+    assert user.id == "u1" and attempts == 2
+    with pytest.raises(ValueError, match=r"RequestOptions\.attempt_timeout"):
+        RequestOptions(attempt_timeout=0)
