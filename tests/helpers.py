@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import pkgutil
 from collections.abc import Iterator
@@ -61,3 +62,20 @@ def generated_operations() -> dict[str, Operation[Any]]:
             if isinstance(value, Operation):
                 found[value.id] = value
     return found
+
+
+class RecordingClock:
+    """A `knock_async.Clock` whose sleeps return at once (after one turn of the loop) and are
+    recorded in `sleeps`; its time moves by exactly what was slept."""
+
+    def __init__(self, sleeps: list[float] | None = None) -> None:
+        self.sleeps: list[float] = sleeps if sleeps is not None else []
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)

@@ -17,6 +17,7 @@ from ._bulk import (
     ChunkFailure,
 )
 from ._client import AsyncKnock
+from ._clock import Clock, RealClock
 from ._config import ClientConfig, RetryPolicy
 from ._errors import (
     APIConnectionError,
@@ -41,10 +42,11 @@ from ._errors import (
     UnprocessableEntityError,
     WrongEventLoopError,
 )
+from ._limiter import Limiter
 from ._pagination import AsyncPager, Page
 from ._ratelimit import RateLimiter
+from ._raw_response import ApiResponse
 from ._redis_ratelimit import RedisRateLimiter
-from ._transport import ApiResponse
 from ._types import UNSET, Nullable, RequestOptions, Unset
 
 __version__ = "0.1.0"
@@ -69,10 +71,12 @@ __all__ = [
     "ClientClosedError",
     "ClientConfig",
     "ClientRequestError",
+    "Clock",
     "ConflictError",
     "ErrorCode",
     "InternalServerError",
     "KnockError",
+    "Limiter",
     "NotFoundError",
     "Nullable",
     "Page",
@@ -81,6 +85,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RateLimiter",
+    "RealClock",
     "RedirectError",
     "RedisRateLimiter",
     "RequestOptions",

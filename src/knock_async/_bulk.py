@@ -11,20 +11,21 @@ from __future__ import annotations
 import abc
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence, Sized
-from typing import Any, Final, Generic, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence, Sized
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
 
 import attrs
 
+from ._clock import Elapsed, within
 from ._errors import KnockError
 from ._types import RequestOptions, Unset
+
+if TYPE_CHECKING:
+    from ._transport import Transport
 
 MAX_BULK_ITEMS: Final = 1000  # entities Knock accepts in one bulk call
 DEFAULT_MAX_CONCURRENCY: Final = 4
 BACKOFF: Final = 1.5  # each poll waits this much longer than the previous one, up to the max
-
-# Looked up at call time so tests can record the waits instead of sleeping.
-_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 
 class BulkErrorItem(Protocol):
@@ -76,15 +77,16 @@ class BulkOperationFailedError(KnockError):
 class BulkOperationTimeoutError(KnockError, TimeoutError):
     """The bulk operation did not finish in time; `operation` is the last state seen (if any).
 
-    It may still finish later: wait again with `bulk_operations.wait(err.operation_id)`.
+    It may still finish later: wait again with `bulk_operations.wait(err.bulk_operation_id)`.
+    (`operation_id`, as on every KnockError, names the API operation of a failed request.)
     """
 
-    def __init__(self, operation_id: str, timeout: float, operation: BulkOperationLike | None) -> None:
-        self.operation_id = operation_id
+    def __init__(self, bulk_operation_id: str, timeout: float, operation: BulkOperationLike | None) -> None:
+        self.bulk_operation_id = bulk_operation_id
         self.timeout = timeout
         self.operation = operation
         status = f" (last status: {operation.status})" if operation is not None else ""
-        super().__init__(f"bulk operation {operation_id} did not finish within {timeout:g} s{status}")
+        super().__init__(f"bulk operation {bulk_operation_id} did not finish within {timeout:g} s{status}")
 
 
 @attrs.frozen
@@ -211,7 +213,12 @@ def _outcome(op: B) -> B:
 
 
 class BulkOperationsBase(abc.ABC, Generic[B]):
-    """The hand-written half of the `bulk_operations` namespace."""
+    """The hand-written half of the `bulk_operations` namespace.
+
+    The generated half sets `_transport`; its clock times the polls.
+    """
+
+    _transport: Transport
 
     @abc.abstractmethod
     async def get(self, id: str, *, options: RequestOptions | None = None) -> B:
@@ -252,31 +259,45 @@ class BulkOperationsBase(abc.ABC, Generic[B]):
         """`wait`, reporting each polled operation itself (`run_in_chunks` sums them up)."""
         if poll_interval <= 0 or max_poll_interval < poll_interval:
             raise ValueError("need 0 < poll_interval <= max_poll_interval")
-        latest: B | None = None
         if isinstance(operation, str):
-            operation_id = operation
-        elif _finished(operation):
+            return await self._poll(
+                operation, None, timeout, poll_interval, max_poll_interval, on_poll, options
+            )
+        if _finished(operation):
             return _outcome(operation)
-        else:
-            operation_id, latest = operation.id, operation
+        return await self._poll(
+            operation.id, operation, timeout, poll_interval, max_poll_interval, on_poll, options
+        )
 
-        async def poll() -> B:
-            nonlocal latest
-            interval = poll_interval
-            while latest is None or not _finished(latest):
-                if latest is not None:  # an operation in hand: give Knock time before asking
-                    await _sleep(interval)
-                    interval = min(interval * BACKOFF, max_poll_interval)
-                latest = await self.get(operation_id, options=options)
-                if on_poll is not None:
-                    on_poll(latest)
-            return latest
-
-        try:
-            final = await asyncio.wait_for(poll(), timeout)
-        except asyncio.TimeoutError:
-            raise BulkOperationTimeoutError(operation_id, timeout, latest) from None
-        return _outcome(final)
+    async def _poll(
+        self,
+        bulk_operation_id: str,
+        latest: B | None,
+        timeout: float,
+        interval: float,
+        max_interval: float,
+        on_poll: Callable[[B], object] | None,
+        options: RequestOptions | None,
+    ) -> B:
+        """Ask until the operation is finished, waiting longer each time, within `timeout`
+        on the client's clock."""
+        clock = self._transport.clock
+        deadline = clock.monotonic() + timeout
+        while latest is None or not _finished(latest):
+            left = deadline - clock.monotonic()
+            if latest is not None:  # an operation in hand: give Knock time before asking
+                if left <= 0:
+                    raise BulkOperationTimeoutError(bulk_operation_id, timeout, latest)
+                await clock.sleep(min(interval, left))
+                interval = min(interval * BACKOFF, max_interval)
+                left = deadline - clock.monotonic()
+            try:
+                latest = await within(max(left, 0.0), self.get(bulk_operation_id, options=options))
+            except Elapsed:
+                raise BulkOperationTimeoutError(bulk_operation_id, timeout, latest) from None
+            if on_poll is not None:
+                on_poll(latest)
+        return _outcome(latest)
 
     async def run_in_chunks(
         self,
@@ -303,47 +324,70 @@ class BulkOperationsBase(abc.ABC, Generic[B]):
         `result.raise_for_errors()`. Any other exception (a bug in `submit`, say) stops the
         run and propagates.
         """
-        if not 1 <= chunk_size <= MAX_BULK_ITEMS:
-            raise ValueError(f"chunk_size must be 1 to {MAX_BULK_ITEMS} (Knock's limit), got {chunk_size}")
-        if max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        _check_chunking(chunk_size, max_concurrency)
         progress = _ProgressTracker(len(items) if isinstance(items, Sized) else None, on_progress)
         chunks = enumerate(_chunked(items, chunk_size))
         operations: dict[int, B] = {}
         failures: list[ChunkFailure[E, B]] = []
+        polling = (timeout, poll_interval, max_poll_interval)
 
         async def worker() -> None:
             # The workers share one iterator: each chunk is taken by exactly one of them.
             for index, chunk in chunks:
                 progress.submitted(index, len(chunk))
-
-                def seen(op: B, index: int = index) -> None:
-                    operations[index] = op  # the latest state, kept even if the chunk fails later
-                    progress.update(index, op)
-
-                try:
-                    created = await submit(chunk)
-                    seen(created)
-                    await self._wait(created, timeout, poll_interval, max_poll_interval, seen)
-                except KnockError as exc:
-                    failures.append(
-                        ChunkFailure(index=index, items=chunk, error=exc, operation=operations.get(index))
-                    )
+                failure = await self._run_chunk(submit, index, chunk, polling, operations, progress)
+                if failure is not None:
+                    failures.append(failure)
                 progress.finished()
 
-        tasks = [asyncio.ensure_future(worker()) for _ in range(max_concurrency)]
-        try:
-            await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:  # one worker failed (or we were cancelled): stop the rest
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        await _all_or_none(worker() for _ in range(max_concurrency))
         progress.report(done=True)
         return BulkResult(
             operations=[operations[i] for i in sorted(operations)],
             failures=sorted(failures, key=lambda failure: failure.index),
         )
+
+    async def _run_chunk(
+        self,
+        submit: Callable[[list[E]], Awaitable[B]],
+        index: int,
+        chunk: list[E],
+        polling: tuple[float, float, float],
+        operations: dict[int, B],
+        progress: _ProgressTracker,
+    ) -> ChunkFailure[E, B] | None:
+        """Submit one chunk and wait for its operation; a KnockError makes it a failure."""
+
+        def seen(op: B) -> None:
+            operations[index] = op  # the latest state, kept even if the chunk fails later
+            progress.update(index, op)
+
+        try:
+            created = await submit(chunk)
+            seen(created)
+            await self._wait(created, *polling, seen)
+        except KnockError as exc:
+            return ChunkFailure(index=index, items=chunk, error=exc, operation=operations.get(index))
+        return None
+
+
+def _check_chunking(chunk_size: int, max_concurrency: int) -> None:
+    if not 1 <= chunk_size <= MAX_BULK_ITEMS:
+        raise ValueError(f"chunk_size must be 1 to {MAX_BULK_ITEMS} (Knock's limit), got {chunk_size}")
+    if max_concurrency < 1:
+        raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+
+
+async def _all_or_none(workers: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run the workers together; when one fails (or we are cancelled), stop the rest."""
+    tasks = [asyncio.ensure_future(worker) for worker in workers]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _chunked(items: Iterable[E], size: int) -> Iterator[list[E]]:

@@ -7,21 +7,27 @@ tried again.
 
 from __future__ import annotations
 
-import contextlib
 import random
-import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, Protocol, TypeAlias
+from typing import Any, Final, TypeAlias
 from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
 
-from ._types import check_timeout, header_names
+from ._clock import REAL_CLOCK, Clock
+from ._headers import check_headers, header_names
+from ._limiter import Limiter
+from ._types import check_timeout
 
 DEFAULT_BASE_URL: Final = "https://api.knock.app"
 DEFAULT_TIMEOUT: Final = 60.0  # seconds for a whole call: queueing, retries and backoff included
 DEFAULT_CONNECT_TIMEOUT: Final = 10.0
+# Seconds one attempt may take before it is abandoned and retried (the call's `timeout` still
+# bounds the whole). Knock answers in well under a second, triggers and bulk calls included
+# (their work runs in the background), so an attempt silent this long has stalled; and three
+# attempts of this length, with the default backoff between them, fit in DEFAULT_TIMEOUT.
+DEFAULT_ATTEMPT_TIMEOUT: Final = 15.0
 DEFAULT_MAX_RETRIES: Final = 2
 # Far above any Knock page (a 100-entry page is tens of KB), far below what hurts a process.
 DEFAULT_MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024
@@ -30,41 +36,6 @@ RETRYABLE_STATUSES: Final = frozenset({408, 409, 429, *range(500, 600)})
 # A user token, or something that returns the current one (so an expiring token can be
 # refreshed without rebuilding the client); consulted on every request.
 UserToken: TypeAlias = "str | Callable[[], str | Awaitable[str]]"
-
-
-class RateLimiter(Protocol):
-    """What the transport needs from a rate limiter (the local one is in `_ratelimit.py`)."""
-
-    def slot(
-        self, tier: int, scope: str, deadline: float | None = None
-    ) -> contextlib.AbstractAsyncContextManager[None]:
-        """Wait for a token of `tier` for `scope` and an in-flight slot; hold the slot inside.
-
-        `deadline` is a time.monotonic() instant; when the limiter knows its wait cannot end by
-        then (e.g. a 429 pause longer than what is left), it raises the builtin TimeoutError at once.
-        `scope` is an opaque hash: it never contains a secret.
-        """
-        ...
-
-    async def pause(self, tier: int, scope: str, seconds: float) -> None:
-        """A 429 arrived: no token of `tier` for `scope` for `seconds`, for every caller."""
-        ...
-
-
-# RFC 7230 token: what a header name may consist of.
-_HEADER_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-
-
-def check_headers(headers: Mapping[str, str], where: str) -> None:
-    """Refuse header names that are not RFC 7230 tokens and values that could split the request."""
-    for name, value in headers.items():
-        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
-            raise ValueError(f"{where}: {name!r} is not a valid header name (RFC 7230 token)")
-        if not isinstance(value, str):
-            raise TypeError(f"{where}: the value of header {name!r} must be a str")
-        if "\r" in value or "\n" in value or "\0" in value:
-            # The value itself is not shown: it may be a credential.
-            raise ValueError(f"{where}: the value of header {name!r} contains CR, LF or NUL")
 
 
 def check_base_url(url: str) -> None:
@@ -151,6 +122,28 @@ def _check_base_url(instance: object, attribute: attrs.Attribute[Any], value: st
     check_base_url(value)
 
 
+def _check_proxy(instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is None:
+        return
+    # Never echo the URL: its user-info part may hold the proxy's password.
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise ValueError("proxy must be an http:// or https:// URL")
+    if not urlsplit(value).hostname:
+        raise ValueError("proxy has no host")
+
+
+def _check_branch(instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("branch must be a non-blank str (a Knock branch's slug), or None")
+        check_headers({"X-Knock-Branch": value}, "branch")
+
+
+def _check_clock(instance: object, attribute: attrs.Attribute[Any], value: Clock) -> None:
+    if not callable(getattr(value, "monotonic", None)) or not callable(getattr(value, "sleep", None)):
+        raise TypeError("clock must have monotonic() and an async sleep(seconds), see knock_async.Clock")
+
+
 @attrs.frozen
 class ClientConfig:
     """Every client option, with its default, once. Secrets never show in its repr.
@@ -160,15 +153,22 @@ class ClientConfig:
         base_url: Where Knock's API lives; no query, fragment or credentials.
         timeout: Seconds for a whole call: rate-limit queueing, 429 pauses, backoff, retries
             and the network. None: no deadline. Zero or negative is refused.
+        attempt_timeout: Seconds one attempt may wait for its complete response; a stalled
+            attempt is then retried like a connection error (same idempotency key), all within
+            `timeout`. None: only `timeout` bounds an attempt.
         connect_timeout: Seconds to establish one connection (None: only the call's deadline).
         retry: When failed attempts are retried; see `RetryPolicy`.
         default_headers: Sent with every request.
+        branch: The slug of a Knock branch: every request goes to it (`X-Knock-Branch`).
         user_token: A signed user token (`X-Knock-User-Token`), or a callable returning the
             current one (sync or async), consulted on every request.
         session: Your own aiohttp session; the client will not close it.
+        proxy: An HTTP proxy URL for every request. None: the client's own session follows
+            HTTP_PROXY / HTTPS_PROXY / NO_PROXY (read when the client is made).
         rate_limiter: Paces calls by Knock's rate tiers; None turns client-side pacing off.
         max_response_bytes: A larger response body (after decompression) is not read and
             raises `ResponseTooLargeError`.
+        clock: Tells the time and waits, for deadlines, backoff and bulk polling (`Clock`).
     """
 
     api_key: str = attrs.field(repr=False, validator=_check_api_key)
@@ -176,12 +176,16 @@ class ClientConfig:
         default=DEFAULT_BASE_URL, converter=_without_trailing_slash, validator=_check_base_url
     )
     timeout: float | None = attrs.field(default=DEFAULT_TIMEOUT, validator=_positive_or_none)
+    attempt_timeout: float | None = attrs.field(default=DEFAULT_ATTEMPT_TIMEOUT, validator=_positive_or_none)
     connect_timeout: float | None = attrs.field(default=DEFAULT_CONNECT_TIMEOUT, validator=_positive_or_none)
     retry: RetryPolicy = attrs.field(factory=RetryPolicy, validator=attrs.validators.instance_of(RetryPolicy))
     default_headers: Mapping[str, str] = attrs.field(
         factory=dict, repr=header_names, validator=_check_headers
     )
+    branch: str | None = attrs.field(default=None, validator=_check_branch)
     user_token: UserToken | None = attrs.field(default=None, repr=False, validator=_check_user_token)
     session: aiohttp.ClientSession | None = attrs.field(default=None, repr=False)
-    rate_limiter: RateLimiter | None = None
+    proxy: str | None = attrs.field(default=None, repr=False, validator=_check_proxy)
+    rate_limiter: Limiter | None = None
     max_response_bytes: int = attrs.field(default=DEFAULT_MAX_RESPONSE_BYTES, validator=_at_least(1))
+    clock: Clock = attrs.field(default=REAL_CLOCK, validator=_check_clock)

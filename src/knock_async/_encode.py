@@ -293,22 +293,6 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-# --- headers ------------------------------------------------------------------------------
-
-
-def merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
-    """`base` updated with `extra`, case-insensitively (else both spellings would be sent)."""
-    merged = dict(base)
-    names = {name.lower(): name for name in merged}
-    for name, value in extra.items():
-        previous = names.get(name.lower())
-        if previous is not None:
-            del merged[previous]
-        merged[name] = value
-        names[name.lower()] = name
-    return merged
-
-
 # --- declared kinds -----------------------------------------------------------------------
 
 # The Python types that are, without a doubt, of each JSON kind (the fast path: `type(v) in`).

@@ -23,11 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
+
+from ._clock import REAL_CLOCK, Clock
 
 # Requests per second that Knock allows for each tier.
 DEFAULT_RATES: Final[Mapping[int, float]] = {1: 1.0, 2: 5.0, 3: 60.0, 4: 200.0, 5: 1000.0}
@@ -132,7 +133,8 @@ class RateLimiter:
         window: the seconds in which at most `rate` requests start: Knock's 1 s plus a margin.
         enabled: False lets every request through at once; see `RateLimiter.disabled()`.
             (Passing `rate_limiter=None` to the transport has the same effect.)
-        clock, sleep: injectable so that tests can run on a fake clock.
+        clock: tells the time and waits (`knock_async.Clock`); a test may pass a
+            `knock_async.testing.ManualClock`. `AsyncKnock` gives its default limiter its own clock.
 
     Waiting is first come, first served per bucket, and a caller cancelled while waiting
     takes no token and no slot.
@@ -146,8 +148,7 @@ class RateLimiter:
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         window: float = DEFAULT_WINDOW,
         enabled: bool = True,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock = REAL_CLOCK,
     ) -> None:
         self._rates = {**DEFAULT_RATES, **(rates or {})}
         self._bursts = {tier: default_burst(rate) for tier, rate in self._rates.items()}
@@ -169,7 +170,6 @@ class RateLimiter:
         self._window = window
         self._spare = window - 1.0  # seconds a request may take to reach Knock and still count on time
         self._clock = clock
-        self._sleep = sleep
         self._buckets: dict[tuple[int, str], _Bucket] = {}
         self._in_flight = InFlight(max_in_flight)
 
@@ -194,14 +194,15 @@ class RateLimiter:
         return self.max_in_flight - self._in_flight.free if self.enabled else 0
 
     def slot(
-        self, tier: int, scope: str, deadline: float | None = None
+        self, tier: int, scope: str, timeout: float | None = None
     ) -> contextlib.AbstractAsyncContextManager[None]:
         """Wait for a token of `tier`'s bucket for `scope`, then for an in-flight slot.
 
         The slot is held inside the `async with` and released on exit. Every attempt of a
-        request (retries too) should take its own slot. `deadline` (a time.monotonic()
-        instant): when the token cannot come by then, TimeoutError is raised at once.
+        request (retries too) should take its own slot. `timeout`: the seconds the call has
+        left; when the token cannot come within them, TimeoutError is raised at once.
         """
+        deadline = None if timeout is None else self._clock.monotonic() + timeout
         return _Slot(self, tier, scope, deadline)
 
     async def pause(self, tier: int, scope: str, seconds: float) -> None:
@@ -209,7 +210,7 @@ class RateLimiter:
         if not self.enabled:
             return
         bucket = self._bucket(tier, scope)
-        bucket.paused_until = max(bucket.paused_until, self._clock() + seconds)
+        bucket.paused_until = max(bucket.paused_until, self._clock.monotonic() + seconds)
         # The bucket's first waiter, if asleep, wakes at the old time, sees the pause and sleeps
         # on: a pause only ever moves the ready time later, so nobody needs waking now.
 
@@ -218,7 +219,7 @@ class RateLimiter:
         if not self.enabled:
             return None
         bucket = self._bucket(tier, scope)
-        now = self._clock()
+        now = self._clock.monotonic()
         if not bucket.waiters and bucket.ready_at() <= now and self._in_flight.try_acquire():
             token = [now]  # the common case: no queue, a token and a slot are free
             bucket.sent.append(token)
@@ -234,19 +235,19 @@ class RateLimiter:
         """The request ended: if it took longer than the spare time, it may have reached Knock
         as late as now, so its token counts from `now - spare` (its next use then arrives at
         least a second after it). A token already handed on is a detached list: no effect."""
-        ended = self._clock() - self._spare
+        ended = self._clock.monotonic() - self._spare
         if ended > token[0]:
             token[0] = ended
 
     def _check_deadline(self, delay: float, deadline: float | None) -> None:
-        # `deadline` is on time.monotonic(), our clock may be another (a test's): compare spans.
-        if deadline is not None and delay > deadline - time.monotonic():
+        # `deadline` is an instant on this limiter's clock (see `slot`).
+        if deadline is not None and delay > deadline - self._clock.monotonic():
             raise TimeoutError(f"the rate limiter's wait ({delay:.2f} s) would outlast the call's deadline")
 
     async def _wait(self, bucket: _Bucket, deadline: float | None) -> list[float]:
         """Queue on `bucket`; once first, sleep until a token is due, then take a slot."""
         # A pause that outlasts the deadline fails now, not when the caller's turn comes.
-        self._check_deadline(bucket.paused_until - self._clock(), deadline)
+        self._check_deadline(bucket.paused_until - self._clock.monotonic(), deadline)
         me = asyncio.get_running_loop().create_future()
         bucket.waiters.append(me)
         if len(bucket.waiters) == 1:
@@ -254,15 +255,15 @@ class RateLimiter:
         try:
             await me
             while True:
-                delay = bucket.ready_at() - self._clock()
+                delay = bucket.ready_at() - self._clock.monotonic()
                 if delay > 0:
                     self._check_deadline(delay, deadline)
-                    await self._sleep(delay)
+                    await self._clock.sleep(delay)
                     continue
                 # The token is taken only together with the slot, so the time recorded is
                 # when the request really starts, however long the slot took to free up.
                 await self._in_flight.acquire()
-                now = self._clock()
+                now = self._clock.monotonic()
                 if bucket.ready_at() <= now:
                     token = [now]
                     bucket.sent.append(token)
@@ -293,7 +294,7 @@ class RateLimiter:
 
     def _sweep(self) -> None:
         # Scopes come and go (one per signed user); an idle bucket is as good as a new one.
-        now = self._clock()
+        now = self._clock.monotonic()
         for key in [key for key, bucket in self._buckets.items() if bucket.idle(now)]:
             del self._buckets[key]
 

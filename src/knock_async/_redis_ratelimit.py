@@ -39,11 +39,12 @@ import contextlib
 import hashlib
 import itertools
 import logging
-import time
+import math
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from ._clock import REAL_CLOCK, Clock, Elapsed, within
 from ._ratelimit import DEFAULT_MAX_IN_FLIGHT, DEFAULT_WINDOW, InFlight, RateLimiter
 
 if TYPE_CHECKING:
@@ -108,6 +109,14 @@ return 0
 """
 
 
+def _error_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """What counts as Redis failing (Elapsed: a command past its timeout, on 3.10 not an
+    asyncio.TimeoutError), and which of those a second try on a new connection may cure."""
+    from redis.exceptions import ConnectionError, RedisError
+
+    return (RedisError, OSError, asyncio.TimeoutError, Elapsed), (ConnectionError, OSError)
+
+
 class _RedisUnavailable(Exception):
     """Redis did not answer in time or failed; the caller falls back to local pacing."""
 
@@ -126,6 +135,8 @@ class RedisRateLimiter:
         namespace: prefix of every Redis key, to keep apps sharing one Redis apart.
         command_timeout: seconds one Redis command may take before Redis counts as down.
         retry_interval: seconds between tries to reach Redis during an outage.
+        clock: tells the time and waits (`knock_async.Clock`), for this process's waits and
+            its local pacing; the fleet's schedule itself runs on Redis's clock.
 
     Redis keys hold a hash of the scope (itself a hash of the API key and user token): no
     secret ever reaches Redis.
@@ -142,15 +153,17 @@ class RedisRateLimiter:
         namespace: str = DEFAULT_NAMESPACE,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
+        clock: Clock = REAL_CLOCK,
     ) -> None:
-        from redis.exceptions import ConnectionError, RedisError
-
         if not namespace:
             raise ValueError("namespace must not be empty")
         if not command_timeout > 0:
             raise ValueError(f"command_timeout must be above 0, got {command_timeout}")
         # How one process paces alone; it checks the settings and works out rates and bursts.
-        alone = RateLimiter(rates=rates, bursts=bursts, max_in_flight=max_in_flight, window=window)
+        alone = RateLimiter(
+            rates=rates, bursts=bursts, max_in_flight=max_in_flight, window=window, clock=clock
+        )
+        self._clock = clock
         self._rates = dict(alone.rates)
         self._shapes = {
             tier: (burst, round(burst / self._rates[tier] * window * 1_000_000))
@@ -161,8 +174,7 @@ class RedisRateLimiter:
         self.max_in_flight = max_in_flight
         self.namespace = namespace
         self._redis = redis
-        self._redis_errors: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
-        self._connection_errors: tuple[type[BaseException], ...] = (ConnectionError, OSError)
+        self._redis_errors, self._connection_errors = _error_types()
         self._acquire: AsyncScript = redis.register_script(_ACQUIRE)
         self._pause: AsyncScript = redis.register_script(_PAUSE)
         self._command_timeout = command_timeout
@@ -171,7 +183,7 @@ class RedisRateLimiter:
         self._process = uuid.uuid4().hex[:16]
         self._members = map(f"{self._process}:{{}}".format, itertools.count())
         self._peers = 1  # processes that used Redis lately, this one included
-        self._down_until = -1.0  # monotonic instant before which Redis is not tried again
+        self._down_until = -math.inf  # instant (on the clock) before which Redis is not tried again
         self._outage = False
         self._releases: set[asyncio.Task[None]] = set()
         self._owns_redis = False
@@ -216,13 +228,14 @@ class RedisRateLimiter:
             await self._redis.aclose()
 
     def slot(
-        self, tier: int, scope: str, deadline: float | None = None
+        self, tier: int, scope: str, timeout: float | None = None
     ) -> contextlib.AbstractAsyncContextManager[None]:
         """Wait for an in-flight slot, then for the fleet's next start of `tier` for `scope`.
 
-        `deadline` is a `time.monotonic()` instant: when the fleet's next start for this call
-        falls after it, `TimeoutError` is raised at once.
+        `timeout` is the seconds the call has left: when the fleet's next start for this call
+        falls after them, `TimeoutError` is raised at once.
         """
+        deadline = None if timeout is None else self._clock.monotonic() + timeout
         return self._slot(tier, scope, deadline)
 
     async def pause(self, tier: int, scope: str, seconds: float) -> None:
@@ -246,11 +259,11 @@ class RedisRateLimiter:
                 while not await self._take_shared(tier, scope, shape, deadline):
                     try:
                         entering = self._enter_local(local, tier, scope, deadline)
-                        await asyncio.wait_for(entering, self._retry_interval)
+                        await within(self._retry_interval, entering)
                         break
                     except _PastDeadline as exc:
                         raise TimeoutError(*exc.args) from None
-                    except asyncio.TimeoutError:
+                    except Elapsed:
                         continue  # no local token yet: try Redis again, it may be back
                 yield
         finally:
@@ -259,8 +272,9 @@ class RedisRateLimiter:
     async def _enter_local(
         self, stack: contextlib.AsyncExitStack, tier: int, scope: str, deadline: float | None
     ) -> None:
+        left = None if deadline is None else deadline - self._clock.monotonic()
         try:
-            await stack.enter_async_context(self._fallback.slot(tier, scope, deadline))
+            await stack.enter_async_context(self._fallback.slot(tier, scope, left))
         except TimeoutError as exc:  # told apart from the retry interval running out
             raise _PastDeadline(*exc.args) from exc
 
@@ -274,7 +288,8 @@ class RedisRateLimiter:
         member = next(self._members)
         try:
             while True:
-                max_wait = -1 if deadline is None else max(0, round((deadline - time.monotonic()) * 1e6))
+                left = None if deadline is None else deadline - self._clock.monotonic()
+                max_wait = -1 if left is None else max(0, round(left * 1e6))
                 wait, reserved, self._peers = await self._run(
                     self._acquire, keys, member, *shape, max_wait, self._process, PRESENCE_US
                 )
@@ -285,7 +300,7 @@ class RedisRateLimiter:
                     )
                 if wait <= 0:
                     return True
-                await asyncio.sleep(wait / 1e6)
+                await self._clock.sleep(wait / 1e6)
         except _RedisUnavailable:
             return False  # a reservation made before the failure only wastes one start
         except asyncio.CancelledError:
@@ -308,9 +323,9 @@ class RedisRateLimiter:
     async def _call(self, command: Callable[[], Awaitable[Any]]) -> Any:
         """Run one Redis command within the command timeout, tracking outages."""
         try:
-            result = await asyncio.wait_for(self._once_more_if_dropped(command), self._command_timeout)
+            result = await within(self._command_timeout, self._once_more_if_dropped(command))
         except self._redis_errors as exc:
-            self._down_until = time.monotonic() + self._retry_interval
+            self._down_until = self._clock.monotonic() + self._retry_interval
             if not self._outage:
                 self._outage = True
                 self._fallback = self._local_share()
@@ -341,10 +356,11 @@ class RedisRateLimiter:
             rates={tier: rate / self._peers for tier, rate in self._rates.items()},
             max_in_flight=self.max_in_flight,
             window=self._window,
+            clock=self._clock,
         )
 
     def _redis_skipped(self) -> bool:
-        return time.monotonic() < self._down_until
+        return self._clock.monotonic() < self._down_until
 
     def _keys(self, tier: int, scope: str) -> list[str]:
         # The braces make a Redis Cluster keep both keys of a bucket on one node.

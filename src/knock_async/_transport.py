@@ -9,34 +9,24 @@ needed only when something fails (the secrets to redact, say) is worked out only
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import hashlib
 import inspect
-import json
 import logging
-import os
 import re
-import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from importlib import metadata
-from typing import Any, Final, Generic, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
+from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDictProxy
 from yarl import URL
 
-from ._config import (
-    ClientConfig,
-    RateLimiter,
-    RetryPolicy,
-    check_headers,
-)
+from ._clock import Clock, within
+from ._config import ClientConfig, RetryPolicy
 from ._convert import converter
 from ._encode import (
     Plan,
@@ -46,7 +36,6 @@ from ._encode import (
     check_lists,
     encode_body,
     encode_query,
-    merge_headers,
     plan_for,
     secret_values,
 )
@@ -58,28 +47,19 @@ from ._errors import (
     KnockError,
     PayloadLimitError,
     ResponseTooLargeError,
-    Unreadable,
-    WrongEventLoopError,
-    decode_json,
-    error_from_response,
-    header,
-    parse_retry_after,
-    redact,
 )
+from ._headers import check_headers, header, merge_headers
+from ._limiter import scope_for
+from ._logging import logger
+from ._raw_response import rate_limited_ids, report_response
+from ._redact import redact
+from ._responses import Unreadable, decode_json, error_from_response, parse_retry_after
+from ._session import SessionHolder, env_proxy_for
 from ._types import UNSET, Operation, RequestOptions
-
-__all__ = [  # the names other modules (and the generated code) take from here
-    "ApiResponse",
-    "RateLimiter",
-    "Transport",
-    "configure_logging_from_env",
-    "with_raw_response",
-]
 
 T = TypeVar("T")
 
 MAX_IDEMPOTENCY_KEY_LENGTH: Final = 255  # Knock's documented maximum
-RATE_LIMITED_PREFIX: Final = "x-ratelimited-"
 _CREDENTIAL_HEADERS: Final = frozenset({"authorization", "x-knock-user-token"})
 _CONTROL_CHARACTERS: Final = re.compile(r"[\x00-\x1f\x7f]")
 _SCOPE_CACHE_SIZE: Final = 1024
@@ -90,126 +70,17 @@ except metadata.PackageNotFoundError:  # running from a source tree that is not 
     _VERSION = "0.0.0"
 USER_AGENT: Final = f"knock-async/{_VERSION}"
 
-logger = logging.getLogger("knock_async")
-
-
-def configure_logging_from_env() -> None:
-    """Apply `KNOCK_LOG=info|debug` to the "knock_async" logger; the client calls it once.
-
-    A stderr handler is added only when nothing is configured yet, so an application's own
-    logging setup is never doubled.
-    """
-    level = {"debug": logging.DEBUG, "info": logging.INFO}.get(
-        os.environ.get("KNOCK_LOG", "").strip().lower()
-    )
-    if level is None:
-        return
-    logger.setLevel(level)
-    if not logger.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
-
-
-if sys.version_info >= (3, 11):
-
-    async def _within(seconds: float, call: Coroutine[Any, Any, T]) -> T:
-        async with asyncio.timeout(seconds):
-            return await call
-
-else:  # 3.10 has no asyncio.timeout; wait_for runs the call in a task of its own
-
-    async def _within(seconds: float, call: Coroutine[Any, Any, T]) -> T:
-        return await asyncio.wait_for(call, seconds)
-
-
-# --- raw responses ----------------------------------------------------------------------
-
 
 @attrs.frozen
-class ApiResponse(Generic[T]):
-    """The HTTP facts of a call next to its result; see `with_raw_response`."""
+class CallSettings:
+    """What one call runs with: the client's defaults, or those with `RequestOptions` applied."""
 
-    status: int
-    headers: Mapping[str, str]  # read-only, case-insensitive
-    data: T
-    rate_limited: dict[str, list[str]]  # from x-ratelimited-{param}: ids Knock did not update
-    request_id: str | None = None
-
-
-class _LastResponse:
-    """Filled by every request made while `with_raw_response` awaits its call."""
-
-    __slots__ = ("headers", "rate_limited", "status")
-
-    def __init__(self) -> None:
-        self.status: int | None = None
-        self.headers: Mapping[str, str] = {}
-        self.rate_limited: dict[str, list[str]] = {}
-
-
-_capture: ContextVar[_LastResponse | None] = ContextVar("knock_async_last_response", default=None)
-
-
-async def with_raw_response(call: Awaitable[T]) -> ApiResponse[T]:
-    """Await `call` and return its result with the status and headers of its last request.
-
-    `call` must be a coroutine not yet started (e.g. `knock.users.get("u1")`): it then runs in
-    this context and its requests report here. A task created earlier runs in its own context.
-    """
-    outer = _capture.get()
-    holder = _LastResponse()
-    token = _capture.set(holder)
-    try:
-        data = await call
-    finally:
-        _capture.reset(token)
-    if holder.status is None:
-        raise RuntimeError("with_raw_response: the awaited call made no request to Knock")
-    if outer is not None:  # a nested with_raw_response: the outer call made this request too
-        outer.status, outer.headers, outer.rate_limited = holder.status, holder.headers, holder.rate_limited
-    headers = CIMultiDictProxy(CIMultiDict(holder.headers))
-    return ApiResponse(
-        status=holder.status,
-        headers=headers,
-        data=data,
-        rate_limited=holder.rate_limited,
-        request_id=headers.get("x-request-id"),
-    )
-
-
-def _rate_limited(headers: Mapping[str, str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for name, value in headers.items():
-        if name[:1] in "xX" and name[: len(RATE_LIMITED_PREFIX)].lower() == RATE_LIMITED_PREFIX:
-            ids = [part.strip() for part in value.split(",") if part.strip()]
-            found.setdefault(name[len(RATE_LIMITED_PREFIX) :].lower(), []).extend(ids)
-    return found
-
-
-# --- rate-limit scope -------------------------------------------------------------------
-
-
-def scope_for(api_key: str, user_token: str | None) -> str:
-    """The limiter's name for the bucket of this key (and signed user): an opaque digest.
-
-    Knock counts a signed user's requests per user, so two tokens of one user (a refreshed
-    one, say) share a bucket: the scope follows the token's `sub`, or the token itself when
-    it cannot be read.
-    """
-    user = _token_subject(user_token) if user_token else ""
-    return hashlib.sha256(f"knock-async\0{api_key}\0{user}".encode()).hexdigest()[:32]
-
-
-def _token_subject(token: str) -> str:
-    # The JWT's payload segment, read without verifying it: Knock verifies, we only group.
-    try:
-        segment = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-        subject = claims.get("sub") if isinstance(claims, dict) else None
-    except (IndexError, ValueError, binascii.Error, RecursionError):
-        subject = None
-    return f"sub\0{subject}" if isinstance(subject, str) else f"token\0{token}"
+    headers: dict[str, str]
+    timeout: float | None
+    retry: RetryPolicy
+    # aiohttp's limits for one attempt: `connect`, and `total` = the attempt_timeout (so an
+    # attempt costs no timer of ours).
+    attempt: aiohttp.ClientTimeout
 
 
 # --- a prepared call --------------------------------------------------------------------
@@ -218,7 +89,7 @@ def _token_subject(token: str) -> str:
 class _Prepared:
     """One call's request, checked and encoded, ready to send (and to resend)."""
 
-    __slots__ = ("data", "headers", "path", "payload", "plan", "retry", "timeout", "url")
+    __slots__ = ("data", "path", "payload", "plan", "settings", "url")
 
     def __init__(
         self,
@@ -227,18 +98,14 @@ class _Prepared:
         url: URL,
         data: bytes | None,
         payload: dict[str, Any] | None,
-        headers: dict[str, str],
-        timeout: float | None,
-        retry: RetryPolicy,
+        settings: CallSettings,
     ) -> None:
         self.plan = plan
         self.path = path  # rendered, for error messages: "/v1/users/u1"
         self.url = url
         self.data = data
         self.payload = payload  # kept to find body secrets if an error needs redacting
-        self.headers = headers
-        self.timeout = timeout
-        self.retry = retry
+        self.settings = settings
 
 
 Response = tuple[int, CIMultiDictProxy[str], bytes]
@@ -266,36 +133,30 @@ _NO_LIMIT: Final = _NoLimit()
 
 
 class Transport:
-    """Sends one operation at a time over one pooled aiohttp session."""
+    """Sends one operation at a time over one pooled aiohttp session.
 
-    def __init__(self, config: ClientConfig) -> None:
+    `sessions` is given when this transport shares another's session (`with_options`); it is
+    then the other transport's to close.
+    """
+
+    def __init__(self, config: ClientConfig, sessions: SessionHolder | None = None) -> None:
         self.config = config
         self._base_url = config.base_url
-        # The call's deadline bounds everything; aiohttp bounds only the connect step.
-        self._client_timeout = aiohttp.ClientTimeout(total=None, connect=config.connect_timeout)
+        self._clock = config.clock
         token = config.user_token
         self._token_source = None if token is None or isinstance(token, str) else token
-        headers = {
-            "Authorization": f"Bearer {config.api_key}",
-            "User-Agent": USER_AGENT,
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-        }
-        if isinstance(token, str) and token:
-            headers["X-Knock-User-Token"] = token
-        self._headers = merge_headers(headers, config.default_headers) if config.default_headers else headers
-        self._defaults = (self._headers, config.timeout, config.retry)
+        attempt = _attempt_limits(config, config.attempt_timeout)
+        self._defaults = CallSettings(_client_headers(config), config.timeout, config.retry, attempt)
         self._scope = scope_for(config.api_key, token if isinstance(token, str) else None)
         self._scopes: dict[str, str] = {}  # by user token, when a callable supplies them
-        self._session = config.session
-        self._owns_session = config.session is None
-        self._session_loop: asyncio.AbstractEventLoop | None = None
+        self._owns_sessions = sessions is None
+        self.sessions = sessions if sessions is not None else SessionHolder(config.session)
+        own_session = config.session is None
+        self._proxy = config.proxy or (env_proxy_for(config.base_url) if own_session else None)
         self._limiter = config.rate_limiter
         self._closed = False
         self._calls: set[asyncio.Task[Any]] = set()  # tasks with a call in progress
         self._interrupted: set[asyncio.Task[Any]] = set()  # cancelled by close()
-        # Tests replace this to record backoff without waiting.
-        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self._base_url!r})"
@@ -305,24 +166,30 @@ class Transport:
         return self._base_url
 
     @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def proxy(self) -> str | None:
+        """The proxy every request goes through (from `proxy=` or the environment), if any."""
+        return self._proxy
+
+    @property
     def closed(self) -> bool:
-        return self._closed
+        return self._closed or self.sessions.closed
 
     async def close(self) -> None:
         """Fail every call in flight or queued with `ClientClosedError`, then close the session
-        this transport opened (a caller's own session is left open)."""
+        this transport opened (a caller's own session, or one shared from another transport,
+        is left open)."""
         self._closed = True
         current = asyncio.current_task()
         for task in self._calls:
             if task is not current and not task.done():
                 self._interrupted.add(task)
                 task.cancel()  # leaves the limiter's queue too: its waits are cancellation-safe
-        session, self._session = self._session, None
-        if session is not None and self._owns_session:
-            if self._session_loop is asyncio.get_running_loop():
-                await session.close()
-            else:
-                session.detach()  # opened under another (closed) loop: nothing left to await
+        if self._owns_sessions:
+            await self.sessions.close()
 
     async def __aenter__(self) -> Transport:
         return self
@@ -341,7 +208,7 @@ class Transport:
         options: RequestOptions | None = None,
     ) -> T:
         """Send `op` (retrying when that is safe) and return its structured response."""
-        if self._closed:
+        if self.closed:
             closed = ClientClosedError("this Knock client is closed; create a new one to make requests")
             raise closed.for_request(op.id, op.method.upper(), op.path)
         try:
@@ -404,48 +271,50 @@ class Transport:
                 check_limits(plan, payload, len(data))
         if op.lists:
             check_lists(plan, query, payload)
-        headers, timeout, retry = self._apply_options(plan, options) if options else self._defaults
-        if plan.writes and "Idempotency-Key" not in headers:
+        settings = self._apply_options(plan, options) if options else self._defaults
+        if plan.writes and "Idempotency-Key" not in settings.headers:
             # Made once per call: every retry of this call carries the same key.
-            headers = merge_headers(headers, {"Idempotency-Key": str(uuid.uuid4())})
+            headers = merge_headers(settings.headers, {"Idempotency-Key": str(uuid.uuid4())})
+            settings = CallSettings(headers, settings.timeout, settings.retry, settings.attempt)
         # Already percent-encoded: yarl must not re-normalise it.
-        return _Prepared(plan, rendered, URL(url, encoded=True), data, payload, headers, timeout, retry)
+        return _Prepared(plan, rendered, URL(url, encoded=True), data, payload, settings)
 
-    def _apply_options(
-        self, plan: Plan, options: RequestOptions
-    ) -> tuple[dict[str, str], float | None, RetryPolicy]:
-        """The call's headers, timeout and retry policy: the client's, with `options` applied."""
-        headers, timeout, retry = self._defaults
+    def _apply_options(self, plan: Plan, options: RequestOptions) -> CallSettings:
+        """The call's settings: the client's, with `options` applied."""
+        settings = self._defaults
+        headers = settings.headers
         if options.headers:
             check_headers(options.headers, f"{plan.op.id}: RequestOptions.headers")
             headers = merge_headers(headers, options.headers)
-        if options.timeout is not UNSET:
-            timeout = options.timeout
-        if options.max_retries is not None:
-            retry = attrs.evolve(retry, max_retries=options.max_retries)
         key = options.idempotency_key
         if key is None and plan.writes and options.headers:
             key = header(options.headers, "Idempotency-Key")
         if key is not None:
             _check_idempotency_key(key)
             headers = merge_headers(headers, {"Idempotency-Key": key})
-        return headers, timeout, retry
+        retry = settings.retry
+        if options.max_retries is not None:
+            retry = attrs.evolve(retry, max_retries=options.max_retries)
+        timeout = settings.timeout if options.timeout is UNSET else options.timeout
+        attempt = settings.attempt
+        if options.attempt_timeout is not UNSET:
+            attempt = _attempt_limits(self.config, options.attempt_timeout)
+        return CallSettings(headers, timeout, retry, attempt)
 
     # --- step 2: send -------------------------------------------------------------------
 
     async def _send(self, prepared: _Prepared) -> Response:
         """The attempts of one call, all within its deadline."""
-        headers, scope = prepared.headers, self._scope
+        headers, scope = prepared.settings.headers, self._scope
         if self._token_source is not None:
             headers, scope = await self._with_current_user_token(headers)
-        timeout = prepared.timeout
+        timeout = prepared.settings.timeout
         if timeout is None:  # no deadline, on purpose
             return await self._attempts(prepared, headers, scope, None)
+        deadline = self._clock.monotonic() + timeout
         try:
-            return await _within(
-                timeout, self._attempts(prepared, headers, scope, time.monotonic() + timeout)
-            )
-        except (TimeoutError, asyncio.TimeoutError):
+            return await within(timeout, self._attempts(prepared, headers, scope, deadline))
+        except TimeoutError:
             pass  # the deadline passed, or the rate limiter knew its wait would outlast it
         raise APITimeoutError(f"no complete answer within the call's timeout of {timeout:g} s")
 
@@ -453,8 +322,8 @@ class Transport:
         self, prepared: _Prepared, headers: Mapping[str, str], scope: str, deadline: float | None
     ) -> Response:
         """Attempt until a 2xx, or until the retry policy or the deadline says stop."""
-        session = self._current_session()
-        plan, retry, limiter = prepared.plan, prepared.retry, self._limiter
+        session = await self.sessions.current()
+        plan, retry, limiter, clock = prepared.plan, prepared.settings.retry, self._limiter, self._clock
         retries = 0
         while True:
             outcome = await self._attempt(session, prepared, headers, scope, deadline, retries)
@@ -466,14 +335,14 @@ class Transport:
                 # Every caller of this bucket holds off, not only this call's retry.
                 pause = wait if wait is not None else retry.delay(retries, retry_after)
                 await limiter.pause(plan.op.tier, scope, pause)
-            if wait is None or (deadline is not None and time.monotonic() + wait >= deadline):
+            if wait is None or (deadline is not None and clock.monotonic() + wait >= deadline):
                 raise failure  # retries spent, not retryable, or the wait would outlast the deadline
             reason = outcome.kind if isinstance(outcome, _NoAnswer) else f"status {status}"
             logger.info(
                 "knock %s %s [%s]: %s; retrying in %.2f s (retry %d of %d)",
                 plan.method, plan.op.path, plan.op.id, reason, wait, retries + 1, retry.max_retries,
             )  # fmt: skip
-            await self.sleep(wait)
+            await clock.sleep(wait)
             retries += 1
 
     async def _attempt(
@@ -487,15 +356,14 @@ class Transport:
     ) -> Response | _NoAnswer:
         """One exchange inside a rate-limiter slot: the response, or why there was none."""
         plan, limiter = prepared.plan, self._limiter
-        async with limiter.slot(plan.op.tier, scope, deadline) if limiter is not None else _NO_LIMIT:
+        left = None if deadline is None else deadline - self._clock.monotonic()
+        async with limiter.slot(plan.op.tier, scope, left) if limiter is not None else _NO_LIMIT:
             started = time.perf_counter()
             try:
-                outcome: Response | _NoAnswer = await _exchange(
-                    session, prepared, headers, self._client_timeout, self.config.max_response_bytes
-                )
+                cap = self.config.max_response_bytes
+                outcome: Response | _NoAnswer = await _exchange(session, prepared, headers, cap, self._proxy)
             except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
-                # Only the text is kept: the exception's request_info holds our headers.
-                outcome = _NoAnswer(isinstance(exc, asyncio.TimeoutError), type(exc).__name__, str(exc))
+                outcome = _no_answer(exc, prepared.settings.attempt.total)
         if logger.isEnabledFor(logging.DEBUG):  # the arguments cost more than the check
             logger.debug(
                 "knock %s %s [%s] -> %s in %.1f ms (attempt %d)",
@@ -519,26 +387,6 @@ class Transport:
         error = error_from_response(status, response_headers, raw, secrets=secrets)
         return error, status, parse_retry_after(response_headers.get("Retry-After"))
 
-    def _current_session(self) -> aiohttp.ClientSession:
-        session = self._session
-        loop = asyncio.get_running_loop()
-        if session is None or (self._owns_session and self._session_loop is not loop):
-            # Made on first use (an aiohttp session must be made inside the running loop), and
-            # made again when the client outlived the loop that made it (a second asyncio.run).
-            if session is not None:
-                session.detach()
-            session = self._session = aiohttp.ClientSession()
-            self._session_loop = loop
-        elif not self._owns_session:
-            if session.closed:  # else aiohttp's bare RuntimeError('Session is closed')
-                raise ClientClosedError("the aiohttp session passed to this client was closed")
-            if session._loop is not loop:
-                raise WrongEventLoopError(
-                    "the aiohttp session passed to this client belongs to another event loop; "
-                    "create the session (and the client) inside the running loop"
-                )
-        return session
-
     async def _with_current_user_token(self, headers: dict[str, str]) -> tuple[dict[str, str], str]:
         source = cast(Callable[[], Any], self._token_source)
         token = source()
@@ -557,6 +405,9 @@ class Transport:
     def _secrets(self, prepared: _Prepared, headers: Mapping[str, str]) -> tuple[str, ...]:
         """Every credential this call sends: worked out only when an error needs redacting."""
         found = {self.config.api_key}
+        proxy_password = urlsplit(self._proxy).password if self._proxy else None
+        if proxy_password:
+            found.add(proxy_password)
         for name, value in headers.items():
             if name.lower() in _CREDENTIAL_HEADERS:
                 found.update((value, value.removeprefix("Bearer ")))
@@ -570,7 +421,7 @@ class Transport:
 
     def _decode(self, prepared: _Prepared, status: int, headers: CIMultiDictProxy[str], raw: bytes) -> Any:
         plan = prepared.plan
-        rate_limited = _rate_limited(headers)
+        rate_limited = rate_limited_ids(headers)
         if rate_limited:
             # Knock answered 2xx but skipped these entities; never let that pass silently.
             for param, ids in rate_limited.items():
@@ -578,9 +429,7 @@ class Transport:
                     "knock %s %s [%s]: Knock rate-limited %d %s and did not update them: %s",
                     plan.method, plan.op.path, plan.op.id, len(ids), param, ",".join(ids),
                 )  # fmt: skip
-        holder = _capture.get()
-        if holder is not None:
-            holder.status, holder.headers, holder.rate_limited = status, headers, rate_limited
+        report_response(status, headers, rate_limited)
         response_type = plan.op.response
         if response_type is None or status == 204 or not raw:
             return None
@@ -612,8 +461,8 @@ async def _exchange(
     session: aiohttp.ClientSession,
     prepared: _Prepared,
     headers: Mapping[str, str],
-    timeout: aiohttp.ClientTimeout,
     cap: int,
+    proxy: str | None,
 ) -> Response:
     # raise_for_status=False: a caller's session may set it, and our error mapping needs the body.
     # allow_redirects=False: Knock never redirects, and a redirect would carry the credentials
@@ -623,9 +472,10 @@ async def _exchange(
         prepared.url,
         headers=headers,
         data=prepared.data,
-        timeout=timeout,
+        timeout=prepared.settings.attempt,
         raise_for_status=False,
         allow_redirects=False,
+        proxy=proxy,
     ) as response:
         size = response.content_length
         if size is not None and size > cap:
@@ -649,3 +499,35 @@ async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
             raise ResponseTooLargeError(response.status, cap, None)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _client_headers(config: ClientConfig) -> dict[str, str]:
+    """The headers every request of this client carries."""
+    headers = {
+        "Authorization": f"Bearer {config.api_key}",
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+    }
+    if config.branch is not None:
+        headers["X-Knock-Branch"] = config.branch
+    token = config.user_token
+    if isinstance(token, str) and token:
+        headers["X-Knock-User-Token"] = token
+    return merge_headers(headers, config.default_headers) if config.default_headers else headers
+
+
+def _attempt_limits(config: ClientConfig, attempt_timeout: float | None) -> aiohttp.ClientTimeout:
+    # The call's deadline bounds everything; aiohttp bounds the connect step and one attempt,
+    # from sending to the last byte read.
+    return aiohttp.ClientTimeout(total=attempt_timeout, connect=config.connect_timeout)
+
+
+def _no_answer(exc: BaseException, attempt_timeout: float | None) -> _NoAnswer:
+    """Why an attempt got no answer; only the text is kept (request_info holds our headers)."""
+    if not isinstance(exc, asyncio.TimeoutError):
+        return _NoAnswer(False, type(exc).__name__, str(exc))
+    if type(exc) is asyncio.TimeoutError and attempt_timeout is not None:
+        # aiohttp's bare TimeoutError: the attempt's `total` ran out.
+        return _NoAnswer(True, "attempt_timeout", f"no complete response within {attempt_timeout:g} s")
+    return _NoAnswer(True, type(exc).__name__, str(exc))

@@ -12,6 +12,8 @@ from typing import Any, Final, Generic, TypeAlias, TypeVar
 
 import attrs
 
+from ._headers import header_names
+
 T = TypeVar("T")
 
 
@@ -113,9 +115,7 @@ class Operation(Generic[T]):
     # The type the 2xx JSON body is structured into (None: no body), or a `Deferred` one;
     # read it through `response`. Not compared: resolving it must not change equality or hash.
     response_type: Any = attrs.field(default=None, alias="response", eq=False)
-    batch_tier: int | None = None
     pagination: Pagination | None = None
-    bulk: bool = False
     limits: tuple[Limit, ...] = ()
     publishable: bool = False
     # Parameters (wire names) that take a list: a lone string there would be sent as it is
@@ -153,14 +153,9 @@ def check_timeout(name: str, value: float | None) -> None:
         )
 
 
-def header_names(headers: Mapping[str, str]) -> str:
-    # Header values carry credentials (Authorization, X-Knock-User-Token, ...): never show them.
-    return f"<headers {sorted(headers)}>"
-
-
-def _check_options_timeout(_: object, __: object, value: float | Unset | None) -> None:
+def _check_options_timeout(_: object, attribute: attrs.Attribute[Any], value: float | Unset | None) -> None:
     if not isinstance(value, Unset):
-        check_timeout("RequestOptions.timeout", value)
+        check_timeout(f"RequestOptions.{attribute.name}", value)
 
 
 def _check_extras(_: object, attribute: attrs.Attribute[Any], value: Mapping[str, Any] | None) -> None:
@@ -184,17 +179,21 @@ def _extra_names(value: Mapping[str, Any] | None) -> str:
 class RequestOptions:
     """Per-call overrides; every generated method accepts `options=`.
 
-    `timeout`: seconds for this whole call (rate-limit queueing, retries and backoff included);
-    None: no deadline for this call; UNSET (the default): the client's timeout.
+        `timeout`: seconds for this whole call (rate-limit queueing, retries and backoff included);
+        None: no deadline for this call; UNSET (the default): the client's timeout.
 
-    `extra_query` and `extra_body`: parameters Knock accepts and the document lacks, added to
-    the query string and the JSON body. A key that names a parameter the operation declares
-    (with or without "[]"), or a key the call already gives, is refused before sending, naming
-    both: a declared parameter is passed as its argument. A GET takes no extra_body.
+        `extra_query` and `extra_body`: parameters Knock accepts and the document lacks, added to
+        the query string and the JSON body. A key that names a parameter the operation declares
+        (with or without "[]"), or a key the call already gives, is refused before sending, naming
+        both: a declared parameter is passed as its argument. A GET takes no extra_body.
+
+    `attempt_timeout`: seconds for each attempt of this call (None: no limit of its own);
+        UNSET: the client's.
     """
 
     idempotency_key: str | None = None
     timeout: float | Unset | None = attrs.field(default=UNSET, validator=_check_options_timeout)
+    attempt_timeout: float | Unset | None = attrs.field(default=UNSET, validator=_check_options_timeout)
     max_retries: int | None = None
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=header_names)
     extra_query: Mapping[str, Any] | None = attrs.field(

@@ -88,7 +88,6 @@ def test_operations_carry_every_extension(pets: ModuleType) -> None:
         path="/v1/pets/{pet_id}",
         tier=3,
         response=pets.models.Pet,
-        batch_tier=1,
         limits=(
             Limit(field="owners", max_items=10),
             Limit(field="owners[].keys", max_items=5),
@@ -111,7 +110,7 @@ def test_operations_carry_every_extension(pets: ModuleType) -> None:
     assert pets._PETS_LIST.pagination == Pagination(
         items="entries", next="page_info.after", cursor_param="after"
     )
-    assert pets._PETS_BULK_DELETE.bulk and pets._PETS_BULK_FORGET.response is None
+    assert pets._PETS_BULK_FORGET.response is None
 
 
 class RecordingTransport:

@@ -15,6 +15,7 @@ from bench.fleet import RedisServer, free_port
 from redis.asyncio import Redis
 
 from knock_async import APITimeoutError, AsyncKnock, RedisRateLimiter
+from knock_async._limiter import scope_for
 from knock_async._ratelimit import DEFAULT_WINDOW
 from knock_async.testing import KnockTestServer
 
@@ -107,7 +108,7 @@ async def test_a_wait_past_the_deadline_fails_at_once_and_takes_nothing(
     await limiter.pause(2, SCOPE, 3.0)
     started = time.monotonic()
     with pytest.raises(TimeoutError, match="after this call's deadline"):
-        async with limiter.slot(2, SCOPE, deadline=started + 1.0):
+        async with limiter.slot(2, SCOPE, timeout=1.0):
             pass
     assert time.monotonic() - started < 0.5
     assert limiter.in_flight == 0
@@ -123,7 +124,7 @@ async def test_a_fleet_pause_longer_than_the_call_timeout_fails_the_call_early(
     async with KnockTestServer() as server:
         server.identify_user("ada")
         knock = AsyncKnock(server.api_key, base_url=server.url, timeout=2.0, rate_limiter=limiter)
-        await limiter.pause(2, knock._transport._scope, 30.0)  # another process drew a 429
+        await limiter.pause(2, scope_for(server.api_key, None), 30.0)  # another process drew a 429
         started = time.monotonic()
         with pytest.raises(APITimeoutError):
             await knock.users.delete("ada")

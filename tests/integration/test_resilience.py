@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from knock_async import RateLimiter
 from knock_async.testing import ChannelStep, Faults, RecordedRequest
 from tests.conftest import ServerFactory
+from tests.helpers import RecordingClock
 from tests.integration.conftest import ClientFactory
 
 TRIGGERS = 2_000
@@ -46,14 +47,8 @@ async def test_no_trigger_is_lost_or_duplicated_through_faults(
     server.inject_fault("drop", when="after", operation="workflows.trigger", count=20)
     server.inject_fault("error", when="after", operation="workflows.trigger", count=20, status=503)
     server.add_workflow("order-placed", [ChannelStep("in-app", "in_app_feed")])
-    knock = make_client(server, max_retries=10, rate_limiter=RateLimiter())
-    backoffs: list[float] = []
-
-    async def instant_backoff(delay: float) -> None:
-        backoffs.append(delay)
-        await asyncio.sleep(0)
-
-    knock._transport.sleep = instant_backoff
+    backoffs: list[float] = []  # the transport's waits: recorded, and over at once
+    knock = make_client(server, max_retries=10, rate_limiter=RateLimiter(), clock=RecordingClock(backoffs))
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def place_order(n: int) -> str:

@@ -6,12 +6,12 @@ import asyncio
 import sys
 import types
 from collections.abc import Iterator
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import attrs
 import pytest
 
-import knock_async._bulk as bulk
 from knock_async._bulk import (
     MAX_BULK_ITEMS,
     BulkOperationFailedError,
@@ -20,8 +20,11 @@ from knock_async._bulk import (
     BulkProgress,
     BulkRunError,
 )
+from knock_async._clock import REAL_CLOCK, Clock
 from knock_async._errors import KnockError, UnprocessableEntityError
+from knock_async._transport import Transport
 from knock_async._types import UNSET, OpenEnum, RequestOptions, Unset
+from tests.helpers import RecordingClock
 
 # --- a BulkOperation shaped like the generated one --------------------------------------
 
@@ -53,7 +56,8 @@ class Op:
 class FakeBulkOperations(BulkOperationsBase[Op]):
     """`get` answers each id with the next state of its script; the last state repeats."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = REAL_CLOCK) -> None:
+        self._transport = cast(Transport, SimpleNamespace(clock=clock))  # all that _bulk reads
         self.scripts: dict[str, list[Op]] = {}
         self.gets: list[str] = []
         self.options: list[RequestOptions | None] = []
@@ -67,16 +71,9 @@ class FakeBulkOperations(BulkOperationsBase[Op]):
 
 
 @pytest.fixture
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Polls happen at once; the waits asked for are recorded."""
-    waits: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-        await asyncio.sleep(0)
-
-    monkeypatch.setattr(bulk, "_sleep", record)
-    return waits
+def no_waiting() -> list[float]:
+    """The waits asked for, recorded by `RecordingClock`: polls then happen at once."""
+    return []
 
 
 def progression(op_id: str, rows: int, *, end: Status = Status.COMPLETED, errors: int = 0) -> list[Op]:
@@ -101,7 +98,7 @@ def progression(op_id: str, rows: int, *, end: Status = Status.COMPLETED, errors
 
 @pytest.mark.asyncio
 async def test_wait_follows_queued_processing_completed(no_waiting: list[float]) -> None:
-    ops = FakeBulkOperations()
+    ops = FakeBulkOperations(RecordingClock(no_waiting))
     states = progression("op1", 10)
     ops.scripts["op1"] = states[1:]
     seen: list[BulkProgress] = []
@@ -122,7 +119,7 @@ async def test_wait_follows_queued_processing_completed(no_waiting: list[float])
 
 @pytest.mark.asyncio
 async def test_wait_by_id_polls_at_once_and_passes_options(no_waiting: list[float]) -> None:
-    ops = FakeBulkOperations()
+    ops = FakeBulkOperations(RecordingClock(no_waiting))
     ops.scripts["op1"] = progression("op1", 4)
     options = RequestOptions(timeout=5)
     done = await ops.wait("op1", options=options)
@@ -134,7 +131,7 @@ async def test_wait_by_id_polls_at_once_and_passes_options(no_waiting: list[floa
 
 @pytest.mark.asyncio
 async def test_wait_backs_off_up_to_the_max(no_waiting: list[float]) -> None:
-    ops = FakeBulkOperations()
+    ops = FakeBulkOperations(RecordingClock(no_waiting))
     ops.scripts["op1"] = [Op(id="op1", status=Status.PROCESSING)] * 8 + [
         Op(id="op1", status=Status.COMPLETED)
     ]
@@ -152,7 +149,7 @@ async def test_wait_returns_a_completed_operation_without_polling() -> None:
 
 @pytest.mark.asyncio
 async def test_wait_raises_on_failed(no_waiting: list[float]) -> None:
-    ops = FakeBulkOperations()
+    ops = FakeBulkOperations(RecordingClock(no_waiting))
     states = progression("op1", 10, end=Status.FAILED, errors=3)
     ops.scripts["op1"] = states[1:]
     with pytest.raises(BulkOperationFailedError, match="op1 failed") as caught:
@@ -162,7 +159,7 @@ async def test_wait_raises_on_failed(no_waiting: list[float]) -> None:
     assert [item.id for item in caught.value.error_items] == ["op1-bad-0", "op1-bad-1", "op1-bad-2"]
 
     with pytest.raises(BulkOperationFailedError):  # already failed: raised without polling
-        await FakeBulkOperations().wait(states[2])
+        await FakeBulkOperations(RecordingClock(no_waiting)).wait(states[2])
 
 
 @pytest.mark.asyncio
@@ -173,14 +170,14 @@ async def test_wait_times_out() -> None:
         await ops.wait("op1", timeout=0.02, poll_interval=0.001, max_poll_interval=0.002)
     error = caught.value
     assert isinstance(error, KnockError) and isinstance(error, TimeoutError)
-    assert error.operation_id == "op1" and error.timeout == 0.02
+    assert error.bulk_operation_id == "op1" and error.timeout == 0.02
     assert error.operation is not None and error.operation.processed_rows == 3
     assert len(ops.gets) > 1
 
 
 @pytest.mark.asyncio
 async def test_wait_keeps_polling_through_unknown_statuses(no_waiting: list[float]) -> None:
-    ops = FakeBulkOperations()
+    ops = FakeBulkOperations(RecordingClock(no_waiting))
     ops.scripts["op1"] = [Op(id="op1", status=Status("paused")), Op(id="op1", status=Status.COMPLETED)]
     assert (await ops.wait("op1")).status == "completed"
 
@@ -207,6 +204,8 @@ class SparseOp:
 
 
 class SparseBulkOperations(BulkOperationsBase[SparseOp]):
+    _transport = cast(Transport, SimpleNamespace(clock=REAL_CLOCK))
+
     async def get(self, id: str, *, options: RequestOptions | None = None) -> SparseOp:
         return SparseOp(
             id=id, status=Status.FAILED, processed_rows=2, estimated_total_rows=2, success_count=2
@@ -264,7 +263,7 @@ def users(count: int) -> list[dict[str, str]]:
 
 @pytest.mark.asyncio
 async def test_2500_users_go_in_three_calls_with_combined_errors(no_waiting: list[float]) -> None:
-    ops = FakeBulkOperations()
+    ops = FakeBulkOperations(RecordingClock(no_waiting))
     endpoint = FakeBulkEndpoint(ops, fail=frozenset({2}), errors={1: 2, 2: 1})
     reports: list[BulkProgress] = []
     people = users(2500)
@@ -308,7 +307,7 @@ async def test_2500_users_go_in_three_calls_with_combined_errors(no_waiting: lis
 
 @pytest.mark.asyncio
 async def test_a_clean_run_is_ok(no_waiting: list[float]) -> None:
-    ops = FakeBulkOperations()
+    ops = FakeBulkOperations(RecordingClock(no_waiting))
     endpoint = FakeBulkEndpoint(ops)
     result = await ops.run_in_chunks(endpoint.submit, iter(users(250)), chunk_size=100)  # not Sized
     assert [len(chunk) for chunk in endpoint.chunks] == [100, 100, 50]
@@ -339,7 +338,7 @@ async def test_chunk_size_over_knocks_limit_is_refused() -> None:
 
 @pytest.mark.asyncio
 async def test_concurrency_is_bounded_and_items_are_read_lazily(no_waiting: list[float]) -> None:
-    ops = FakeBulkOperations()
+    ops = FakeBulkOperations(RecordingClock(no_waiting))
     endpoint = FakeBulkEndpoint(ops)
     active: set[str] = set()  # operations submitted and not yet seen completed
     peak = 0
@@ -378,7 +377,7 @@ async def test_concurrency_is_bounded_and_items_are_read_lazily(no_waiting: list
 
 @pytest.mark.asyncio
 async def test_a_call_that_raises_a_knock_error_is_collected(no_waiting: list[float]) -> None:
-    ops = FakeBulkOperations()
+    ops = FakeBulkOperations(RecordingClock(no_waiting))
     endpoint = FakeBulkEndpoint(ops)
     rejected = UnprocessableEntityError("bad user", status=422)
 
@@ -398,13 +397,16 @@ async def test_a_call_that_raises_a_knock_error_is_collected(no_waiting: list[fl
 
 @pytest.mark.asyncio
 async def test_a_timed_out_chunk_is_collected_with_its_last_state() -> None:
-    ops = FakeBulkOperations()
+    clock = RecordingClock()  # the polls' waits pass on it at once: the timeout comes by them
+    ops = FakeBulkOperations(clock)
 
     async def submit(chunk: list[Any]) -> Op:
         ops.scripts["stuck"] = [Op(id="stuck", status=Status.PROCESSING, processed_rows=1)]
         return Op(id="stuck", status=Status.QUEUED)
 
-    result = await ops.run_in_chunks(submit, users(5), timeout=0.01, poll_interval=0.001)
+    result = await ops.run_in_chunks(submit, users(5), timeout=1.0, poll_interval=0.1)
+    # The last wait is cut to what was left of the timeout.
+    assert clock.sleeps == pytest.approx([0.1, 0.15, 0.225, 0.3375, 0.1875])
     [failure] = result.failures
     assert isinstance(failure.error, BulkOperationTimeoutError)
     assert failure.operation is not None and failure.operation.processed_rows == 1
@@ -413,7 +415,7 @@ async def test_a_timed_out_chunk_is_collected_with_its_last_state() -> None:
 
 @pytest.mark.asyncio
 async def test_any_other_error_stops_the_run_and_propagates(no_waiting: list[float]) -> None:
-    ops = FakeBulkOperations()
+    ops = FakeBulkOperations(RecordingClock(no_waiting))
     endpoint = FakeBulkEndpoint(ops)
 
     async def submit(chunk: list[Any]) -> Op:
@@ -464,7 +466,7 @@ async def test_tqdm_progress_follows_a_chunked_run(
 ) -> None:
     from knock_async.progress import tqdm_progress
 
-    ops = FakeBulkOperations()
+    ops = FakeBulkOperations(RecordingClock(no_waiting))
     endpoint = FakeBulkEndpoint(ops)
     bar = tqdm_progress(desc="identify")
     await ops.run_in_chunks(endpoint.submit, users(2500), on_progress=bar)
@@ -479,7 +481,7 @@ async def test_tqdm_progress_follows_one_operation(
 ) -> None:
     from knock_async.progress import tqdm_progress
 
-    ops = FakeBulkOperations()
+    ops = FakeBulkOperations(RecordingClock(no_waiting))
     states = progression("op1", 10)
     ops.scripts["op1"] = states[1:]
     with tqdm_progress() as bar:

@@ -9,8 +9,6 @@ import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from knock_async._errors import (
-    MESSAGE_TEXT_LIMIT,
-    REDACTED,
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -28,10 +26,9 @@ from knock_async._errors import (
     RateLimitError,
     RedirectError,
     UnprocessableEntityError,
-    error_class_for,
-    error_from_response,
-    parse_retry_after,
 )
+from knock_async._redact import REDACTED
+from knock_async._responses import MESSAGE_TEXT_LIMIT, error_class_for, error_from_response, parse_retry_after
 
 API_KEY = "sk_test_0123456789abcdef"
 USER_TOKEN = "eyJhbGciOiJSUzI1NiJ9.user-token.signature"

@@ -22,7 +22,6 @@ from aiohttp.test_utils import TestServer
 from knock_async import (
     APIResponseValidationError,
     APITimeoutError,
-    AsyncKnock,
     ClientClosedError,
     InternalServerError,
     KnockError,
@@ -381,11 +380,10 @@ async def _echo_id(request: web.Request) -> web.Response:
 def test_a_client_outlives_its_first_event_loop() -> None:
     # Made outside any loop, used under two asyncio.run: its own session is reopened.
     with server_in_a_thread() as base:
-        knock = AsyncKnock(API_KEY, base_url=base)  # the default limiter too
-        t = knock._transport
+        t = Transport(ClientConfig(API_KEY, base_url=base, rate_limiter=RateLimiter()))
         assert asyncio.run(t.request(GET_THING, path={"id": "first"})) == {"id": "first"}
         assert asyncio.run(t.request(GET_THING, path={"id": "second"})) == {"id": "second"}
-        asyncio.run(knock.close())
+        asyncio.run(t.close())
 
 
 async def test_a_callers_session_of_another_loop_is_a_clear_error() -> None:

@@ -38,13 +38,12 @@ from knock_async._errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from knock_async._transport import (
-    Transport,
-    configure_logging_from_env,
-    with_raw_response,
-)
+from knock_async._logging import configure_logging_from_env
+from knock_async._raw_response import with_raw_response
+from knock_async._transport import Transport
 from knock_async._types import UNSET, Limit, OpenEnum, Operation, RequestOptions, Unset
 from tests.conftest import KnockMock
+from tests.helpers import RecordingClock
 
 API_KEY = "sk_test_0123456789abcdef"
 USER_TOKEN = "eyJhbGciOiJSUzI1NiJ9.user-token.signature"
@@ -126,13 +125,13 @@ class FakeLimiter:
     def __init__(self) -> None:
         self.slots: list[tuple[int, str]] = []
         self.pauses: list[tuple[int, str, float]] = []
-        self.deadlines: list[float | None] = []
+        self.timeouts: list[float | None] = []
         self.inside = False
 
     @contextlib.asynccontextmanager
-    async def _slot(self, tier: int, scope: str, deadline: float | None) -> AsyncIterator[None]:
+    async def _slot(self, tier: int, scope: str, timeout: float | None) -> AsyncIterator[None]:
         self.slots.append((tier, scope))
-        self.deadlines.append(deadline)
+        self.timeouts.append(timeout)
         self.inside = True
         try:
             yield
@@ -140,9 +139,9 @@ class FakeLimiter:
             self.inside = False
 
     def slot(
-        self, tier: int, scope: str, deadline: float | None = None
+        self, tier: int, scope: str, timeout: float | None = None
     ) -> contextlib.AbstractAsyncContextManager[None]:
-        return self._slot(tier, scope, deadline)
+        return self._slot(tier, scope, timeout)
 
     async def pause(self, tier: int, scope: str, seconds: float) -> None:
         self.pauses.append((tier, scope, seconds))
@@ -155,17 +154,13 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 async def transport(sleeps: list[float]) -> AsyncIterator[Transport]:
-    t = Transport(ClientConfig(API_KEY, timeout=None))
-    t.sleep = _recorder(sleeps)
+    t = Transport(ClientConfig(API_KEY, timeout=None, clock=_recorder(sleeps)))
     yield t
     await t.close()
 
 
-def _recorder(sleeps: list[float]) -> Any:
-    async def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-
-    return sleep
+def _recorder(sleeps: list[float]) -> RecordingClock:
+    return RecordingClock(sleeps)
 
 
 @pytest.fixture
@@ -261,9 +256,9 @@ async def test_body_that_does_not_fit_the_model_is_a_validation_error(
         await transport.request(GET_USER, path={"user_id": "u1"})
 
 
-async def test_aiohttp_bounds_only_the_connect_step(api: KnockMock) -> None:
+async def test_aiohttp_bounds_the_connect_step_and_one_attempt(api: KnockMock) -> None:
     # The call's own deadline bounds the rest (queueing, retries, backoff included).
-    t = Transport(ClientConfig(API_KEY, connect_timeout=4))
+    t = Transport(ClientConfig(API_KEY, connect_timeout=4, attempt_timeout=None))
     api.get(USER_URL, payload=USER_JSON, repeat=True)
     await t.request(GET_USER, path={"user_id": "u1"})
     await t.request(GET_USER, path={"user_id": "u1"}, options=RequestOptions(timeout=5))
@@ -271,6 +266,10 @@ async def test_aiohttp_bounds_only_the_connect_step(api: KnockMock) -> None:
     for call in sent(api):
         assert (call.kwargs["timeout"].total, call.kwargs["timeout"].connect) == (None, 4)
         assert call.kwargs["allow_redirects"] is False
+    bounded = Transport(ClientConfig(API_KEY, attempt_timeout=7))
+    await bounded.request(GET_USER, path={"user_id": "u1"})
+    await bounded.close()
+    assert sent(api)[-1].kwargs["timeout"].total == 7
 
 
 # --- configuration and session lifecycle ---------------------------------------------------
@@ -305,12 +304,10 @@ async def test_callers_raise_for_status_does_not_hide_knock_errors(api: KnockMoc
 async def test_own_session_is_created_lazily_reused_and_closed(api: KnockMock) -> None:
     api.get(USER_URL, payload=USER_JSON, repeat=True)
     t = Transport(ClientConfig(API_KEY))
-    assert t._session is None
     await t.request(GET_USER, path={"user_id": "u1"})
-    session = t._session
-    assert session is not None
+    session = await t.sessions.current()
     await t.request(GET_USER, path={"user_id": "u1"})
-    assert t._session is session
+    assert await t.sessions.current() is session
     await t.close()
     assert session.closed
     assert t.closed
@@ -651,8 +648,9 @@ async def test_retry_then_success(transport: Transport, api: KnockMock, sleeps: 
 
 
 async def test_backoff_grows_and_is_capped(api: KnockMock, sleeps: list[float]) -> None:
-    t = Transport(ClientConfig(API_KEY, timeout=None, retry=RetryPolicy(max_retries=6)))
-    t.sleep = _recorder(sleeps)
+    t = Transport(
+        ClientConfig(API_KEY, timeout=None, retry=RetryPolicy(max_retries=6), clock=_recorder(sleeps))
+    )
     api.get(USER_URL, status=500, repeat=True)
     with pytest.raises(InternalServerError):
         await t.request(GET_USER, path={"user_id": "u1"})
@@ -748,8 +746,7 @@ async def test_connection_error_then_success(
 
 async def test_limiter_slot_per_attempt_and_pause_on_429(api: KnockMock, sleeps: list[float]) -> None:
     limiter = FakeLimiter()
-    t = Transport(ClientConfig(API_KEY, timeout=None, rate_limiter=limiter))
-    t.sleep = _recorder(sleeps)
+    t = Transport(ClientConfig(API_KEY, timeout=None, rate_limiter=limiter, clock=_recorder(sleeps)))
     api.get(USER_URL, status=429, headers={"Retry-After": "3"})
     api.get(USER_URL, payload=USER_JSON)
     await t.request(GET_USER, path={"user_id": "u1"})
@@ -762,17 +759,19 @@ async def test_limiter_slot_per_attempt_and_pause_on_429(api: KnockMock, sleeps:
     assert not limiter.inside  # the slot is released; backoff happens outside it
 
 
-async def test_the_limiter_is_given_the_calls_deadline(api: KnockMock) -> None:
+async def test_the_limiter_is_given_what_is_left_of_the_calls_deadline(api: KnockMock) -> None:
     limiter = FakeLimiter()
-    t = Transport(ClientConfig(API_KEY, timeout=5, rate_limiter=limiter))
+    clock = RecordingClock()
+    t = Transport(ClientConfig(API_KEY, timeout=5, rate_limiter=limiter, clock=clock))
+    api.get(USER_URL, status=503)
     api.get(USER_URL, payload=USER_JSON, repeat=True)
-    before = time.monotonic()
-    await t.request(GET_USER, path={"user_id": "u1"})
+    await t.request(GET_USER, path={"user_id": "u1"})  # a retry after one backoff
     await t.request(GET_USER, path={"user_id": "u1"}, options=RequestOptions(timeout=None))
     await t.close()
-    first, second = limiter.deadlines
-    assert first is not None and before + 5 <= first <= time.monotonic() + 5
-    assert second is None  # no deadline for that call
+    first, retry, unbounded = limiter.timeouts
+    assert first == 5
+    assert retry == pytest.approx(5 - clock.sleeps[0])  # the backoff came out of the call's time
+    assert unbounded is None  # no deadline for that call
 
 
 async def test_429_pauses_the_limiter_even_when_retries_are_spent(
@@ -845,8 +844,7 @@ async def test_secrets_never_in_repr_logs_or_errors(
     api: KnockMock, caplog: pytest.LogCaptureFixture, sleeps: list[float], knock_logger: logging.Logger
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="knock_async")
-    t = Transport(ClientConfig(API_KEY, user_token=USER_TOKEN, timeout=None))
-    t.sleep = _recorder(sleeps)
+    t = Transport(ClientConfig(API_KEY, user_token=USER_TOKEN, timeout=None, clock=_recorder(sleeps)))
     echo = {"code": "invalid_user_token", "message": f"token {USER_TOKEN} with key {API_KEY} rejected"}
     api.get(USER_URL, status=503)
     api.get(USER_URL, exception=aiohttp.ClientConnectionError(f"failed sending Bearer {API_KEY}"))
@@ -991,7 +989,7 @@ async def test_with_raw_response_without_a_request(transport: Transport) -> None
 async def test_raw_response_capture_does_not_leak_out(transport: Transport, api: KnockMock) -> None:
     api.get(USER_URL, payload=USER_JSON, repeat=True)
     await with_raw_response(transport.request(GET_USER, path={"user_id": "u1"}))
-    from knock_async._transport import _capture
+    from knock_async._raw_response import _capture
 
     assert _capture.get() is None
 

@@ -96,7 +96,6 @@ _CHANNELS_BULK_UPDATE_MESSAGE_STATUS: Operation[models.BulkOperation] = Operatio
     path="/v1/channels/{channel_id}/messages/bulk/{action}",
     tier=2,
     response=Deferred(lambda: models.BulkOperation),
-    bulk=True,
     publishable=True,
     lists=frozenset({"recipient_ids", "tenants", "user_ids", "workflows"}),
     body_kinds=(

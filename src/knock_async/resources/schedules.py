@@ -203,7 +203,6 @@ _SCHEDULES_BULK_CREATE: Operation[models.BulkOperation] = Operation(
     path="/v1/schedules/bulk/create",
     tier=1,
     response=Deferred(lambda: models.BulkOperation),
-    bulk=True,
     limits=(Limit(field="schedules", max_items=1000),),
     lists=frozenset(
         {

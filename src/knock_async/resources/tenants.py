@@ -197,7 +197,6 @@ _TENANTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     path="/v1/tenants/bulk/delete",
     tier=1,
     response=Deferred(lambda: models.BulkOperation),
-    bulk=True,
     lists=frozenset({"tenant_ids[]"}),
     query_kinds=(("tenant_ids[]", "array[string]"),),
 )
@@ -208,7 +207,6 @@ _TENANTS_BULK_SET: Operation[models.BulkOperation] = Operation(
     path="/v1/tenants/bulk/set",
     tier=1,
     response=Deferred(lambda: models.BulkOperation),
-    bulk=True,
     limits=(Limit(field="tenants", max_items=1000),),
     lists=frozenset(
         {

@@ -1355,7 +1355,6 @@ _USERS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     path="/v1/users/bulk/delete",
     tier=1,
     response=Deferred(lambda: models.BulkOperation),
-    bulk=True,
     limits=(Limit(field="user_ids", max_items=1000),),
     lists=frozenset({"user_ids"}),
     body_kinds=(("user_ids", "array[string]"),),
@@ -1367,7 +1366,6 @@ _USERS_BULK_IDENTIFY: Operation[models.BulkOperation] = Operation(
     path="/v1/users/bulk/identify",
     tier=1,
     response=Deferred(lambda: models.BulkOperation),
-    bulk=True,
     limits=(Limit(field="users", max_items=1000),),
     lists=frozenset({"users"}),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
@@ -1380,7 +1378,6 @@ _USERS_BULK_SET_PREFERENCES: Operation[models.BulkOperation] = Operation(
     path="/v1/users/bulk/preferences",
     tier=1,
     response=Deferred(lambda: models.BulkOperation),
-    bulk=True,
     limits=(Limit(field="user_ids", max_items=1000),),
     lists=frozenset(
         {

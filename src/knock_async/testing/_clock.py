@@ -2,6 +2,10 @@
 
 `SystemClock` runs delayed work on real asyncio timers; `ManualClock` only moves when a test
 calls `advance()`, so a workflow delay of an hour takes no time at all in a test.
+
+`ManualClock` is also a `knock_async.Clock` (`monotonic`, `sleep`), so one fake clock can drive
+a client (its backoff, pacing and bulk polling) and the server in the same test:
+`AsyncKnock(..., clock=server_clock)`.
 """
 
 from __future__ import annotations
@@ -47,10 +51,16 @@ class _ManualTimer:
 
 
 class ManualClock:
-    """A clock that stands still until `advance()`; due callbacks run inside `advance()`, in order."""
+    """A clock that stands still until `advance()`; due callbacks run inside `advance()`, in order.
+
+    As a client's `knock_async.Clock`: `monotonic()` is the seconds advanced since it was
+    made, and `await sleep(s)` returns once `advance()` has moved time `s` seconds on (the
+    sleeper resumes at the loop's next turn, e.g. after `await asyncio.sleep(0)`).
+    """
 
     def __init__(self, start: dt.datetime | None = None) -> None:
         self._now = start or dt.datetime(2024, 1, 1, tzinfo=UTC)
+        self._start = self._now
         self._timers: list[tuple[dt.datetime, int, _ManualTimer, Callable[[], None]]] = []
         self._order = itertools.count()  # ties run in scheduling order
 
@@ -72,6 +82,24 @@ class ManualClock:
             if not timer.cancelled:
                 callback()
         self._now = target
+
+    def monotonic(self) -> float:
+        """Seconds advanced since this clock was made."""
+        return (self._now - self._start).total_seconds()
+
+    async def sleep(self, seconds: float) -> None:
+        """Return once time has been advanced `seconds` past now; a cancelled sleep leaves no timer."""
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not woken.done():  # cancelled meanwhile
+                woken.set_result(None)
+
+        timer = self.call_later(seconds, wake)
+        try:
+            await woken
+        finally:
+            timer.cancel()
 
     @property
     def pending(self) -> int:

@@ -167,7 +167,6 @@ _PETS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     path="/v1/pets/bulk/delete",
     tier=1,
     response=Deferred(lambda: models.BulkOperation),
-    bulk=True,
     lists=frozenset({"pet_ids"}),
     body_kinds=(("pet_ids", "array[string]"),),
 )
@@ -211,7 +210,6 @@ _PETS_SET: Operation[models.Pet] = Operation(
     path="/v1/pets/{pet_id}",
     tier=3,
     response=Deferred(lambda: models.Pet),
-    batch_tier=1,
     limits=(
         Limit(field="owners", max_items=10),
         Limit(field="owners[].keys", max_items=5),
