@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from .reach import holds_secret
+from .readers import render_readers
 from .resources import render_resources
 from .spec import Schema, load_spec, python_name, resolve
 
@@ -61,6 +62,7 @@ def generate(package: Path, spec_path: Path = SPEC) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
         (staging / "models" / "__init__.py").write_text(_lazy_models_init(sorted(model_names), header))
+        (staging / "models" / "_readers.py").write_text(render_readers(models, header))
         _format(staging)
         # The classes live in models/_models.py; models/__init__.py builds them on first use.
         models.rename(models.with_name("_models.py"))

@@ -26,6 +26,12 @@ from .resources import Resources
 T = TypeVar("T")
 
 
+def _strict_default() -> bool:
+    # The project's own tests set it (tests/conftest.py): drift between the document and the
+    # embedded server fails them.
+    return os.environ.get("KNOCK_STRICT_RESPONSES") == "1"
+
+
 class AsyncKnock(Resources):
     """The Knock API client. Every namespace (`users`, `workflows`, ...) hangs off it.
 
@@ -50,6 +56,10 @@ class AsyncKnock(Resources):
             `RateLimiter` to share it between clients or change its rates, or None to
             turn client-side pacing off.
         max_response_bytes: Larger response bodies are not read (`ResponseTooLargeError`).
+        strict_responses: A 2xx body that does not fit its declared types raises
+            `APIResponseValidationError` naming the operation and the field path; defaults
+            to $KNOCK_STRICT_RESPONSES == "1". Off: what does not fit is kept as sent and
+            logged once per field (see "Tolerant decoding" in the README).
     """
 
     def __init__(
@@ -66,6 +76,7 @@ class AsyncKnock(Resources):
         session: aiohttp.ClientSession | None = None,
         rate_limiter: RateLimiter | Unset | None = UNSET,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        strict_responses: bool | None = None,
     ) -> None:
         configure_logging_from_env()
         retry = retry_policy or RetryPolicy()
@@ -82,6 +93,7 @@ class AsyncKnock(Resources):
             session=session,
             rate_limiter=RateLimiter() if isinstance(rate_limiter, Unset) else rate_limiter,
             max_response_bytes=max_response_bytes,
+            strict_responses=_strict_default() if strict_responses is None else strict_responses,
         )
         self._transport = Transport(self.config)
         super().__init__(self._transport)

@@ -169,6 +169,9 @@ class ClientConfig:
         rate_limiter: Paces calls by Knock's rate tiers; None turns client-side pacing off.
         max_response_bytes: A larger response body (after decompression) is not read and
             raises `ResponseTooLargeError`.
+        strict_responses: A 2xx body that does not fit the document raises
+            `APIResponseValidationError` (for your own tests); False (the default): what does
+            not fit is kept as Knock sent it and reported once as a warning.
     """
 
     api_key: str = attrs.field(repr=False, validator=_check_api_key)
@@ -185,3 +188,4 @@ class ClientConfig:
     session: aiohttp.ClientSession | None = attrs.field(default=None, repr=False)
     rate_limiter: RateLimiter | None = None
     max_response_bytes: int = attrs.field(default=DEFAULT_MAX_RESPONSE_BYTES, validator=_at_least(1))
+    strict_responses: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))

@@ -17,9 +17,10 @@ from urllib.parse import quote, urlencode
 
 import attrs
 
-from ._convert import converter, format_datetime
+from ._convert import converter
 from ._errors import PayloadLimitError
 from ._types import UNSET, Limit, Operation
+from ._wire import format_datetime
 
 _JSON_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 # One encoder for every call: json.dumps with options builds a new encoder each time.

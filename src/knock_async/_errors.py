@@ -34,7 +34,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal
 
-from ._convert import loads
+from ._wire import loads
 
 MESSAGE_TEXT_LIMIT: Final = 300  # characters of a non-JSON error body kept in the message
 REDACTED: Final = "[REDACTED]"
@@ -302,7 +302,7 @@ class Unreadable(enum.Enum):
 
 
 def decode_json(raw: bytes | str) -> Any:
-    """The JSON reader of `_convert` (orjson with the `fast` extra), with a body that is not
+    """The JSON reader of `_wire` (orjson with the `fast` extra), with a body that is not
     JSON or nests too deep as an `Unreadable` marker."""
     try:
         return loads(raw.encode() if isinstance(raw, str) else raw)

@@ -37,7 +37,6 @@ from ._config import (
     RetryPolicy,
     check_headers,
 )
-from ._convert import converter
 from ._encode import (
     Plan,
     build_payload,
@@ -65,6 +64,7 @@ from ._errors import (
     parse_retry_after,
     redact,
 )
+from ._reading import Misfit, read_response
 from ._types import UNSET, Operation, RequestOptions
 
 __all__ = [  # the names other modules (and the generated code) take from here
@@ -585,11 +585,11 @@ class Transport:
         if isinstance(decoded, Unreadable):
             problem = f"the response is {decoded.value}"
         else:
+            name = getattr(response_type, "__name__", repr(response_type))
             try:
-                return converter.structure(decoded, response_type)
-            except Exception as exc:  # cattrs raises many kinds; the message names the kind
-                name = getattr(response_type, "__name__", repr(response_type))
-                problem = f"the response does not fit {name}: {type(exc).__name__}"
+                return read_response(decoded, response_type, plan.op.id, strict=self.config.strict_responses)
+            except Misfit as misfit:  # strict mode: names the place, never the value
+                problem = f"{plan.op.id}: the response does not fit {name}: {misfit}"
         # Raised outside the `except`: the converter's error may quote the body.
         raise APIResponseValidationError(problem, status=status, headers=headers)
 
