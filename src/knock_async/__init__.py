@@ -43,6 +43,7 @@ from ._errors import (
 )
 from ._pagination import AsyncPager, Page
 from ._ratelimit import RateLimiter
+from ._reading import drifted
 from ._redis_ratelimit import RedisRateLimiter
 from ._transport import ApiResponse
 from ._types import UNSET, Nullable, RequestOptions, Unset
@@ -89,6 +90,7 @@ __all__ = [
     "UnprocessableEntityError",
     "Unset",
     "WrongEventLoopError",
+    "drifted",
 ]
 
 # Tracebacks and reprs name the public path (knock_async.NotFoundError), not a private module.

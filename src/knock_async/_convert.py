@@ -27,7 +27,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._reading import EXTRAS, TRIAL, Choice, Misfit, discriminator, json_kind, reader_for, wire_name
-from ._types import UNSET, Unset
+from ._types import UNSET, OpenEnum, Unset
 from ._wire import JSON_LIBRARY, format_datetime, loads, parse_datetime
 
 __all__ = [
@@ -83,6 +83,8 @@ def _register_scalars(conv: cattrs.Converter) -> None:
     conv.register_unstructure_hook(dt.date, dt.date.isoformat)
     conv.register_structure_hook_func(lambda tp: tp is Any, lambda v, _: v)  # free-form JSON stays as it is
     conv.register_unstructure_hook(Unset, lambda v: v)
+    # The models' enums are written as plain str (cattrs would pass a str subclass through).
+    conv.register_unstructure_hook(OpenEnum, lambda v: v.value)
 
 
 # --- attrs models -------------------------------------------------------------------------

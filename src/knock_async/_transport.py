@@ -589,7 +589,7 @@ class Transport:
             try:
                 return read_response(decoded, response_type, plan.op.id, strict=self.config.strict_responses)
             except Misfit as misfit:  # strict mode: names the place, never the value
-                problem = f"{plan.op.id}: the response does not fit {name}: {misfit}"
+                problem = f"the response does not fit {name}: {misfit}"
         # Raised outside the `except`: the converter's error may quote the body.
         raise APIResponseValidationError(problem, status=status, headers=headers)
 
