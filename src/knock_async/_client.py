@@ -17,6 +17,7 @@ from ._config import (
     ClientConfig,
     RetryPolicy,
     UserToken,
+    strict_by_default,
 )
 from ._ratelimit import RateLimiter
 from ._transport import ApiResponse, Transport, configure_logging_from_env, with_raw_response
@@ -24,12 +25,6 @@ from ._types import UNSET, Unset
 from .resources import Resources
 
 T = TypeVar("T")
-
-
-def _strict_default() -> bool:
-    # The project's own tests set it (tests/conftest.py): drift between the document and the
-    # embedded server fails them.
-    return os.environ.get("KNOCK_STRICT_RESPONSES") == "1"
 
 
 class AsyncKnock(Resources):
@@ -93,7 +88,7 @@ class AsyncKnock(Resources):
             session=session,
             rate_limiter=RateLimiter() if isinstance(rate_limiter, Unset) else rate_limiter,
             max_response_bytes=max_response_bytes,
-            strict_responses=_strict_default() if strict_responses is None else strict_responses,
+            strict_responses=strict_by_default() if strict_responses is None else strict_responses,
         )
         self._transport = Transport(self.config)
         super().__init__(self._transport)

@@ -57,13 +57,16 @@ def _structure_date(value: Any, _: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
-def _exactly(kind: type) -> Callable[[Any, Any], Any]:
+def _exactly(kind: type) -> tuple[Callable[[Any], bool], Callable[[Any, Any], Any]]:
+    """(predicate, hook) for exactly `kind`: its enums (str and int subclasses) keep
+    cattrs' own hook, which a hook registered for the class itself would take over."""
+
     def structure(value: Any, _: Any) -> Any:
         if type(value) is kind:
             return value
         raise TypeError(f"expected {kind.__name__}, got {json_kind(value)}")
 
-    return structure
+    return (lambda tp: tp is kind), structure
 
 
 def _structure_float(value: Any, _: Any) -> float:
@@ -74,8 +77,7 @@ def _structure_float(value: Any, _: Any) -> float:
 
 def _register_scalars(conv: cattrs.Converter) -> None:
     for kind in (str, int, bool):
-        # Exactly these types: enums (str and int subclasses) keep cattrs' own hook.
-        conv.register_structure_hook_func(lambda tp, kind=kind: tp is kind, _exactly(kind))
+        conv.register_structure_hook_func(*_exactly(kind))
     conv.register_structure_hook_func(lambda tp: tp is float, _structure_float)
     conv.register_structure_hook(dt.datetime, structure_datetime)
     conv.register_unstructure_hook(dt.datetime, format_datetime)

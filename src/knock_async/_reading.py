@@ -225,7 +225,7 @@ def read_other(value: Any, tp: Any, r: Drift, at: str, model: str, field: str) -
         return converter.structure(value, tp)
     except Exception:  # whatever cattrs raised, the value is a misfit; its error may quote it
         pass
-    return r.misfit(at, model, field, str(tp), value)
+    return r.misfit(at, model, field, getattr(tp, "__name__", str(tp)), value)
 
 
 # --- entry points -------------------------------------------------------------------------
@@ -264,9 +264,9 @@ def read(value: Any, tp: Any, r: Drift) -> Any:
         reader = reader_for(item)
         if reader is not None:
             if type(value) is not list:
-                return r.misfit(".", "", "", str(tp), value)
+                return r.misfit(".", "", "", f"list[{item.__name__}]", value)
             return [reader(element, r, "[].") for element in value]
-    return read_other(value, tp, r, ".", "", "")
+    return read_other(value, tp, r, ".", getattr(tp, "__name__", ""), "")
 
 
 def read_response(value: Any, tp: Any, operation: str, *, strict: bool) -> Any:

@@ -75,7 +75,7 @@ def _check_tolerant(payload: Any, tp: Any, exact: Any) -> list[str]:
     tolerant = read(copy.deepcopy(payload), tp, drift)  # never raises
     found = drift.found or []
     if not found:
-        assert exact == ("value", _typed(tolerant)), f"no misfit, yet not cattrs' result, for {tp} on {payload!r}"
+        assert exact == ("value", _typed(tolerant)), f"no misfit, not cattrs' result: {tp} on {payload!r}"
     if exact[0] == "error":
         assert found, f"cattrs refuses {payload!r} as {tp}, the tolerant read reported nothing"
         with pytest.raises(Misfit):

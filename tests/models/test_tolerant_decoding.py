@@ -19,8 +19,7 @@ import attrs
 import pytest
 from aiohttp import web
 
-from knock_async import UNSET, APIResponseValidationError, AsyncKnock, drifted, models
-from knock_async import _reading
+from knock_async import UNSET, APIResponseValidationError, AsyncKnock, _reading, drifted, models
 from tests.helpers import spec_operations, success_content
 
 _GONE = object()
