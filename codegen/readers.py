@@ -1,5 +1,5 @@
 """The models' readers: for each generated model, a plain function from parsed JSON to the
-model (models/_readers.py), written from the type hints of the freshly rendered models.
+model, written from the type hints of the freshly rendered models into the model's module.
 
 What a reader does per kind of field (see knock_async._reading for the runtime half):
 str/int/bool are kept when of exactly that JSON kind; date-times parsed; enums and literals
@@ -14,6 +14,7 @@ import importlib.util
 import sys
 import types
 import typing
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ class _Writer:
     """The expressions of one module; `choices` and `enums` are what they refer to."""
 
     choices: list[dict[str, str]] = attrs.Factory(list)
-    enums: set[str] = attrs.Factory(set)
+    needs: set[str] = attrs.Factory(set)  # the models and enums the code refers to
     before: list[str] = attrs.Factory(list)  # lines the current field needs first
     counter: int = 0
 
@@ -92,12 +93,13 @@ class _Writer:
         name = "CHOICE_" + "_".join(m.__name__ for m in models)
         if any(choice["name"] == name for choice in self.choices):
             return name
+        self.needs.update(m.__name__ for m in models)
         tag = discriminator(models)
         self.choices.append(
             {
                 "name": name,
-                "models": "".join(f"{m.__name__}, " for m in models),
-                "readers": "".join(f"read_{m.__name__}, " for m in models),
+                "models": _tuple(m.__name__ for m in models),
+                "readers": _tuple(f"read_{m.__name__}" for m in models),
                 "tag": repr(tag),
             }
         )
@@ -118,9 +120,10 @@ class _Writer:
             allowed = repr(args[0]) if len(args) == 1 else repr(args)
             return f"{v} if {v} {'==' if len(args) == 1 else 'in'} {allowed} else {misfit}"
         if isinstance(tp, type) and issubclass(tp, OpenEnum):  # any str: unknown values are kept
-            self.enums.add(tp.__name__)
+            self.needs.add(tp.__name__)
             return f"{tp.__name__}({v}) if type({v}) is str else {misfit}"
         if attrs.has(tp):
+            self.needs.add(tp.__name__)
             return f"read_{tp.__name__}({v}, r, at + {place.field + '.'!r})"
         if origin is list and len(args) == 1:
             return self.sequence(args[0], v, place, misfit)
@@ -136,6 +139,7 @@ class _Writer:
         e = self.fresh("e")
         inner = Place(place.model, place.field + "[]")
         if attrs.has(tp):  # the prefix of the elements' paths, made once per list
+            self.needs.add(tp.__name__)
             prefix = self.fresh("p")
             self.before.append(f"{prefix} = at + {inner.field + '.'!r}")
             item = f"read_{tp.__name__}({e}, r, {prefix})"
@@ -146,6 +150,12 @@ class _Writer:
     def item(self, tp: Any, v: str, place: Place) -> str:
         """An element of a list or a value of a dict: never absent."""
         return self.field(tp, v, place, required=True)
+
+
+def _tuple(items: Iterable[str]) -> str:
+    """The inside of a tuple's parentheses."""
+    listed = list(items)
+    return ", ".join(listed) + ("," if len(listed) == 1 else "")
 
 
 def _members(tp: Any) -> list[Any]:
@@ -203,8 +213,15 @@ def _model(cls: type, writer: _Writer) -> dict[str, Any]:
     return {"name": cls.__name__, "known": written, "fields": fields}
 
 
-def render_readers(models_file: Path, header: str) -> str:
-    """models/_readers.py for the rendered models module `models_file`."""
+@attrs.frozen
+class ReaderCode:
+    code: str  # the reader of one model, to follow its class in the model's module
+    choices: str  # the unions it reads: after the imports of the models they name
+    needs: frozenset[str]  # the other models and enums it refers to
+
+
+def render_readers(models_file: Path) -> dict[str, ReaderCode]:
+    """The reader of each model class of the rendered models module `models_file`, by name."""
     module = _load(models_file)
     try:  # type hints are resolved in the module's namespace: it stays in sys.modules till then
         classes = [
@@ -212,13 +229,19 @@ def render_readers(models_file: Path, header: str) -> str:
             for value in vars(module).values()
             if isinstance(value, type) and value.__module__ == module.__name__ and attrs.has(value)
         ]
-        writer = _Writer()
-        rendered = [_model(cls, writer) for cls in classes]
+        return {cls.__name__: _reader(cls) for cls in classes}
     finally:
         del sys.modules[module.__name__]
-    return _env.get_template("readers.py.jinja2").render(
-        header=header, models=rendered, enums=sorted(writer.enums), choices=writer.choices
+
+
+def _reader(cls: type) -> ReaderCode:
+    writer = _Writer()
+    model = _model(cls, writer)
+    code = _env.get_template("reader.py.jinja2").render(model=model)
+    choices = "".join(
+        f"{c['name']} = Choice(({c['models']}), ({c['readers']}), {c['tag']})\n" for c in writer.choices
     )
+    return ReaderCode(code, choices, frozenset(writer.needs - {cls.__name__}))
 
 
 def _load(path: Path) -> types.ModuleType:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib
 import logging
 import threading
 import typing
@@ -231,26 +230,17 @@ def read_other(value: Any, tp: Any, r: Drift, at: str, model: str, field: str) -
 # --- entry points -------------------------------------------------------------------------
 
 
-@functools.cache
-def _readers_of(package: str) -> Mapping[type, Reader]:
-    """The generated readers of a models package (importing them builds its models)."""
-    try:
-        module = importlib.import_module(f"{package}._readers")
-    except ModuleNotFoundError as error:
-        if error.name != f"{package}._readers":
-            raise  # a reader module that is there but broken must not pass for a missing one
-        return {}
-    found: Mapping[type, Reader] = module.READERS
-    return found
+_readers: dict[type, Reader] = {}
+
+
+def register(cls: type, reader: Reader) -> None:
+    """Called by each generated model module: `reader` reads JSON into `cls`."""
+    _readers[cls] = reader
 
 
 def reader_for(tp: Any) -> Reader | None:
-    """The generated reader of a model class (its package's models/_readers.py), if any."""
-    module = getattr(tp, "__module__", None)
-    if not isinstance(tp, type) or not isinstance(module, str) or not attrs.has(tp):
-        return None
-    # The generated models name their public module (`knock_async.models`) as theirs.
-    return _readers_of(module).get(tp)
+    """The generated reader of a model class, if it has one."""
+    return _readers.get(tp) if isinstance(tp, type) else None
 
 
 def read(value: Any, tp: Any, r: Drift) -> Any:
