@@ -17,7 +17,6 @@ from urllib.parse import quote, urlencode
 
 import attrs
 
-from ._convert import converter
 from ._errors import PayloadLimitError
 from ._types import UNSET, Limit, Operation
 from ._wire import format_datetime
@@ -140,7 +139,7 @@ def _query_pairs(key: str, value: Any) -> Iterator[tuple[str, str]]:
     elif isinstance(value, Mapping) or attrs.has(type(value)):
         # Objects travel as key[field]=value (deepObject), the way Knock parses them;
         # in a list that gives key[][field]=value.
-        for field, item in converter.unstructure(value).items():
+        for field, item in _unstructure(value).items():
             yield from _query_pairs(f"{key}[{field}]", item)
     else:
         yield key, _query_value(value)
@@ -153,8 +152,15 @@ def encode_query(query: Mapping[str, Any]) -> str:
 # --- body ---------------------------------------------------------------------------------
 
 
+def _unstructure(value: Any) -> Any:
+    # Imported on first use: cattrs is not needed until a model or a datetime is sent.
+    from ._convert import converter
+
+    return converter.unstructure(value)
+
+
 def _json_value(value: Any) -> Any:
-    return value if type(value) in _JSON_SCALARS else converter.unstructure(value)
+    return value if type(value) in _JSON_SCALARS else _unstructure(value)
 
 
 def build_payload(body: Mapping[str, Any] | None, extra_body: Mapping[str, Any] | None) -> dict[str, Any]:
