@@ -10,6 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import jinja2
+
 from .reach import holds_secret
 from .readers import render_readers
 from .resources import render_resources
@@ -107,63 +109,13 @@ def _lazy_models_init(depends: dict[str, list[str]], header: str) -> str:
     editors read the TYPE_CHECKING imports.
     """
     names = sorted(depends)
-    typed = "".join(f"    from ._models.{name} import {name}\n" for name in names)
-    exported = "".join(f'    "{name}",\n' for name in names)
-    table = "".join(f"    {name!r}: {tuple(depends[name])!r},\n" for name in names)
-    return f'''{header}
-"""The Knock API's models: attrs classes, each built on the first use of it."""
-
-from __future__ import annotations
-
-import importlib
-
-# The names the classes' type hints use besides the models: they resolve here, in the
-# module the classes name as theirs.
-from datetime import datetime as datetime
-from typing import TYPE_CHECKING, Any
-from typing import Literal as Literal
-
-from knock_async._types import Nullable as Nullable
-from knock_async._types import Unset as Unset
-
-if TYPE_CHECKING:
-{typed}
-__all__ = [
-{exported}]
-
-# Per name, the names it needs built with it (its type hints, its value, its reader).
-_DEPENDS: dict[str, tuple[str, ...]] = {{
-{table}}}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _DEPENDS:  # e.g. probes for __wrapped__: no reason to build anything
-        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
-    _build(name)
-    return globals()[name]
-
-
-def _build(name: str) -> None:
-    """`name` and what it needs, each a plain attribute from now on (this function is not
-    called again for it)."""
-    built = globals()
-    todo = [name]
-    while todo:
-        wanted = todo.pop()
-        if wanted in built:
-            continue
-        # importlib, not `from . import`: that would ask __getattr__ for `_models`.
-        module = importlib.import_module(f"{{__name__}}._models.{{wanted}}")
-        value = getattr(module, wanted)
-        if isinstance(value, type) and value.__module__ == module.__name__:
-            value.__module__ = __name__  # reprs and tracebacks name the public module
-        built[wanted] = value
-        todo.extend(_DEPENDS[wanted])
-
-
-def __dir__() -> list[str]:
-    return sorted({{*globals(), *__all__}})
-'''
+    template = jinja2.Template((TEMPLATES / "package_init.py.jinja2").read_text(), keep_trailing_newline=True)
+    return template.render(
+        header=header,
+        typed="".join(f"    from ._models.{name} import {name}\n" for name in names),
+        exported="".join(f'    "{name}",\n' for name in names),
+        table="".join(f"    {name!r}: {tuple(depends[name])!r},\n" for name in names),
+    )
 
 
 def check_document(spec: Schema) -> None:
