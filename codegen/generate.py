@@ -110,12 +110,13 @@ def _lazy_models_init(depends: dict[str, list[str]], header: str) -> str:
     """
     names = sorted(depends)
     template = jinja2.Template((TEMPLATES / "package_init.py.jinja2").read_text(), keep_trailing_newline=True)
-    return template.render(
+    rendered: str = template.render(
         header=header,
         typed="".join(f"    from ._models.{name} import {name}\n" for name in names),
         exported="".join(f'    "{name}",\n' for name in names),
         table="".join(f"    {name!r}: {tuple(depends[name])!r},\n" for name in names),
     )
+    return rendered
 
 
 def check_document(spec: Schema) -> None:
