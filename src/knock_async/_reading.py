@@ -269,6 +269,8 @@ def drifted(model: Any) -> list[str]:
     what a tolerant read kept as Knock sent it (e.g. `["entries[].actors"]`); [] when all fit."""
     from ._convert import converter
 
+    if reader_for(type(model)) is None:
+        raise TypeError(f"drifted() takes a model, got {type(model).__name__} (for a list: each element)")
     found = Drift(collect=True)
     read(converter.unstructure(model), type(model), found)
     return sorted(set(found.found or ()))

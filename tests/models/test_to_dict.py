@@ -70,6 +70,8 @@ def test_a_tolerant_model_writes_what_knock_sent_and_reads_back_the_same() -> No
         {"__typename": "User", "updated_at": "2024-05-02T15:04:05Z"}, models.User, Drift(collect=True)
     )
     assert gone.id is UNSET and "id" not in gone.to_dict() and drifted(gone) == ["id"]
+    with pytest.raises(TypeError, match="takes a model"):
+        drifted([user])
 
 
 @pytest.mark.parametrize(
