@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUNTIME_STAMP := $(VENV)/.runtime
 
-.PHONY: install generate check-generated lint test demo bench serve clean redis-server
+.PHONY: install generate check-generated lint test demo bench serve clean redis-server browser-tools
 
 install: $(STAMP)
 
@@ -46,7 +46,19 @@ redis-server:
 	      "(sudo apt-get install -y redis-server, brew install redis, ...) for the fleet tests" >&2; \
 	  fi; }
 
-test: install lint check-generated redis-server
+# The front-end test (tests/browser) runs Knock's browser client in Debian's Chromium, driven by
+# Node 20+: Chromium is installed from Debian when missing (as root), the npm packages with `npm ci`.
+browser-tools:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update && apt-get install -y chromium; \
+	  else \
+	    echo "chromium is missing and this is not root with apt-get: install it for the front-end test" >&2; \
+	  fi; }
+	@if command -v npm >/dev/null; then cd tests/browser/js && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "node and npm are missing: install Node.js 20+ for the front-end test" >&2; fi
+
+test: install lint check-generated redis-server browser-tools
 	$(PY) -m pytest
 
 demo: $(RUNTIME_STAMP)  ## the quickstart against the embedded Knock server

@@ -9,6 +9,7 @@ import attrs
 import jinja2
 
 from .hints import TypeNamer
+from .kinds import kind_spec
 from .reach import list_paths, secret_fields
 from .spec import Method, Param, Schema, iter_operations, keyword_name, python_name, resolve
 
@@ -48,7 +49,9 @@ class Namespace:
 
 def render_resources(spec: Schema, model_names: set[str], header: str) -> dict[str, str]:
     """Map of file name (relative to resources/) to its text."""
-    namespaces = _namespaces(read_methods(spec, model_names))
+    methods = read_methods(spec, model_names)
+    namespaces = _namespaces(methods)
+    kinds = declared_kinds(spec)
     top_level = sorted({path[0] for path in namespaces})
     files = {}
     for top in top_level:
@@ -57,10 +60,13 @@ def render_resources(spec: Schema, model_names: set[str], header: str) -> dict[s
         members.sort(key=lambda ns: -len(ns.path))
         deprecated = any(m.deprecated for ns in members for m in ns.methods)
         files[f"{top}.py"] = _env.get_template("module.py.jinja2").render(
-            header=header, namespaces=members, top=top, deprecated=deprecated
+            header=header, namespaces=members, top=top, deprecated=deprecated, kinds=kinds
         )
     roots = [namespaces[(top,)] for top in top_level]
-    files["__init__.py"] = _env.get_template("root.py.jinja2").render(header=header, roots=roots)
+    secrets = sorted({wire for method in methods for wire in method.secret_fields})
+    files["__init__.py"] = _env.get_template("root.py.jinja2").render(
+        header=header, roots=roots, secret_fields=secrets
+    )
     return files
 
 
@@ -71,6 +77,26 @@ def read_methods(spec: Schema, model_names: set[str]) -> list[Method]:
         _method(spec, types, path, http_method, operation, shared)
         for path, http_method, operation, shared in iter_operations(spec)
     ]
+
+
+Kinds = list[tuple[str, str]]  # (wire name, kind spec) of each declared parameter
+
+
+def declared_kinds(spec: Schema) -> dict[str, tuple[Kinds, Kinds]]:
+    """operationId -> the kind specs of its query parameters and of its body's properties
+    (see codegen/kinds.py; "any" where the schema does not constrain the value)."""
+    found = {}
+    for _, _, op, shared in iter_operations(spec):
+        params = [resolve(spec, p) for p in [*shared, *op.get("parameters", [])]]
+        query = [(p["name"], _kind(spec, p.get("schema", {}))) for p in params if p["in"] == "query"]
+        body = _body_schema(spec, op)
+        properties = {} if body is None or "x-knock-body-map" in op else body.get("properties", {})
+        found[op["operationId"]] = (query, [(wire, _kind(spec, prop)) for wire, prop in properties.items()])
+    return found
+
+
+def _kind(spec: Schema, node: Schema) -> str:
+    return kind_spec(spec, node) or "any"
 
 
 def _namespaces(methods: list[Method]) -> dict[tuple[str, ...], Namespace]:

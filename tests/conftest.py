@@ -16,7 +16,7 @@ import pytest
 from aioresponses import aioresponses
 from yarl import URL
 
-from knock_async.testing import BulkProgress, KnockTestServer, ManualClock, RateLimits
+from knock_async.testing import BulkPace, KnockTestServer, ManualClock, RateLimits
 from tests.helpers import spec
 from tests.server.contract import ContractChecker
 
@@ -81,7 +81,7 @@ async def make_server(contract: ContractChecker, clock: ManualClock) -> AsyncIte
     async def make(**options: Any) -> KnockTestServer:
         options.setdefault("clock", clock)
         options.setdefault("rate_limits", RateLimits.off())
-        options.setdefault("bulk", BulkProgress(mode="poll"))
+        options.setdefault("bulk", BulkPace(mode="poll"))
         middlewares = [contract.middleware, *options.pop("middlewares", ())]
         server = KnockTestServer(middlewares=middlewares, **options)
         await server.start()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 import aiohttp
 import attrs
 
+from . import _request
 from ._config import (
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
@@ -21,8 +22,8 @@ from ._config import (
 )
 from ._ratelimit import RateLimiter
 from ._transport import ApiResponse, Transport, configure_logging_from_env, with_raw_response
-from ._types import UNSET, Unset
-from .resources import Resources
+from ._types import UNSET, RequestOptions, Unset
+from .resources import SECRET_FIELDS, Resources
 
 T = TypeVar("T")
 
@@ -118,3 +119,52 @@ class AsyncKnock(Resources):
         the User, `resp.rate_limited` the ids Knock's batch de-duplication rejected.
         """
         return await with_raw_response(call)
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        tier: int,
+        query: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        model: None = None,
+        options: RequestOptions | None = None,
+    ) -> Any: ...
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        tier: int,
+        query: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        model: type[T],
+        options: RequestOptions | None = None,
+    ) -> T: ...
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        tier: int,
+        query: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        model: Any = None,
+        options: RequestOptions | None = None,
+    ) -> Any:
+        """Call any Knock endpoint, one the document lacks included, the way generated methods do.
+
+        `await knock.request("GET", "/v1/users/user-1", tier=4)` returns the decoded JSON;
+        with `model=models.User` the answer is read into that model. `path` is percent-encoded
+        (quote each id with `urllib.parse.quote(id, safe="")`); `tier` is the endpoint's rate
+        tier in Knock's reference, which paces the call. Writes carry an Idempotency-Key.
+        """
+        return await _request.request(
+            self._transport, method, path, tier=tier, query=query, body=body, model=model,
+            options=options, secret_fields=SECRET_FIELDS,
+        )  # fmt: skip

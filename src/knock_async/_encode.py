@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, cast
 from urllib.parse import quote, urlencode
 
 import attrs
 
 from ._errors import PayloadLimitError
-from ._types import UNSET, Limit, Operation
+from ._types import UNSET, Limit, Operation, RequestOptions
 from ._wire import format_datetime
 
 _JSON_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
@@ -37,7 +38,19 @@ Steps = tuple[tuple[str, bool], ...]  # a parsed `Limit.field` path: (key, each 
 class Plan:
     """What one Operation needs on every call, worked out once."""
 
-    __slots__ = ("limits", "method", "nested_lists", "op", "pieces", "top_lists", "writes")
+    __slots__ = (
+        "body_checks",
+        "body_names",
+        "limits",
+        "method",
+        "nested_lists",
+        "op",
+        "pieces",
+        "query_checks",
+        "query_names",
+        "top_lists",
+        "writes",
+    )
 
     def __init__(self, op: Operation[Any]) -> None:
         self.op = op
@@ -50,6 +63,11 @@ class Plan:
         # an entry with a "." is a path into the body ("subscriptions[].recipients").
         self.top_lists = frozenset(name for name in op.lists if "." not in name)
         self.nested_lists = tuple(path_steps(name) for name in op.lists if "." in name)
+        self.query_checks = kind_checks(op.query_kinds)
+        self.body_checks = kind_checks(op.body_kinds)
+        # The declared names, "[]" or not: an extra parameter by one of them is refused.
+        self.query_names = _names(op.query_kinds)
+        self.body_names = _names(op.body_kinds)
 
     def render_path(self, params: Mapping[str, Any] | None) -> str:
         pieces = self.pieces
@@ -106,7 +124,12 @@ def _encode_path_value(name: str, value: Any) -> str:
     if not text:
         raise ValueError(f"path parameter {name!r} must not be empty")
     # Nothing is safe: a "/" in an id must never reach another path.
-    encoded = quote(text, safe="")
+    try:
+        encoded = quote(text, safe="")
+    except UnicodeEncodeError:
+        encoded = None
+    if encoded is None:  # raised here: the UnicodeEncodeError holds the whole value
+        raise ValueError(f"path parameter {name!r} {_why_unencodable(text)[0]}")
     if encoded in (".", ".."):  # unreserved, yet a dot segment would be resolved away by servers
         encoded = encoded.replace(".", "%2E")
     return encoded
@@ -129,24 +152,33 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
-def _query_pairs(key: str, value: Any) -> Iterator[tuple[str, str]]:
+def _query_pairs(key: str, value: Any, depth: int = 2) -> Iterator[tuple[str, str]]:
     if value is None or value is UNSET:
         return
     if isinstance(value, (list, tuple, set, frozenset)):
+        if depth > MAX_JSON_DEPTH:  # `depth`: the level of a list or object here, the query's is 1
+            raise _TooDeep
         # Repeated keys; the wire name already carries "[]" where Knock wants it.
         for item in value:
-            yield from _query_pairs(key, item)
+            yield from _query_pairs(key, item, depth + 1)
     elif isinstance(value, Mapping) or attrs.has(type(value)):
+        if depth > MAX_JSON_DEPTH:
+            raise _TooDeep
         # Objects travel as key[field]=value (deepObject), the way Knock parses them;
         # in a list that gives key[][field]=value.
         for field, item in _unstructure(value).items():
-            yield from _query_pairs(f"{key}[{field}]", item)
+            yield from _query_pairs(f"{key}[{field}]", item, depth + 1)
     else:
         yield key, _query_value(value)
 
 
-def encode_query(query: Mapping[str, Any]) -> str:
-    return urlencode([pair for key, value in query.items() for pair in _query_pairs(key, value)])
+def encode_query(query: Mapping[str, Any], operation_id: str = "") -> str:
+    try:
+        return urlencode([pair for key, value in query.items() for pair in _query_pairs(key, value)])
+    except (RecursionError, UnicodeEncodeError, _TooDeep) as exc:
+        failure: Exception = exc
+    # Raised outside the `except`: a UnicodeEncodeError holds the whole value, maybe a secret.
+    raise unencodable(operation_id, query.items()) or as_refusal(failure)
 
 
 # --- body ---------------------------------------------------------------------------------
@@ -173,6 +205,25 @@ def build_payload(body: Mapping[str, Any] | None, extra_body: Mapping[str, Any] 
                 raise ValueError(f"{key!r} is given both as a parameter and in extra_body; give it once")
             payload[key] = _json_value(value)
     return payload
+
+
+def encode_body(
+    operation_id: str, body: Mapping[str, Any] | None, extra_body: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], bytes]:
+    """The JSON payload and its bytes; a value JSON cannot carry is refused, by its name."""
+    try:
+        payload = build_payload(body, extra_body)
+        data = encode_json(payload).encode()
+        if not nests_deeper(data, MAX_JSON_DEPTH):
+            return payload, data
+        raise _TooDeep
+    except (RecursionError, UnicodeEncodeError, ValueError, _TooDeep) as exc:
+        # ValueError: json's "Circular reference detected" and "Out of range float values".
+        failure: Exception = exc
+    given = [*(body.items() if body else ()), *(extra_body.items() if extra_body else ())]
+    # Raised outside the `except`: a UnicodeEncodeError holds the whole body, maybe a secret.
+    # No value to blame: the failure is not about encoding (a name given twice, say).
+    raise unencodable(operation_id, given) or as_refusal(failure)
 
 
 def values_at(node: Any, steps: Steps, index: int = 0, where: str = "") -> Iterator[tuple[str, Any]]:
@@ -263,3 +314,314 @@ def merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str
         merged[name] = value
         names[name.lower()] = name
     return merged
+
+
+# --- declared kinds -----------------------------------------------------------------------
+
+# The Python types that are, without a doubt, of each JSON kind (the fast path: `type(v) in`).
+_KIND_TYPES: Final[dict[str, frozenset[type]]] = {
+    "string": frozenset({str}),
+    "integer": frozenset({int}),
+    "number": frozenset({int, float}),
+    "boolean": frozenset({bool}),
+    "object": frozenset({dict}),
+    "array": frozenset({list, tuple}),
+    "null": frozenset({type(None)}),
+}
+# Types whose name says their kind: an error names them alone ("got int", not "got int (integer)").
+_PLAIN_TYPES: Final = frozenset({str, int, float, bool, dict, list, tuple})
+_KIND_TOKEN = re.compile(r"(\w+)(?:\[([\w|]*)\])?")
+
+
+class KindCheck:
+    """The JSON kinds one parameter takes, from its kind spec (see `Operation.query_kinds`)."""
+
+    __slots__ = ("declared", "item_declared", "item_kinds", "item_types", "kinds", "types")
+
+    def __init__(self, declared: str) -> None:
+        self.declared = declared
+        kinds, items = _parse_kinds(declared)
+        self.item_declared = "|".join(sorted(items, key=list(_KIND_TYPES).index))
+        self.kinds = _with_integers(kinds)
+        self.types = frozenset(t for kind in kinds for t in _KIND_TYPES[kind])
+        self.item_kinds = _with_integers(items) if items else None
+        self.item_types = frozenset(t for kind in items for t in _KIND_TYPES[kind]) if items else None
+
+
+def _parse_kinds(declared: str) -> tuple[frozenset[str], frozenset[str]]:
+    kinds: set[str] = set()
+    items: set[str] = set()
+    for match in _KIND_TOKEN.finditer(declared):
+        kind, inner = match.groups()
+        if kind not in _KIND_TYPES:
+            raise ValueError(f"unknown JSON kind {kind!r} in the kind spec {declared!r}")
+        kinds.add(kind)
+        if inner:
+            items.update(inner.split("|"))
+    unknown = items - _KIND_TYPES.keys()
+    if unknown:
+        raise ValueError(f"unknown JSON kinds {sorted(unknown)} in the kind spec {declared!r}")
+    return frozenset(kinds), frozenset(items)
+
+
+def _with_integers(kinds: frozenset[str]) -> frozenset[str]:
+    return kinds | {"integer"} if "number" in kinds else kinds
+
+
+def kind_checks(declared: tuple[tuple[str, str], ...]) -> dict[str, KindCheck]:
+    return {name: KindCheck(spec) for name, spec in declared if spec != "any"}
+
+
+def _names(declared: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Each declared wire name by itself without "[]"."""
+    return {name.removesuffix("[]"): name for name, _ in declared}
+
+
+def json_kind(value: Any) -> str | None:
+    """The JSON kind `value` is sent as; None for a value of no JSON kind (bytes, say),
+    which a parameter of declared kinds refuses."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, enum.Enum):
+        return json_kind(value.value)
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if value is None:
+        return "null"
+    if isinstance(value, dt.date):  # datetimes too
+        return "string"
+    if isinstance(value, Mapping) or attrs.has(type(value)):
+        return "object"
+    if isinstance(value, (Sequence, set, frozenset)) and not isinstance(value, (bytes, bytearray)):
+        return "array"
+    return None
+
+
+def check_kinds(plan: Plan, query: Mapping[str, Any] | None, body: Mapping[str, Any] | None) -> None:
+    """Refuse a value whose JSON kind the document does not allow for its parameter, at the
+    top level and one level into lists (None in the query means "not given")."""
+    if query and plan.query_checks:
+        _check_kinds(plan, query, plan.query_checks, skip_none=True)
+    if body and plan.body_checks:
+        _check_kinds(plan, body, plan.body_checks, skip_none=False)
+
+
+def _check_kinds(plan: Plan, given: Mapping[str, Any], checks: dict[str, KindCheck], skip_none: bool) -> None:
+    for name, value in given.items():
+        if value is UNSET or (skip_none and value is None):
+            continue
+        check = checks.get(name)
+        if check is None:
+            continue
+        kind = type(value)
+        if kind in check.types:  # the fast path: a plain value of a declared kind
+            if check.item_types is None or (kind is not list and kind is not tuple):
+                continue
+        elif json_kind(value) not in check.kinds:
+            _refuse_kind(plan, name, check.declared, value)
+        elif check.item_types is None or json_kind(value) != "array":
+            continue
+        _check_items(plan, name, value, check)
+
+
+def _check_items(plan: Plan, name: str, value: Any, check: KindCheck) -> None:
+    item_types, item_kinds = check.item_types, check.item_kinds
+    assert item_types is not None and item_kinds is not None  # checked by the caller
+    for position, item in enumerate(value):
+        if type(item) not in item_types and json_kind(item) not in item_kinds:
+            declared = f"{check.item_declared} (the items of {name!r}: {check.declared})"
+            _refuse_kind(plan, f"{name}[{position}]", declared, item)
+
+
+def _refuse_kind(plan: Plan, where: str, declared: str, value: Any) -> None:
+    # The value itself is not shown: it may be a credential given in the wrong place.
+    raise TypeError(f"{plan.op.id}: {where!r} takes {declared}, got {_kind_name(value)}")
+
+
+def _kind_name(value: Any) -> str:
+    if value is None:
+        return "None"
+    kind = json_kind(value)
+    name = type(value).__name__
+    return name if kind is None or type(value) in _PLAIN_TYPES else f"{name} ({kind})"
+
+
+# --- extra parameters ---------------------------------------------------------------------
+
+
+def add_extras(
+    plan: Plan,
+    query: Mapping[str, Any] | None,
+    extra_body: Mapping[str, Any] | None,
+    options: RequestOptions,
+) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+    """`query` and `extra_body` with the options' `extra_query` and `extra_body` added.
+
+    An extra parameter is for what the document lacks: one by the name of a declared
+    parameter ("[]" or not), or of a key the call already gives, is refused, naming both.
+    """
+    if options.extra_query:
+        _check_extras(plan, "extra_query", options.extra_query, plan.query_names, query, "query parameter")
+        query = {**query, **options.extra_query} if query else options.extra_query
+    if options.extra_body:
+        if not plan.writes:
+            raise ValueError(
+                f"{plan.op.id}: a GET request carries no body, so extra_body cannot be sent; use extra_query"
+            )
+        _check_extras(plan, "extra_body", options.extra_body, plan.body_names, extra_body, "body property")
+        extra_body = {**extra_body, **options.extra_body} if extra_body else options.extra_body
+    return query, extra_body
+
+
+def _check_extras(
+    plan: Plan,
+    label: str,
+    extras: Mapping[str, Any],
+    declared: Mapping[str, str],
+    given: Mapping[str, Any] | None,
+    what: str,
+) -> None:
+    for key in extras:
+        name = declared.get(key.removesuffix("[]")) if isinstance(key, str) else None
+        if name is not None:
+            raise ValueError(
+                f"{plan.op.id}: {label}[{key!r}] is the declared {what} {name!r}; "
+                f"pass it as that argument ({label} is for parameters the document lacks)"
+            )
+        if given and key in given:
+            raise ValueError(f"{plan.op.id}: {label}[{key!r}] is also given by the call itself; give it once")
+
+
+# --- values JSON (or a URL) cannot carry --------------------------------------------------
+
+# Levels of arrays and objects in a request body or query, the body itself counted as one.
+# Far more than any Knock payload needs; and a fixed limit, so that what is refused does not
+# depend on Python's recursion limit (which the converter would meet a few hundred levels down).
+MAX_JSON_DEPTH: Final = 128
+
+
+class _TooDeep(Exception):
+    """Raised while encoding, caught in this module: a value nests beyond MAX_JSON_DEPTH."""
+
+
+_BRACKETS_AS_BRACES: Final = bytes.maketrans(b"[]", b"{}")
+_NOT_STRUCTURE: Final = bytes(byte for byte in range(256) if byte not in b'[]{}"')
+_STRING_WITH_BRACKETS: Final = re.compile(rb'"[^"]*"')
+
+
+def nests_deeper(data: bytes, limit: int) -> bool:
+    """Whether the JSON `data` nests arrays and objects deeper than `limit`: a few C-speed
+    passes over its bytes, none at all when it has too few brackets to be that deep."""
+    if data.count(b"{") + data.count(b"[") <= limit:
+        return False
+    if b"\\" in data:  # drop escaped backslashes, then escaped quotes: the quotes left delimit strings
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Only brackets and quotes are kept, brackets as braces (the kind does not change the depth).
+    # Adjacent quotes go at once: an empty string, or two strings joined into one, so what was
+    # inside a string stays inside one; the strings left hold brackets, and go by the expression.
+    skeleton = data.translate(_BRACKETS_AS_BRACES, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in skeleton:
+        skeleton = _STRING_WITH_BRACKETS.sub(b"", skeleton)
+    for _ in range(limit):  # each pass removes the innermost level everywhere
+        if not skeleton:
+            return False
+        skeleton = skeleton.replace(b"{}", b"")
+    return bool(skeleton)
+
+
+def unencodable(operation_id: str, given: Iterable[tuple[str, Any]]) -> ValueError | None:
+    """The refusal of a value that failed to encode, naming the parameter that holds it;
+    None when no value explains the failure. Worked out only after one: the walk costs what
+    the encoding did."""
+    prefix = f"{operation_id}: " if operation_id else ""
+    deepest: tuple[int, str] = (0, "")
+    for name, value in given:
+        if value is UNSET:
+            continue
+        problem = _surrogate(name) if isinstance(name, str) else None
+        if problem:
+            return ValueError(f"{prefix}the name {name!r} {problem}; nothing was sent")
+        problem, depth = _why_unencodable(value)
+        if problem:
+            return ValueError(f"{prefix}{name!r} {problem}; nothing was sent")
+        deepest = max(deepest, (depth, name))
+    depth, name = deepest
+    if depth >= MAX_JSON_DEPTH:  # the body (or the query) itself is a level too
+        return ValueError(
+            f"{prefix}{name!r} is nested {depth} levels deep, more than the {MAX_JSON_DEPTH - 1} "
+            "a parameter may nest; nothing was sent"
+        )
+    if depth > 1:  # within the limit, yet beyond Python's recursion limit from where it was called
+        return ValueError(
+            f"{prefix}{name!r} is nested {depth} levels deep, too deep to encode; nothing was sent"
+        )
+    return None
+
+
+def as_refusal(failure: Exception) -> Exception:
+    """A failure no value explains, as it may be raised: a UnicodeEncodeError holds the whole
+    text it failed on (a body with a credential, say), so only its reason is kept."""
+    if isinstance(failure, UnicodeEncodeError):
+        return ValueError(
+            f"a value holds a character UTF-8 cannot encode ({failure.reason}); nothing was sent"
+        )
+    return failure
+
+
+def _why_unencodable(value: Any) -> tuple[str | None, int]:
+    """Why `value` cannot be encoded (a cycle, a lone surrogate, nan or infinity), if it
+    cannot, and how deep it is nested. Iterative: the value may be nested beyond recursion."""
+    ancestors: set[int] = set()  # the containers on the path to the current one
+    stack: list[Any] = [(value, 1)]
+    deepest = 0
+    while stack:
+        entry = stack.pop()
+        if type(entry) is int:  # leaving the container with this id
+            ancestors.discard(entry)
+            continue
+        node, depth = entry
+        if isinstance(node, str):
+            problem = _surrogate(node)
+            if problem:
+                return problem, deepest
+            continue
+        if isinstance(node, float) and not math.isfinite(node):
+            return f"holds {node!r}, which JSON cannot carry", deepest
+        children = _children(node)
+        if children is None:
+            continue
+        deepest = max(deepest, depth)  # levels of lists and objects, as JSON nests them
+        if id(node) in ancestors:
+            return "contains itself (a circular reference)", deepest
+        ancestors.add(id(node))
+        stack.append(id(node))
+        stack.extend((child, depth + 1) for child in children)
+    return None, deepest
+
+
+def _surrogate(text: str) -> str | None:
+    if text.isascii():
+        return None
+    try:
+        text.encode()
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        return (
+            f"holds a lone surrogate (U+{code:04X}, at position {exc.start} of a string), "
+            "which UTF-8 cannot encode"
+        )
+    return None
+
+
+def _children(node: Any) -> list[Any] | None:
+    if isinstance(node, Mapping):
+        return [*node.keys(), *node.values()]
+    if isinstance(node, (list, tuple, set, frozenset)):
+        return list(node)
+    if attrs.has(type(node)):
+        return [getattr(node, field.name) for field in attrs.fields(type(node))]
+    return None

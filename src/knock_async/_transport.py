@@ -39,10 +39,11 @@ from ._config import (
 )
 from ._encode import (
     Plan,
-    build_payload,
+    add_extras,
+    check_kinds,
     check_limits,
     check_lists,
-    encode_json,
+    encode_body,
     encode_query,
     merge_headers,
     plan_for,
@@ -387,16 +388,18 @@ class Transport:
         """Everything that can fail on the caller's input fails here, before anything is sent."""
         plan = plan_for(op)
         rendered = plan.render_path(path)
+        check_kinds(plan, query, body)
+        if options is not None and (options.extra_query or options.extra_body):
+            query, extra_body = add_extras(plan, query, extra_body, options)
         url = self._base_url + rendered
         if query:
-            query_string = encode_query(query)
+            query_string = encode_query(query, op.id)
             if query_string:
                 url = f"{url}?{query_string}"
         data: bytes | None = None
         payload: dict[str, Any] | None = None
         if body is not None or extra_body is not None:
-            payload = build_payload(body, extra_body)
-            data = encode_json(payload).encode()
+            payload, data = encode_body(op.id, body, extra_body)
             if plan.limits:
                 check_limits(plan, payload, len(data))
         if op.lists:

@@ -179,6 +179,12 @@ class Operation(Generic[T]):
     # Body properties (wire names, at any depth) marked `x-knock-secret`: their string values
     # are redacted from every error this call raises.
     secret_fields: frozenset[str] = frozenset()
+    # Every declared query parameter and body property (wire names), with the JSON kinds the
+    # document allows there, checked before sending: kinds joined by "|", each one of string,
+    # integer, number, boolean, null, object, array, or array[...] naming its items' kinds;
+    # "any" when the document does not constrain it. E.g. ("recipients", "array[string|object]").
+    query_kinds: tuple[tuple[str, str], ...] = ()
+    body_kinds: tuple[tuple[str, str], ...] = ()
 
     @property
     def response(self) -> Any:
@@ -210,15 +216,43 @@ def _check_options_timeout(_: object, __: object, value: float | Unset | None) -
         check_timeout("RequestOptions.timeout", value)
 
 
+def _check_extras(_: object, attribute: attrs.Attribute[Any], value: Mapping[str, Any] | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        raise TypeError(f"RequestOptions.{attribute.name} must be a mapping, got {type(value).__name__}")
+    for key in value:
+        if not isinstance(key, str) or not key:
+            raise TypeError(
+                f"RequestOptions.{attribute.name}: every key must be a non-empty str, got {key!r}"
+            )
+
+
+def _extra_names(value: Mapping[str, Any] | None) -> str:
+    # The values may be credentials: the repr shows the names only.
+    return "None" if value is None else f"<{sorted(value)}>"
+
+
 @attrs.frozen
 class RequestOptions:
     """Per-call overrides; every generated method accepts `options=`.
 
     `timeout`: seconds for this whole call (rate-limit queueing, retries and backoff included);
     None: no deadline for this call; UNSET (the default): the client's timeout.
+
+    `extra_query` and `extra_body`: parameters Knock accepts and the document lacks, added to
+    the query string and the JSON body. A key that names a parameter the operation declares
+    (with or without "[]"), or a key the call already gives, is refused before sending, naming
+    both: a declared parameter is passed as its argument. A GET takes no extra_body.
     """
 
     idempotency_key: str | None = None
     timeout: float | Unset | None = attrs.field(default=UNSET, validator=_check_options_timeout)
     max_retries: int | None = None
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=header_names)
+    extra_query: Mapping[str, Any] | None = attrs.field(
+        default=None, validator=_check_extras, repr=_extra_names
+    )
+    extra_body: Mapping[str, Any] | None = attrs.field(
+        default=None, validator=_check_extras, repr=_extra_names
+    )

@@ -18,11 +18,15 @@ SDK (knocklabs/knock-node, src/lib/tokenSigner.ts and userTokens.ts):
 
 - header `{"alg": "RS256", "typ": "JWT"}`, signed with the environment's RSA signing key;
 - claims `sub` (the user id), `iat` and `exp` (NumericDate seconds; one hour by default),
-  and `grants` only when grants are given;
+  `grants` only when grants are given, `explicit_grants: true` only when asked (the token
+  then denies what is not granted), and `jti` only when asked (the Node SDK's option);
 - `grants` maps a resource URI to its permissions, each permission to a list (empty, as the
   Node SDK sends it): `{"https://api.knock.app/v1/objects/$tenants/acme":
   {"slack/channels_read": []}}`. Resource URIs are `https://api.knock.app/v1/users/{id}`,
-  `.../v1/objects/$tenants/{id}` for a tenant and `.../v1/objects/{collection}/{id}`;
+  `.../v1/objects/{collection}/{id}`, and for a tenant either `.../v1/objects/$tenants/{id}`
+  (the Node SDK) or `.../v1/tenants/{id}` (Knock's docs on tenant-scoped tokens);
+- the permissions are the twelve of `Permission` (Knock's "Security and authentication"
+  table and the Node SDK's `Grants`);
 - the signing key is a PEM, or that PEM base64-encoded, which is how Knock's dashboard
   hands it out.
 
@@ -34,22 +38,41 @@ from __future__ import annotations
 
 import base64
 import binascii
-import enum
 import functools
 import os
 import time
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 import attrs
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ._grants import (
+    RESOURCE_BASE,
+    TENANTS_COLLECTION,
+    Permission,
+    TenantForm,
+    object_uri,
+    tenant_uri,
+    user_uri,
+)
+
+try:
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+except ImportError as error:  # the same hint the redis and progress extras give
+    raise ImportError(
+        f"signed user tokens need PyJWT and cryptography: pip install 'knock-async[tokens]' ({error})"
+    ) from error
 
 __all__ = [
+    "RESOURCE_BASE",
+    "TENANTS_COLLECTION",
     "Grant",
     "Permission",
     "SigningKeyError",
+    "TenantForm",
     "grants_claim",
     "load_signing_key",
     "resource_uri",
@@ -58,27 +81,12 @@ __all__ = [
 
 SIGNING_KEY_ENV = "KNOCK_SIGNING_KEY"
 DEFAULT_EXPIRES_IN = 3600  # seconds, as Knock's SDKs default
-# Grants name resources by their URI on Knock's API host, whichever host the client talks to.
-RESOURCE_BASE = "https://api.knock.app/v1"
-TENANTS_COLLECTION = "$tenants"  # tenants are objects in this reserved collection
 _PEM_START = "-----BEGIN"
-
-
-class Permission(str, enum.Enum):
-    """The permissions Knock documents for user token grants."""
-
-    SLACK_CHANNELS_READ = "slack/channels_read"
-    MS_TEAMS_CHANNELS_READ = "ms_teams/channels_read"
-    CHANNEL_DATA_READ = "channel_data/read"
-    CHANNEL_DATA_WRITE = "channel_data/write"
-    USER_FEED_READ = "user/feed_read"
 
 
 def resource_uri(object_id: str, collection: str | None = None) -> str:
     """The URI a grant names: a user (no collection), a tenant ("$tenants") or an object."""
-    if collection is None:
-        return f"{RESOURCE_BASE}/users/{object_id}"
-    return f"{RESOURCE_BASE}/objects/{collection}/{object_id}"
+    return user_uri(object_id) if collection is None else object_uri(collection, object_id)
 
 
 def _permissions(values: Iterable[Permission | str]) -> frozenset[Permission]:
@@ -107,9 +115,14 @@ class Grant:
         return cls(resource_uri(_identifier(user_id, "user_id")), permissions)
 
     @classmethod
-    def for_tenant(cls, tenant_id: str, *permissions: Permission) -> Grant:
-        """E.g. `Grant.for_tenant("acme", Permission.SLACK_CHANNELS_READ)`: list Acme's Slack channels."""
-        return cls.for_object(TENANTS_COLLECTION, tenant_id, *permissions)
+    def for_tenant(cls, tenant_id: str, *permissions: Permission, form: TenantForm = "objects") -> Grant:
+        """E.g. `Grant.for_tenant("acme", Permission.SLACK_CHANNELS_READ)`: list Acme's Slack channels.
+
+        `form` picks the tenant's URI: "objects" (`/v1/objects/$tenants/acme`, as the Node SDK
+        writes it) or "tenants" (`/v1/tenants/acme`, as Knock's docs scope feeds and
+        preferences to a tenant). Knock reads both.
+        """
+        return cls(tenant_uri(_identifier(tenant_id, "tenant_id"), form), permissions)
 
     @classmethod
     def for_object(cls, collection: str, object_id: str, *permissions: Permission) -> Grant:
@@ -130,8 +143,15 @@ def sign_user_token(
     signing_key: str | None = None,
     expires_in: int = DEFAULT_EXPIRES_IN,
     grants: Iterable[Grant] | None = None,
+    explicit_grants: bool = False,
+    jti: bool | str = False,
 ) -> str:
     """A user token (RS256 JWT) for `user_id`, valid for `expires_in` seconds.
+
+    `explicit_grants=True` makes the token deny whatever its `grants` do not grant, the user's
+    own resources included (without it the token reaches all of its user's own resources).
+    `jti=True` adds a random JWT ID (as the Node SDK's `shouldGenerateJti`); a string is used
+    as the ID.
 
     `signing_key` is the environment's signing key as a PEM or base64-encoded PEM; it defaults
     to the KNOCK_SIGNING_KEY environment variable. Raises `SigningKeyError` for a missing or
@@ -143,10 +163,24 @@ def sign_user_token(
     claims: dict[str, Any] = {"sub": user_id}
     if grants is not None:
         claims["grants"] = grants_claim(grants)
+    if not isinstance(explicit_grants, bool):
+        raise ValueError("explicit_grants must be True or False")
+    if explicit_grants:
+        claims["explicit_grants"] = True
+    if jti is not False:
+        claims["jti"] = _jti(jti)
     key = load_signing_key(signing_key if signing_key is not None else os.environ.get(SIGNING_KEY_ENV, ""))
     issued_at = int(time.time())
     claims.update(iat=issued_at, exp=issued_at + expires_in)
     return jwt.encode(claims, key, algorithm="RS256", headers={"typ": "JWT"})
+
+
+def _jti(value: bool | str) -> str:
+    if value is True:
+        return str(uuid.uuid4())
+    if isinstance(value, str) and value:
+        return value
+    raise ValueError("jti must be True (a random ID), False, or a non-empty string")
 
 
 def grants_claim(grants: Iterable[Grant]) -> dict[str, dict[str, list[Any]]]:

@@ -96,6 +96,15 @@ def test_operations_carry_every_extension(pets: ModuleType) -> None:
         ),
         lists=frozenset({"owners", "owners[].keys"}),
         secret_fields=frozenset({"api_key", "token"}),
+        body_kinds=(
+            ("name", "string"),
+            ("mood", "string"),
+            ("owners", "array[object]"),
+            ("data", "object"),
+            ("vault", "object"),
+            ("nickname", "string|null"),
+            ("from", "string"),
+        ),
     )
     assert expected == pets._PETS_SET
     assert pets._PETS_GET.publishable and pets._PETS_GET.lists == {"tags[]"}

@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 import attrs
+from multidict import CIMultiDict
 
 from knock_async.testing import KnockTestServer
 
@@ -60,7 +61,7 @@ class Api:
             body = (
                 await response.json() if raw and response.content_type == "application/json" else raw.decode()
             )
-            return Result(response.status, body, dict(response.headers))
+            return Result(response.status, body, CIMultiDict(response.headers))  # names: any case
 
     async def get(self, path: str, **kwargs: Any) -> Result:
         return await self.request("GET", path, **kwargs)

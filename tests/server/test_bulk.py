@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from knock_async.testing import BulkProgress, KnockTestServer, ManualClock
+from knock_async.testing import BulkPace, KnockTestServer, ManualClock
 from tests.conftest import ServerFactory
 from tests.server.support import Api
 
@@ -27,7 +27,7 @@ async def test_progress_on_each_poll(server: KnockTestServer, api: Api) -> None:
 
 
 async def test_progress_over_time(make_server: ServerFactory, clock: ManualClock) -> None:
-    server = await make_server(bulk=BulkProgress(mode="time", step=1.0))
+    server = await make_server(bulk=BulkPace(mode="time", step=1.0))
     async with Api(server) as api:
         created = (await api.post("/v1/users/bulk/delete", json={"user_ids": ["x"]})).body
         path = f"/v1/bulk_operations/{created['id']}"
@@ -40,7 +40,7 @@ async def test_progress_over_time(make_server: ServerFactory, clock: ManualClock
 
 
 async def test_instant_mode(make_server: ServerFactory) -> None:
-    server = await make_server(bulk=BulkProgress(mode="instant"))
+    server = await make_server(bulk=BulkPace(mode="instant"))
     async with Api(server) as api:
         await api.put("/v1/tenants/t1", json={"name": "Acme"})
         created = await api.post("/v1/tenants/bulk/delete", params=[("tenant_ids[]", "t1")])

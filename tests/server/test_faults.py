@@ -75,3 +75,21 @@ async def test_random_faults_can_be_limited_to_operations(make_server: ServerFac
         assert (await api.put("/v1/users/u1", json={})).status == 500
         server.configure_faults(Faults.none())
         assert (await api.put("/v1/users/u1", json={})).ok
+
+
+async def test_a_fault_is_drawn_once_and_only_by_requests_that_act_or_replay(
+    server: KnockTestServer, api: Api
+) -> None:
+    server.add_workflow("welcome")
+    trigger = "/v1/workflows/welcome/trigger"
+    assert (await api.post(trigger, json={"recipients": ["u1"]}, headers={"Idempotency-Key": "k"})).ok
+    server.inject_fault("error", operation="workflows.trigger", count=2)
+    misuse = await api.post(trigger, json={"recipients": ["u2"]}, headers={"Idempotency-Key": "k"})
+    assert (misuse.status, misuse.body["code"]) == (422, "idempotency_key_reused")  # no fault drawn
+    server.take_idempotency_violations()
+    replay = await api.post(trigger, json={"recipients": ["u1"]}, headers={"Idempotency-Key": "k"})
+    assert replay.status == 500  # a replay can fail again (acting on nothing): the first fault
+    acting = await api.post(trigger, json={"recipients": ["u3"]})
+    assert acting.status == 500  # the second fault, after acting
+    assert (await api.post(trigger, json={"recipients": ["u4"]})).ok  # none left
+    assert len(server.state.runs) == 3

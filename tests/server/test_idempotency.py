@@ -1,4 +1,5 @@
-"""Idempotency-Key: the first response is replayed for 24 hours and the request acts once."""
+"""Idempotency-Key as Knock documents it: only triggers honour it, for 24 hours; only 2xx
+answers are kept; a replay says so in its headers; a key reused for another trigger is an error."""
 
 from __future__ import annotations
 
@@ -24,14 +25,50 @@ async def test_sequential_replay(server: KnockTestServer, api: Api) -> None:
     assert other.body != first.body and len(server.state.runs) == 2
 
 
-async def test_errors_are_replayed_too(api: Api) -> None:
-    first = await api.post(
-        "/v1/users/nobody/merge", json={"from_user_id": "x"}, headers={"Idempotency-Key": "k"}
-    )
-    again = await api.post(
-        "/v1/users/nobody/merge", json={"from_user_id": "x"}, headers={"Idempotency-Key": "k"}
-    )
-    assert first.status == again.status == 404 and first.body == again.body
+async def test_a_replay_says_so_and_names_the_original_request(server: KnockTestServer, api: Api) -> None:
+    server.add_workflow("welcome")
+    first = await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": "order-1"})
+    again = await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": "order-1"})
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["original-x-request-id"] == first.headers["x-request-id"]
+    assert again.headers["x-request-id"] != first.headers["x-request-id"]  # a request of its own
+    assert [c.request_id for c in server.calls("workflows.trigger")] == [
+        first.headers["x-request-id"],
+        again.headers["x-request-id"],
+    ]
+
+
+async def test_every_answer_has_a_request_id(server: KnockTestServer, api: Api) -> None:
+    answers = [
+        await api.get("/v1/users"),
+        await api.get("/v1/users/nobody"),  # 404
+        await api.get("/v1/users", key="sk_wrong"),  # 401
+    ]
+    ids = [answer.headers["x-request-id"] for answer in answers]
+    assert [a.status for a in answers] == [200, 404, 401] and len(set(ids)) == 3
+
+
+async def test_only_2xx_answers_are_kept(server: KnockTestServer, api: Api) -> None:
+    missing = await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": "k"})
+    assert missing.status == 404  # no such workflow yet: the key stays free
+    server.add_workflow("welcome")
+    retried = await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": "k"})
+    assert retried.ok and "idempotent-replayed" not in retried.headers
+    assert len(server.state.runs) == 1
+
+
+async def test_keys_have_no_effect_outside_triggers(server: KnockTestServer, api: Api) -> None:
+    """Knock: "sending it on any other endpoint has no effect": no replay, no misuse either."""
+    headers = {"Idempotency-Key": "identify"}
+    first = await api.put("/v1/users/alice", json={"name": "Alice"}, headers=headers)
+    await api.put("/v1/users/alice", json={"name": "Ada"}, headers=headers)  # not replayed: it acts
+    other = await api.put("/v1/users/bob", json={"name": "Bob"}, headers=headers)  # not refused
+    assert first.ok and other.ok and "idempotent-replayed" not in other.headers
+    assert server.state.users["alice"].properties["name"] == "Ada"
+    assert set(server.state.users) == {"alice", "bob"}
+    assert [c.replayed for c in server.calls("users.update")] == [False, False, False]
+    assert server.take_idempotency_violations() == []
 
 
 async def test_keys_are_scoped_per_api_key(server: KnockTestServer, api: Api) -> None:
@@ -112,24 +149,26 @@ def _acted(server: KnockTestServer) -> str:
     return str(winner.body["recipients"][0]).removeprefix("u")
 
 
-async def test_identify_another_user_with_a_used_key(server: KnockTestServer, api: Api) -> None:
-    headers = {"Idempotency-Key": "identify"}
-    alice = await api.put("/v1/users/alice", json={"name": "Alice"}, headers=headers)
-    bob = await api.put("/v1/users/bob", json={"name": "Bob"}, headers=headers)
+async def test_trigger_another_recipient_with_a_used_key(server: KnockTestServer, api: Api) -> None:
+    server.add_workflow("welcome")
+    headers = {"Idempotency-Key": "order"}
+    alice = await api.post(TRIGGER, json={"recipients": ["alice"], "data": {"secret": "s3"}}, headers=headers)
+    bob = await api.post(TRIGGER, json={"recipients": ["bob"]}, headers=headers)
     assert alice.ok and reused(bob)
-    assert "PUT /v1/users/alice" in bob.body["message"] and "Alice" not in bob.body["message"]
-    assert set(server.state.users) == {"alice"}  # bob was not created, and the caller was told
+    assert f"POST {TRIGGER}" in bob.body["message"] and "s3" not in bob.body["message"]
+    assert [run.recipient for run in server.state.runs.values()] == [(None, "alice")]
     (violation,) = server.take_idempotency_violations()
-    assert (violation.operation_id, violation.key) == ("users.update", "identify")
+    assert (violation.operation_id, violation.key) == ("workflows.trigger", "order")
 
 
-async def test_a_key_reused_on_another_operation(server: KnockTestServer, api: Api) -> None:
+async def test_a_key_used_elsewhere_is_still_free_for_a_trigger(server: KnockTestServer, api: Api) -> None:
     server.add_workflow("welcome")
     headers = {"Idempotency-Key": "everything"}
     assert (await api.put("/v1/users/alice", json={"name": "Alice"}, headers=headers)).ok
     trigger = await api.post(TRIGGER, json=BODY, headers=headers)
-    assert reused(trigger) and "__typename" not in trigger.body  # an error, never alice's User body
-    assert server.state.runs == {}
+    assert trigger.ok and len(server.state.runs) == 1
+    notify = await api.post("/v1/notify", json={"name": "welcome", **BODY}, headers=headers)
+    assert reused(notify)  # the twin route is another request for the same key
     assert len(server.take_idempotency_violations()) == 1
 
 
@@ -144,15 +183,11 @@ async def test_different_recipients_under_one_key_are_refused(server: KnockTestS
 
 
 async def test_query_and_user_token_are_part_of_the_request(server: KnockTestServer, api: Api) -> None:
-    server.add_audience("beta")
-    members = {"members": [{"user": {"id": "u1"}}]}
-    path = "/v1/audiences/beta/members"
-    first = await api.post(path, json=members, headers={"Idempotency-Key": "k"})
-    other_query = await api.post(
-        path, json=members, params={"create_audience": "true"}, headers={"Idempotency-Key": "k"}
-    )
+    server.add_workflow("welcome")
+    first = await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": "k"})
+    other_query = await api.post(TRIGGER, json=BODY, params={"x": "1"}, headers={"Idempotency-Key": "k"})
     other_token = await api.post(
-        path, json=members, headers={"Idempotency-Key": "k", "X-Knock-User-Token": "another-user"}
+        TRIGGER, json=BODY, headers={"Idempotency-Key": "k", "X-Knock-User-Token": "another-user"}
     )
     assert first.ok and reused(other_query) and reused(other_token)
     assert len(server.take_idempotency_violations()) == 2

@@ -45,6 +45,23 @@ async def test_the_server_process_writes_its_signing_key_for_the_app(tmp_path: P
     finally:
         process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(process.wait(), 20) == 0
+    assert key_file.read_text() == signing_key  # a file you named stays, for the next run
+
+
+async def test_a_made_up_signing_key_file_is_removed_when_the_server_stops() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "knock_async.testing", "--port", "0", "--enhanced-security", "--quiet",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(4)]
+        key_file = Path(lines[3].split()[2])
+        assert key_file.name == "signing-key.pem" and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+    assert not key_file.exists() and not key_file.parent.exists()
 
 
 def test_a_signing_key_file_needs_enhanced_security(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,6 +4,8 @@ checked with an independent JWT implementation (tests/tokens/jose.py, on `crypto
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -68,11 +70,18 @@ def test_grants_name_resources_by_uri_and_merge(private_key: rsa.RSAPrivateKey, 
 
 def test_grants_take_every_documented_permission() -> None:
     assert {permission.value for permission in Permission} == {
-        "slack/channels_read",
-        "ms_teams/channels_read",
+        "user/read",
+        "user/write",
+        "user/feed_read",
+        "user/feed_write",
+        "user/guide_read",
+        "user/guide_write",
+        "preferences/read",
+        "preferences/write",
         "channel_data/read",
         "channel_data/write",
-        "user/feed_read",
+        "slack/channels_read",
+        "ms_teams/channels_read",
     }
     grant = Grant.for_tenant("acme", "ms_teams/channels_read")  # type: ignore[arg-type]  # a str value is accepted
     assert grant.permissions == {Permission.MS_TEAMS_CHANNELS_READ}
@@ -164,3 +173,47 @@ def test_the_error_says_what_is_wrong_with_the_key(pem: str) -> None:
     for name in ("an EC key", "an encrypted key", "a public key", "a truncated PEM"):
         with pytest.raises(SigningKeyError, match="not an unencrypted RSA private key"):
             sign_user_token("u", signing_key=keys[name])
+
+
+def test_tenants_are_named_in_either_uri_form(private_key: rsa.RSAPrivateKey, pem: str) -> None:
+    grants = [
+        Grant.for_tenant("acme", Permission.USER_FEED_READ, form="tenants"),
+        Grant.for_tenant("acme", Permission.SLACK_CHANNELS_READ),  # the Node SDK's form by default
+    ]
+    claims = claims_of(sign_user_token("u", signing_key=pem, grants=grants), private_key)
+    assert claims["grants"] == {
+        "https://api.knock.app/v1/tenants/acme": {"user/feed_read": []},
+        "https://api.knock.app/v1/objects/$tenants/acme": {"slack/channels_read": []},
+    }
+    with pytest.raises(ValueError, match="tenant URI form"):
+        Grant.for_tenant("acme", Permission.USER_READ, form="orgs")  # type: ignore[arg-type]
+
+
+def test_explicit_grants_and_jti_are_claims_only_when_asked(private_key: rsa.RSAPrivateKey, pem: str) -> None:
+    plain = claims_of(sign_user_token("u", signing_key=pem), private_key)
+    assert "explicit_grants" not in plain and "jti" not in plain
+    strict = claims_of(
+        sign_user_token(
+            "u", signing_key=pem, explicit_grants=True, grants=[Grant.for_user("u", Permission.USER_READ)]
+        ),
+        private_key,
+    )
+    assert strict["explicit_grants"] is True
+    first, second = (
+        claims_of(sign_user_token("u", signing_key=pem, jti=True), private_key) for _ in range(2)
+    )
+    assert first["jti"] != second["jti"] and len(first["jti"]) == 36  # a random UUID each time
+    assert (
+        claims_of(sign_user_token("u", signing_key=pem, jti="session-7"), private_key)["jti"] == "session-7"
+    )
+    for bad in ({"jti": ""}, {"jti": 7}, {"explicit_grants": "yes"}):
+        with pytest.raises(ValueError):
+            sign_user_token("u", signing_key=pem, **bad)  # type: ignore[arg-type]
+
+
+def test_without_the_extra_the_import_says_what_to_install() -> None:
+    """Without PyJWT, `import knock_async.tokens` names the extra, as the redis and progress extras do."""
+    hide_jwt = "import sys; sys.modules['jwt'] = None; import knock_async.tokens"
+    done = subprocess.run([sys.executable, "-c", hide_jwt], capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    assert "pip install 'knock-async[tokens]'" in done.stderr

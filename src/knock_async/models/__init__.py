@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     from ._models.FeedStatusFilter import FeedStatusFilter
     from ._models.FeedStatusFilterValue import FeedStatusFilterValue
     from ._models.FieldError import FieldError
+    from ._models.GenericWebhookEvent import GenericWebhookEvent
     from ._models.Guide import Guide
     from ._models.GuideActionResponse import GuideActionResponse
     from ._models.GuideActivationUrlPattern import GuideActivationUrlPattern
@@ -157,6 +158,7 @@ if TYPE_CHECKING:
     from ._models.MessageSourceTypeValue import MessageSourceTypeValue
     from ._models.MessageStatus import MessageStatus
     from ._models.MessageStatusValue import MessageStatusValue
+    from ._models.MessageWebhookEvent import MessageWebhookEvent
     from ._models.MsTeamsAuthCheckResponse import MsTeamsAuthCheckResponse
     from ._models.MsTeamsAuthConnection import MsTeamsAuthConnection
     from ._models.MsTeamsChannel import MsTeamsChannel
@@ -227,6 +229,7 @@ if TYPE_CHECKING:
     from ._models.TenantSettingsRequest import TenantSettingsRequest
     from ._models.UpdateSchedulesRequest import UpdateSchedulesRequest
     from ._models.User import User
+    from ._models.WebhookEventData import WebhookEventData
     from ._models.WorkflowCancelRequest import WorkflowCancelRequest
     from ._models.WorkflowRecipientRun import WorkflowRecipientRun
     from ._models.WorkflowRecipientRunDetail import WorkflowRecipientRunDetail
@@ -301,6 +304,7 @@ __all__ = [
     "FeedStatusFilter",
     "FeedStatusFilterValue",
     "FieldError",
+    "GenericWebhookEvent",
     "Guide",
     "GuideActionResponse",
     "GuideActivationUrlPattern",
@@ -385,6 +389,7 @@ __all__ = [
     "MessageSourceTypeValue",
     "MessageStatus",
     "MessageStatusValue",
+    "MessageWebhookEvent",
     "MsTeamsAuthCheckResponse",
     "MsTeamsAuthConnection",
     "MsTeamsChannel",
@@ -455,6 +460,7 @@ __all__ = [
     "TenantSettingsRequest",
     "UpdateSchedulesRequest",
     "User",
+    "WebhookEventData",
     "WorkflowCancelRequest",
     "WorkflowRecipientRun",
     "WorkflowRecipientRunDetail",
@@ -587,6 +593,7 @@ _DEPENDS: dict[str, tuple[str, ...]] = {
     "FeedStatusFilter": (),
     "FeedStatusFilterValue": (),
     "FieldError": (),
+    "GenericWebhookEvent": (),
     "Guide": ("GuideActivationUrlPattern", "GuideActivationUrlRule", "GuideStep"),
     "GuideActionResponse": (),
     "GuideActivationUrlPattern": (),
@@ -733,6 +740,7 @@ _DEPENDS: dict[str, tuple[str, ...]] = {
     "MessageSourceTypeValue": (),
     "MessageStatus": (),
     "MessageStatusValue": (),
+    "MessageWebhookEvent": ("Message", "MessageEventType", "WebhookEventData"),
     "MsTeamsAuthCheckResponse": ("MsTeamsAuthConnection",),
     "MsTeamsAuthConnection": (),
     "MsTeamsChannel": (),
@@ -848,6 +856,7 @@ _DEPENDS: dict[str, tuple[str, ...]] = {
         "TenantRequest",
     ),
     "User": (),
+    "WebhookEventData": (),
     "WorkflowCancelRequest": ("RecipientReference",),
     "WorkflowRecipientRun": (
         "RecipientReference",

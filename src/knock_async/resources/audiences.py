@@ -103,6 +103,8 @@ _AUDIENCES_ADD_MEMBERS: Operation[None] = Operation(
     limits=(Limit(field="members", max_items=1000),),
     lists=frozenset({"members"}),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    query_kinds=(("create_audience", "boolean"),),
+    body_kinds=(("members", "array[object]"),),
 )
 
 _AUDIENCES_LIST_MEMBERS: Operation[models.ListAudienceMembersResponse] = Operation(
@@ -122,4 +124,5 @@ _AUDIENCES_REMOVE_MEMBERS: Operation[None] = Operation(
     limits=(Limit(field="members", max_items=1000),),
     lists=frozenset({"members"}),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    body_kinds=(("members", "array[object]"),),
 )

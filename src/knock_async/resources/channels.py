@@ -31,6 +31,7 @@ class ChannelsBulk:
         older_than: datetime.datetime | Unset = UNSET,
         recipient_ids: Sequence[str] | Unset = UNSET,
         tenants: Sequence[str] | Unset = UNSET,
+        user_ids: Sequence[str] | Unset = UNSET,
         trigger_data: str | Unset = UNSET,
         workflows: Sequence[str] | Unset = UNSET,
         options: RequestOptions | None = None,
@@ -38,7 +39,8 @@ class ChannelsBulk:
         """Change the status of a channel's messages in bulk
 
         Applies the action to every matching message of the channel, asynchronously; outside in-app
-        channels, messages past retention are skipped.
+        channels, messages past retention are skipped. Knock's in-app clients call it with a publishable
+        key and a user token, which limits it to that user's messages.
 
         `POST /v1/channels/{channel_id}/messages/bulk/{action}`, rate limit tier 2.
         Runs asynchronously: wait for the BulkOperation with `bulk_operations.wait()`.
@@ -54,6 +56,7 @@ class ChannelsBulk:
             older_than: Only messages created before this time.
             recipient_ids: Only messages to these recipient IDs.
             tenants: Only messages for these tenant IDs.
+            user_ids: Only messages to these user IDs (the name Knock's in-app clients send).
             trigger_data: A JSON object (as a string); only messages generated with matching trigger data.
             workflows: Only messages from these workflow keys.
         """
@@ -69,6 +72,7 @@ class ChannelsBulk:
                 "older_than": older_than,
                 "recipient_ids": recipient_ids,
                 "tenants": tenants,
+                "user_ids": user_ids,
                 "trigger_data": trigger_data,
                 "workflows": workflows,
             },
@@ -93,5 +97,19 @@ _CHANNELS_BULK_UPDATE_MESSAGE_STATUS: Operation[models.BulkOperation] = Operatio
     tier=2,
     response=Deferred(lambda: models.BulkOperation),
     bulk=True,
-    lists=frozenset({"recipient_ids", "tenants", "workflows"}),
+    publishable=True,
+    lists=frozenset({"recipient_ids", "tenants", "user_ids", "workflows"}),
+    body_kinds=(
+        ("archived", "string"),
+        ("delivery_status", "string"),
+        ("engagement_status", "string"),
+        ("has_tenant", "boolean"),
+        ("newer_than", "string"),
+        ("older_than", "string"),
+        ("recipient_ids", "array[string]"),
+        ("tenants", "array[string]"),
+        ("user_ids", "array[string]"),
+        ("trigger_data", "string"),
+        ("workflows", "array[string]"),
+    ),
 )

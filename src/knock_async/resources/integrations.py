@@ -99,6 +99,12 @@ _INTEGRATIONS_CENSUS_CUSTOM_DESTINATION: Operation[models.IntegrationRpcResponse
     path="/v1/integrations/census/custom-destination",
     tier=3,
     response=Deferred(lambda: models.IntegrationRpcResponse),
+    body_kinds=(
+        ("id", "string"),
+        ("jsonrpc", "string"),
+        ("method", "string"),
+        ("params", "object"),
+    ),
 )
 
 _INTEGRATIONS_HIGHTOUCH_EMBEDDED_DESTINATION: Operation[models.IntegrationRpcResponse] = Operation(
@@ -107,4 +113,10 @@ _INTEGRATIONS_HIGHTOUCH_EMBEDDED_DESTINATION: Operation[models.IntegrationRpcRes
     path="/v1/integrations/hightouch/embedded-destination",
     tier=3,
     response=Deferred(lambda: models.IntegrationRpcResponse),
+    body_kinds=(
+        ("id", "string"),
+        ("jsonrpc", "string"),
+        ("method", "string"),
+        ("params", "object"),
+    ),
 )

@@ -592,6 +592,7 @@ _MESSAGES_BATCH_ARCHIVE: Operation[builtins.list[models.Message]] = Operation(
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
+    body_kinds=(("message_ids", "array[string]"),),
 )
 
 _MESSAGES_BATCH_GET_CONTENT: Operation[builtins.list[models.MessageContent]] = Operation(
@@ -601,6 +602,7 @@ _MESSAGES_BATCH_GET_CONTENT: Operation[builtins.list[models.MessageContent]] = O
     tier=4,
     response=Deferred(lambda: builtins.list[models.MessageContent]),
     lists=frozenset({"message_ids[]"}),
+    query_kinds=(("message_ids[]", "array[string]"),),
 )
 
 _MESSAGES_BATCH_MARK_AS_INTERACTED: Operation[builtins.list[models.Message]] = Operation(
@@ -612,6 +614,10 @@ _MESSAGES_BATCH_MARK_AS_INTERACTED: Operation[builtins.list[models.Message]] = O
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
+    body_kinds=(
+        ("message_ids", "array[string]"),
+        ("metadata", "object|null"),
+    ),
 )
 
 _MESSAGES_BATCH_MARK_AS_READ: Operation[builtins.list[models.Message]] = Operation(
@@ -623,6 +629,7 @@ _MESSAGES_BATCH_MARK_AS_READ: Operation[builtins.list[models.Message]] = Operati
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
+    body_kinds=(("message_ids", "array[string]"),),
 )
 
 _MESSAGES_BATCH_MARK_AS_SEEN: Operation[builtins.list[models.Message]] = Operation(
@@ -634,6 +641,7 @@ _MESSAGES_BATCH_MARK_AS_SEEN: Operation[builtins.list[models.Message]] = Operati
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
+    body_kinds=(("message_ids", "array[string]"),),
 )
 
 _MESSAGES_BATCH_MARK_AS_UNREAD: Operation[builtins.list[models.Message]] = Operation(
@@ -645,6 +653,7 @@ _MESSAGES_BATCH_MARK_AS_UNREAD: Operation[builtins.list[models.Message]] = Opera
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
+    body_kinds=(("message_ids", "array[string]"),),
 )
 
 _MESSAGES_BATCH_MARK_AS_UNSEEN: Operation[builtins.list[models.Message]] = Operation(
@@ -656,6 +665,7 @@ _MESSAGES_BATCH_MARK_AS_UNSEEN: Operation[builtins.list[models.Message]] = Opera
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
+    body_kinds=(("message_ids", "array[string]"),),
 )
 
 _MESSAGES_BATCH_UNARCHIVE: Operation[builtins.list[models.Message]] = Operation(
@@ -667,6 +677,7 @@ _MESSAGES_BATCH_UNARCHIVE: Operation[builtins.list[models.Message]] = Operation(
     batch_tier=1,
     publishable=True,
     lists=frozenset({"message_ids"}),
+    body_kinds=(("message_ids", "array[string]"),),
 )
 
 _MESSAGES_ARCHIVE: Operation[models.Message] = Operation(
@@ -703,6 +714,25 @@ _MESSAGES_LIST: Operation[models.ListMessagesResponse] = Operation(
     response=Deferred(lambda: models.ListMessagesResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
     lists=frozenset({"engagement_status[]", "message_ids[]", "status[]", "workflow_categories[]"}),
+    query_kinds=(
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+        ("source", "string"),
+        ("tenant", "string"),
+        ("channel_id", "string"),
+        ("status[]", "array[string]"),
+        ("engagement_status[]", "array[string]"),
+        ("message_ids[]", "array[string]"),
+        ("workflow_categories[]", "array[string]"),
+        ("workflow_run_id", "string"),
+        ("workflow_recipient_run_id", "string"),
+        ("trigger_data", "string"),
+        ("inserted_at[gt]", "string"),
+        ("inserted_at[gte]", "string"),
+        ("inserted_at[lt]", "string"),
+        ("inserted_at[lte]", "string"),
+    ),
 )
 
 _MESSAGES_LIST_ACTIVITIES: Operation[models.ListActivitiesResponse] = Operation(
@@ -712,6 +742,12 @@ _MESSAGES_LIST_ACTIVITIES: Operation[models.ListActivitiesResponse] = Operation(
     tier=4,
     response=Deferred(lambda: models.ListActivitiesResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
+    query_kinds=(
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+        ("trigger_data", "string"),
+    ),
 )
 
 _MESSAGES_LIST_DELIVERY_LOGS: Operation[models.ListMessageDeliveryLogsResponse] = Operation(
@@ -721,6 +757,11 @@ _MESSAGES_LIST_DELIVERY_LOGS: Operation[models.ListMessageDeliveryLogsResponse] 
     tier=3,
     response=Deferred(lambda: models.ListMessageDeliveryLogsResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
+    query_kinds=(
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+    ),
 )
 
 _MESSAGES_LIST_EVENTS: Operation[models.ListMessageEventsResponse] = Operation(
@@ -730,6 +771,11 @@ _MESSAGES_LIST_EVENTS: Operation[models.ListMessageEventsResponse] = Operation(
     tier=3,
     response=Deferred(lambda: models.ListMessageEventsResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
+    query_kinds=(
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+    ),
 )
 
 _MESSAGES_MARK_AS_INTERACTED: Operation[models.Message] = Operation(
@@ -739,6 +785,7 @@ _MESSAGES_MARK_AS_INTERACTED: Operation[models.Message] = Operation(
     tier=2,
     response=Deferred(lambda: models.Message),
     publishable=True,
+    body_kinds=(("metadata", "object"),),
 )
 
 _MESSAGES_MARK_AS_READ: Operation[models.Message] = Operation(

@@ -954,6 +954,7 @@ _OBJECTS_BULK_ADD_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
     ),
     lists=frozenset({"subscriptions", "subscriptions[].recipients"}),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    body_kinds=(("subscriptions", "array[object]"),),
 )
 
 _OBJECTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
@@ -965,6 +966,7 @@ _OBJECTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     bulk=True,
     limits=(Limit(field="object_ids", max_items=1000),),
     lists=frozenset({"object_ids"}),
+    body_kinds=(("object_ids", "array[string]"),),
 )
 
 _OBJECTS_BULK_DELETE_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
@@ -976,6 +978,7 @@ _OBJECTS_BULK_DELETE_SUBSCRIPTIONS: Operation[models.BulkOperation] = Operation(
     bulk=True,
     limits=(Limit(field="subscriptions[].recipients", max_items=100),),
     lists=frozenset({"subscriptions", "subscriptions[].recipients"}),
+    body_kinds=(("subscriptions", "array[object]"),),
 )
 
 _OBJECTS_BULK_SET: Operation[models.BulkOperation] = Operation(
@@ -988,6 +991,7 @@ _OBJECTS_BULK_SET: Operation[models.BulkOperation] = Operation(
     limits=(Limit(field="objects", max_items=1000),),
     lists=frozenset({"objects"}),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    body_kinds=(("objects", "array[object]"),),
 )
 
 _OBJECTS_ADD_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = Operation(
@@ -999,6 +1003,10 @@ _OBJECTS_ADD_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = Oper
     limits=(Limit(field="recipients", max_items=100),),
     lists=frozenset({"recipients"}),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    body_kinds=(
+        ("recipients", "array[string|object]"),
+        ("properties", "object|null"),
+    ),
 )
 
 _OBJECTS_DELETE: Operation[None] = Operation(
@@ -1025,6 +1033,7 @@ _OBJECTS_DELETE_SUBSCRIPTIONS: Operation[builtins.list[models.Subscription]] = O
     response=Deferred(lambda: builtins.list[models.Subscription]),
     limits=(Limit(field="recipients", max_items=100),),
     lists=frozenset({"recipients"}),
+    body_kinds=(("recipients", "array[string|object]"),),
 )
 
 _OBJECTS_GET: Operation[models.Object] = Operation(
@@ -1060,6 +1069,12 @@ _OBJECTS_LIST: Operation[models.ListObjectsResponse] = Operation(
     response=Deferred(lambda: models.ListObjectsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"include[]"}),
+    query_kinds=(
+        ("include[]", "array[string]"),
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+    ),
 )
 
 _OBJECTS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
@@ -1070,6 +1085,25 @@ _OBJECTS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
     response=Deferred(lambda: models.ListMessagesResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
     lists=frozenset({"engagement_status[]", "message_ids[]", "status[]", "workflow_categories[]"}),
+    query_kinds=(
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+        ("source", "string"),
+        ("tenant", "string"),
+        ("status[]", "array[string]"),
+        ("engagement_status[]", "array[string]"),
+        ("message_ids[]", "array[string]"),
+        ("channel_id", "string"),
+        ("trigger_data", "string"),
+        ("workflow_categories[]", "array[string]"),
+        ("workflow_run_id", "string"),
+        ("workflow_recipient_run_id", "string"),
+        ("inserted_at[gt]", "string"),
+        ("inserted_at[gte]", "string"),
+        ("inserted_at[lt]", "string"),
+        ("inserted_at[lte]", "string"),
+    ),
 )
 
 _OBJECTS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Operation(
@@ -1087,6 +1121,13 @@ _OBJECTS_LIST_SCHEDULES: Operation[models.ListSchedulesResponse] = Operation(
     tier=4,
     response=Deferred(lambda: models.ListSchedulesResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    query_kinds=(
+        ("workflow", "string"),
+        ("tenant", "string"),
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+    ),
 )
 
 _OBJECTS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Operation(
@@ -1097,6 +1138,15 @@ _OBJECTS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Opera
     response=Deferred(lambda: models.ListSubscriptionsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"include[]", "objects[]", "recipients[]"}),
+    query_kinds=(
+        ("mode", "string"),
+        ("objects[]", "array[object]"),
+        ("recipients[]", "array[string|object]"),
+        ("include[]", "array[string]"),
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+    ),
 )
 
 _OBJECTS_SET: Operation[models.Object] = Operation(
@@ -1106,6 +1156,13 @@ _OBJECTS_SET: Operation[models.Object] = Operation(
     tier=3,
     response=Deferred(lambda: models.Object),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    body_kinds=(
+        ("name", "string|null"),
+        ("locale", "string|null"),
+        ("timezone", "string|null"),
+        ("channel_data", "object|null"),
+        ("preferences", "object|null"),
+    ),
 )
 
 _OBJECTS_SET_CATEGORIES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -1133,6 +1190,12 @@ _OBJECTS_SET_CATEGORY_PREFERENCES: Operation[models.PreferenceSet] = Operation(
             "conditions",
         }
     ),
+    body_kinds=(
+        ("subscribed", "boolean"),
+        ("channel_types", "object|null"),
+        ("channels", "object|null"),
+        ("conditions", "array[object]|null"),
+    ),
 )
 
 _OBJECTS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
@@ -1146,6 +1209,7 @@ _OBJECTS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
         {"data.connections", "data.devices", "data.player_ids", "data.target_arns", "data.tokens"}
     ),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    body_kinds=(("data", "object"),),
 )
 
 _OBJECTS_SET_CHANNEL_TYPE_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -1154,6 +1218,7 @@ _OBJECTS_SET_CHANNEL_TYPE_PREFERENCES: Operation[models.PreferenceSet] = Operati
     path="/v1/objects/{collection}/{object_id}/preferences/{id}/channel_types/{type}",
     tier=3,
     response=Deferred(lambda: models.PreferenceSet),
+    body_kinds=(("subscribed", "boolean"),),
 )
 
 _OBJECTS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -1171,6 +1236,14 @@ _OBJECTS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operat
             "push.conditions",
             "sms.conditions",
         }
+    ),
+    body_kinds=(
+        ("chat", "boolean|object"),
+        ("email", "boolean|object"),
+        ("http", "boolean|object"),
+        ("in_app_feed", "boolean|object"),
+        ("push", "boolean|object"),
+        ("sms", "boolean|object"),
     ),
 )
 
@@ -1191,6 +1264,14 @@ _OBJECTS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
             "commercial_subscribed.conditions",
         }
     ),
+    body_kinds=(
+        ("__persistence_strategy__", "string"),
+        ("categories", "object|null"),
+        ("channel_types", "object|null"),
+        ("channels", "object|null"),
+        ("commercial_subscribed", "boolean|object|null"),
+        ("workflows", "object|null"),
+    ),
 )
 
 _OBJECTS_SET_WORKFLOW_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -1209,6 +1290,12 @@ _OBJECTS_SET_WORKFLOW_PREFERENCES: Operation[models.PreferenceSet] = Operation(
             "channel_types.sms.conditions",
             "conditions",
         }
+    ),
+    body_kinds=(
+        ("subscribed", "boolean"),
+        ("channel_types", "object|null"),
+        ("channels", "object|null"),
+        ("conditions", "array[object]|null"),
     ),
 )
 

@@ -265,6 +265,7 @@ _PROVIDERS_MS_TEAMS_CHECK_AUTH: Operation[models.MsTeamsAuthCheckResponse] = Ope
     tier=2,
     response=Deferred(lambda: models.MsTeamsAuthCheckResponse),
     publishable=True,
+    query_kinds=(("ms_teams_tenant_object", "string"),),
 )
 
 _PROVIDERS_MS_TEAMS_LIST_CHANNELS: Operation[models.ListMsTeamsChannelsResponse] = Operation(
@@ -274,6 +275,12 @@ _PROVIDERS_MS_TEAMS_LIST_CHANNELS: Operation[models.ListMsTeamsChannelsResponse]
     tier=2,
     response=Deferred(lambda: models.ListMsTeamsChannelsResponse),
     publishable=True,
+    query_kinds=(
+        ("ms_teams_tenant_object", "string"),
+        ("team_id", "string"),
+        ("query_options[$filter]", "string"),
+        ("query_options[$select]", "string"),
+    ),
 )
 
 _PROVIDERS_MS_TEAMS_LIST_TEAMS: Operation[models.ListMsTeamsTeamsResponse] = Operation(
@@ -286,6 +293,13 @@ _PROVIDERS_MS_TEAMS_LIST_TEAMS: Operation[models.ListMsTeamsTeamsResponse] = Ope
         items="ms_teams_teams", next="skip_token", cursor_param="query_options[$skiptoken]"
     ),
     publishable=True,
+    query_kinds=(
+        ("ms_teams_tenant_object", "string"),
+        ("query_options[$filter]", "string"),
+        ("query_options[$select]", "string"),
+        ("query_options[$top]", "integer"),
+        ("query_options[$skiptoken]", "string"),
+    ),
 )
 
 _PROVIDERS_MS_TEAMS_REVOKE_ACCESS: Operation[models.ProviderRevokeAccessResponse] = Operation(
@@ -295,6 +309,7 @@ _PROVIDERS_MS_TEAMS_REVOKE_ACCESS: Operation[models.ProviderRevokeAccessResponse
     tier=2,
     response=Deferred(lambda: models.ProviderRevokeAccessResponse),
     publishable=True,
+    query_kinds=(("ms_teams_tenant_object", "string"),),
 )
 
 _PROVIDERS_SLACK_CHECK_AUTH: Operation[models.SlackAuthCheckResponse] = Operation(
@@ -304,6 +319,7 @@ _PROVIDERS_SLACK_CHECK_AUTH: Operation[models.SlackAuthCheckResponse] = Operatio
     tier=2,
     response=Deferred(lambda: models.SlackAuthCheckResponse),
     publishable=True,
+    query_kinds=(("access_token_object", "string"),),
 )
 
 _PROVIDERS_SLACK_LIST_CHANNELS: Operation[models.ListSlackChannelsResponse] = Operation(
@@ -314,6 +330,14 @@ _PROVIDERS_SLACK_LIST_CHANNELS: Operation[models.ListSlackChannelsResponse] = Op
     response=Deferred(lambda: models.ListSlackChannelsResponse),
     pagination=Pagination(items="slack_channels", next="next_cursor", cursor_param="query_options[cursor]"),
     publishable=True,
+    query_kinds=(
+        ("access_token_object", "string"),
+        ("query_options[cursor]", "string"),
+        ("query_options[exclude_archived]", "boolean"),
+        ("query_options[limit]", "integer"),
+        ("query_options[team_id]", "string"),
+        ("query_options[types]", "string"),
+    ),
 )
 
 _PROVIDERS_SLACK_REVOKE_ACCESS: Operation[models.ProviderRevokeAccessResponse] = Operation(
@@ -323,4 +347,5 @@ _PROVIDERS_SLACK_REVOKE_ACCESS: Operation[models.ProviderRevokeAccessResponse] =
     tier=2,
     response=Deferred(lambda: models.ProviderRevokeAccessResponse),
     publishable=True,
+    query_kinds=(("access_token_object", "string"),),
 )

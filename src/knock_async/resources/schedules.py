@@ -220,6 +220,7 @@ _SCHEDULES_BULK_CREATE: Operation[models.BulkOperation] = Operation(
         }
     ),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    body_kinds=(("schedules", "array[object]"),),
 )
 
 _SCHEDULES_CREATE: Operation[builtins.list[models.Schedule]] = Operation(
@@ -244,6 +245,16 @@ _SCHEDULES_CREATE: Operation[builtins.list[models.Schedule]] = Operation(
         }
     ),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    body_kinds=(
+        ("workflow", "string"),
+        ("recipients", "array[string|object]"),
+        ("repeats", "array[object]"),
+        ("data", "object|null"),
+        ("tenant", "string|object|null"),
+        ("actor", "string|object|null"),
+        ("scheduled_at", "string|null"),
+        ("ending_at", "string|null"),
+    ),
 )
 
 _SCHEDULES_DELETE: Operation[builtins.list[models.Schedule]] = Operation(
@@ -254,6 +265,7 @@ _SCHEDULES_DELETE: Operation[builtins.list[models.Schedule]] = Operation(
     response=Deferred(lambda: builtins.list[models.Schedule]),
     limits=(Limit(field="schedule_ids", max_items=100),),
     lists=frozenset({"schedule_ids"}),
+    body_kinds=(("schedule_ids", "array[string]"),),
 )
 
 _SCHEDULES_LIST: Operation[models.ListSchedulesResponse] = Operation(
@@ -264,6 +276,14 @@ _SCHEDULES_LIST: Operation[models.ListSchedulesResponse] = Operation(
     response=Deferred(lambda: models.ListSchedulesResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"recipients[]"}),
+    query_kinds=(
+        ("workflow", "string"),
+        ("recipients[]", "array[string|object]"),
+        ("tenant", "string"),
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+    ),
 )
 
 _SCHEDULES_UPDATE: Operation[builtins.list[models.Schedule]] = Operation(
@@ -288,4 +308,13 @@ _SCHEDULES_UPDATE: Operation[builtins.list[models.Schedule]] = Operation(
         }
     ),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    body_kinds=(
+        ("schedule_ids", "array[string]"),
+        ("repeats", "array[object]"),
+        ("data", "object|null"),
+        ("tenant", "string|object|null"),
+        ("actor", "string|object|null"),
+        ("scheduled_at", "string|null"),
+        ("ending_at", "string|null"),
+    ),
 )

@@ -199,6 +199,7 @@ _TENANTS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     lists=frozenset({"tenant_ids[]"}),
+    query_kinds=(("tenant_ids[]", "array[string]"),),
 )
 
 _TENANTS_BULK_SET: Operation[models.BulkOperation] = Operation(
@@ -222,6 +223,7 @@ _TENANTS_BULK_SET: Operation[models.BulkOperation] = Operation(
         }
     ),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    body_kinds=(("tenants", "array[string|object]"),),
 )
 
 _TENANTS_DELETE: Operation[None] = Operation(
@@ -238,6 +240,7 @@ _TENANTS_GET: Operation[models.Tenant] = Operation(
     path="/v1/tenants/{id}",
     tier=4,
     response=Deferred(lambda: models.Tenant),
+    query_kinds=(("resolve_full_preference_settings", "boolean"),),
 )
 
 _TENANTS_LIST: Operation[models.ListTenantsResponse] = Operation(
@@ -247,6 +250,13 @@ _TENANTS_LIST: Operation[models.ListTenantsResponse] = Operation(
     tier=4,
     response=Deferred(lambda: models.ListTenantsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    query_kinds=(
+        ("name", "string"),
+        ("tenant_id", "string"),
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+    ),
 )
 
 _TENANTS_SET: Operation[models.Tenant] = Operation(
@@ -267,4 +277,10 @@ _TENANTS_SET: Operation[models.Tenant] = Operation(
         }
     ),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    query_kinds=(("resolve_full_preference_settings", "boolean"),),
+    body_kinds=(
+        ("name", "string|null"),
+        ("settings", "object|null"),
+        ("channel_data", "object|null"),
+    ),
 )

@@ -1358,6 +1358,7 @@ _USERS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     bulk=True,
     limits=(Limit(field="user_ids", max_items=1000),),
     lists=frozenset({"user_ids"}),
+    body_kinds=(("user_ids", "array[string]"),),
 )
 
 _USERS_BULK_IDENTIFY: Operation[models.BulkOperation] = Operation(
@@ -1370,6 +1371,7 @@ _USERS_BULK_IDENTIFY: Operation[models.BulkOperation] = Operation(
     limits=(Limit(field="users", max_items=1000),),
     lists=frozenset({"users"}),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    body_kinds=(("users", "array[object]"),),
 )
 
 _USERS_BULK_SET_PREFERENCES: Operation[models.BulkOperation] = Operation(
@@ -1392,6 +1394,10 @@ _USERS_BULK_SET_PREFERENCES: Operation[models.BulkOperation] = Operation(
             "user_ids",
         }
     ),
+    body_kinds=(
+        ("user_ids", "array[string]"),
+        ("preferences", "object"),
+    ),
 )
 
 _USERS_FEEDS_GET_SETTINGS: Operation[models.FeedSettings] = Operation(
@@ -1412,6 +1418,25 @@ _USERS_FEEDS_LIST_ITEMS: Operation[models.ListFeedItemsResponse] = Operation(
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     publishable=True,
     lists=frozenset({"workflow_categories[]"}),
+    query_kinds=(
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+        ("status", "string"),
+        ("archived", "string"),
+        ("source", "string"),
+        ("tenant", "string"),
+        ("has_tenant", "boolean"),
+        ("workflow_categories[]", "array[string]"),
+        ("trigger_data", "string"),
+        ("locale", "string"),
+        ("mode", "string"),
+        ("exclude", "string"),
+        ("inserted_at[gt]", "string"),
+        ("inserted_at[gte]", "string"),
+        ("inserted_at[lt]", "string"),
+        ("inserted_at[lte]", "string"),
+    ),
 )
 
 _USERS_GUIDES_GET_CHANNEL: Operation[models.GuidesResponse] = Operation(
@@ -1421,6 +1446,11 @@ _USERS_GUIDES_GET_CHANNEL: Operation[models.GuidesResponse] = Operation(
     tier=2,
     response=Deferred(lambda: models.GuidesResponse),
     publishable=True,
+    query_kinds=(
+        ("data", "string"),
+        ("tenant", "string"),
+        ("type", "string"),
+    ),
 )
 
 _USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED: Operation[models.GuideActionResponse] = Operation(
@@ -1430,6 +1460,15 @@ _USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED: Operation[models.GuideActionResponse] = 
     tier=2,
     response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
+    body_kinds=(
+        ("channel_id", "string"),
+        ("guide_id", "string"),
+        ("guide_key", "string"),
+        ("guide_step_ref", "string"),
+        ("is_final", "boolean"),
+        ("unthrottled", "boolean"),
+        ("tenant", "string"),
+    ),
 )
 
 _USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED: Operation[models.GuideActionResponse] = Operation(
@@ -1439,6 +1478,14 @@ _USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED: Operation[models.GuideActionResponse] 
     tier=2,
     response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
+    body_kinds=(
+        ("channel_id", "string"),
+        ("guide_id", "string"),
+        ("guide_key", "string"),
+        ("guide_step_ref", "string"),
+        ("metadata", "object"),
+        ("tenant", "string"),
+    ),
 )
 
 _USERS_GUIDES_MARK_MESSAGE_AS_SEEN: Operation[models.GuideActionResponse] = Operation(
@@ -1448,6 +1495,15 @@ _USERS_GUIDES_MARK_MESSAGE_AS_SEEN: Operation[models.GuideActionResponse] = Oper
     tier=2,
     response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
+    body_kinds=(
+        ("channel_id", "string"),
+        ("guide_id", "string"),
+        ("guide_key", "string"),
+        ("guide_step_ref", "string"),
+        ("content", "object"),
+        ("data", "object"),
+        ("tenant", "string"),
+    ),
 )
 
 _USERS_GUIDES_MARK_MESSAGES_AS_ARCHIVED: Operation[models.GuideActionResponse] = Operation(
@@ -1457,6 +1513,15 @@ _USERS_GUIDES_MARK_MESSAGES_AS_ARCHIVED: Operation[models.GuideActionResponse] =
     tier=2,
     response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
+    body_kinds=(
+        ("channel_id", "string"),
+        ("guide_id", "string"),
+        ("guide_key", "string"),
+        ("guide_step_ref", "string"),
+        ("is_final", "boolean"),
+        ("unthrottled", "boolean"),
+        ("tenant", "string"),
+    ),
 )
 
 _USERS_GUIDES_MARK_MESSAGES_AS_INTERACTED: Operation[models.GuideActionResponse] = Operation(
@@ -1466,6 +1531,14 @@ _USERS_GUIDES_MARK_MESSAGES_AS_INTERACTED: Operation[models.GuideActionResponse]
     tier=2,
     response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
+    body_kinds=(
+        ("channel_id", "string"),
+        ("guide_id", "string"),
+        ("guide_key", "string"),
+        ("guide_step_ref", "string"),
+        ("metadata", "object"),
+        ("tenant", "string"),
+    ),
 )
 
 _USERS_GUIDES_MARK_MESSAGES_AS_SEEN: Operation[models.GuideActionResponse] = Operation(
@@ -1475,6 +1548,15 @@ _USERS_GUIDES_MARK_MESSAGES_AS_SEEN: Operation[models.GuideActionResponse] = Ope
     tier=2,
     response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
+    body_kinds=(
+        ("channel_id", "string"),
+        ("guide_id", "string"),
+        ("guide_key", "string"),
+        ("guide_step_ref", "string"),
+        ("content", "object"),
+        ("data", "object"),
+        ("tenant", "string"),
+    ),
 )
 
 _USERS_GUIDES_RESET_GUIDE_ENGAGEMENTS: Operation[models.GuideActionResponse] = Operation(
@@ -1484,6 +1566,10 @@ _USERS_GUIDES_RESET_GUIDE_ENGAGEMENTS: Operation[models.GuideActionResponse] = O
     tier=2,
     response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
+    body_kinds=(
+        ("guide_key", "string"),
+        ("tenant", "string"),
+    ),
 )
 
 _USERS_GUIDES_UNARCHIVE_GUIDE_MESSAGE: Operation[models.GuideActionResponse] = Operation(
@@ -1493,6 +1579,10 @@ _USERS_GUIDES_UNARCHIVE_GUIDE_MESSAGE: Operation[models.GuideActionResponse] = O
     tier=2,
     response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
+    body_kinds=(
+        ("guide_key", "string"),
+        ("tenant", "string"),
+    ),
 )
 
 _USERS_PREFERENCE_CENTER_GENERATE_SIGNED_URL: Operation[models.PreferenceCenterSignedUrl] = Operation(
@@ -1552,6 +1642,7 @@ _USERS_GET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
     tier=4,
     response=Deferred(lambda: models.PreferenceSet),
     publishable=True,
+    query_kinds=(("tenant", "string"),),
 )
 
 _USERS_LIST: Operation[models.ListUsersResponse] = Operation(
@@ -1562,6 +1653,12 @@ _USERS_LIST: Operation[models.ListUsersResponse] = Operation(
     response=Deferred(lambda: models.ListUsersResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"include[]"}),
+    query_kinds=(
+        ("include[]", "array[string]"),
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+    ),
 )
 
 _USERS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
@@ -1572,6 +1669,25 @@ _USERS_LIST_MESSAGES: Operation[models.ListMessagesResponse] = Operation(
     response=Deferred(lambda: models.ListMessagesResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
     lists=frozenset({"engagement_status[]", "message_ids[]", "status[]", "workflow_categories[]"}),
+    query_kinds=(
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+        ("source", "string"),
+        ("tenant", "string"),
+        ("status[]", "array[string]"),
+        ("engagement_status[]", "array[string]"),
+        ("message_ids[]", "array[string]"),
+        ("channel_id", "string"),
+        ("trigger_data", "string"),
+        ("workflow_categories[]", "array[string]"),
+        ("workflow_run_id", "string"),
+        ("workflow_recipient_run_id", "string"),
+        ("inserted_at[gt]", "string"),
+        ("inserted_at[gte]", "string"),
+        ("inserted_at[lt]", "string"),
+        ("inserted_at[lte]", "string"),
+    ),
 )
 
 _USERS_LIST_PREFERENCES: Operation[builtins.list[models.PreferenceSet]] = Operation(
@@ -1590,6 +1706,13 @@ _USERS_LIST_SCHEDULES: Operation[models.ListSchedulesResponse] = Operation(
     tier=4,
     response=Deferred(lambda: models.ListSchedulesResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    query_kinds=(
+        ("workflow", "string"),
+        ("tenant", "string"),
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+    ),
 )
 
 _USERS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Operation(
@@ -1600,6 +1723,13 @@ _USERS_LIST_SUBSCRIPTIONS: Operation[models.ListSubscriptionsResponse] = Operati
     response=Deferred(lambda: models.ListSubscriptionsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
     lists=frozenset({"include[]", "objects[]"}),
+    query_kinds=(
+        ("objects[]", "array[object]"),
+        ("include[]", "array[string]"),
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+    ),
 )
 
 _USERS_MERGE: Operation[models.User] = Operation(
@@ -1608,6 +1738,7 @@ _USERS_MERGE: Operation[models.User] = Operation(
     path="/v1/users/{user_id}/merge",
     tier=2,
     response=Deferred(lambda: models.User),
+    body_kinds=(("from_user_id", "string"),),
 )
 
 _USERS_SET_CATEGORIES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -1637,6 +1768,12 @@ _USERS_SET_CATEGORY_PREFERENCES: Operation[models.PreferenceSet] = Operation(
             "conditions",
         }
     ),
+    body_kinds=(
+        ("subscribed", "boolean"),
+        ("channel_types", "object|null"),
+        ("channels", "object|null"),
+        ("conditions", "array[object]|null"),
+    ),
 )
 
 _USERS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
@@ -1650,6 +1787,7 @@ _USERS_SET_CHANNEL_DATA: Operation[models.ChannelData] = Operation(
         {"data.connections", "data.devices", "data.player_ids", "data.target_arns", "data.tokens"}
     ),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    body_kinds=(("data", "object"),),
 )
 
 _USERS_SET_CHANNEL_TYPE_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -1659,6 +1797,7 @@ _USERS_SET_CHANNEL_TYPE_PREFERENCES: Operation[models.PreferenceSet] = Operation
     tier=3,
     response=Deferred(lambda: models.PreferenceSet),
     publishable=True,
+    body_kinds=(("subscribed", "boolean"),),
 )
 
 _USERS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -1677,6 +1816,14 @@ _USERS_SET_CHANNEL_TYPES_PREFERENCES: Operation[models.PreferenceSet] = Operatio
             "push.conditions",
             "sms.conditions",
         }
+    ),
+    body_kinds=(
+        ("chat", "boolean|object"),
+        ("email", "boolean|object"),
+        ("http", "boolean|object"),
+        ("in_app_feed", "boolean|object"),
+        ("push", "boolean|object"),
+        ("sms", "boolean|object"),
     ),
 )
 
@@ -1698,6 +1845,14 @@ _USERS_SET_PREFERENCES: Operation[models.PreferenceSet] = Operation(
             "commercial_subscribed.conditions",
         }
     ),
+    body_kinds=(
+        ("__persistence_strategy__", "string"),
+        ("categories", "object|null"),
+        ("channel_types", "object|null"),
+        ("channels", "object|null"),
+        ("commercial_subscribed", "boolean|object|null"),
+        ("workflows", "object|null"),
+    ),
 )
 
 _USERS_SET_WORKFLOW_PREFERENCES: Operation[models.PreferenceSet] = Operation(
@@ -1717,6 +1872,12 @@ _USERS_SET_WORKFLOW_PREFERENCES: Operation[models.PreferenceSet] = Operation(
             "channel_types.sms.conditions",
             "conditions",
         }
+    ),
+    body_kinds=(
+        ("subscribed", "boolean"),
+        ("channel_types", "object|null"),
+        ("channels", "object|null"),
+        ("conditions", "array[object]|null"),
     ),
 )
 
@@ -1746,4 +1907,15 @@ _USERS_UPDATE: Operation[models.User] = Operation(
     response=Deferred(lambda: models.User),
     publishable=True,
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    body_kinds=(
+        ("name", "string|null"),
+        ("email", "string|null"),
+        ("avatar", "string|null"),
+        ("phone_number", "string|null"),
+        ("timezone", "string|null"),
+        ("locale", "string|null"),
+        ("created_at", "string|null"),
+        ("channel_data", "object|null"),
+        ("preferences", "object|null"),
+    ),
 )

@@ -113,4 +113,16 @@ _WORKFLOW_RECIPIENT_RUNS_LIST: Operation[models.ListWorkflowRecipientRunsRespons
     response=Deferred(lambda: models.ListWorkflowRecipientRunsResponse),
     pagination=Pagination(items="items", next="page_info.after", cursor_param="after"),
     lists=frozenset({"status[]"}),
+    query_kinds=(
+        ("page_size", "integer"),
+        ("after", "string"),
+        ("before", "string"),
+        ("workflow", "string"),
+        ("status[]", "array[string]"),
+        ("tenant", "string"),
+        ("has_errors", "boolean"),
+        ("recipient", "string|object"),
+        ("starting_at", "string"),
+        ("ending_at", "string"),
+    ),
 )

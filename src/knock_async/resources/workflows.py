@@ -98,6 +98,10 @@ _WORKFLOWS_CANCEL: Operation[None] = Operation(
     response=None,
     limits=(Limit(field="recipients", max_items=1000),),
     lists=frozenset({"recipients"}),
+    body_kinds=(
+        ("cancellation_key", "string"),
+        ("recipients", "array[string|object]|null"),
+    ),
 )
 
 _WORKFLOWS_TRIGGER: Operation[models.WorkflowTriggerResponse] = Operation(
@@ -123,4 +127,12 @@ _WORKFLOWS_TRIGGER: Operation[models.WorkflowTriggerResponse] = Operation(
         }
     ),
     secret_fields=frozenset({"access_token", "token", "tokens", "url"}),
+    body_kinds=(
+        ("recipients", "array[string|object]"),
+        ("actor", "string|object|null"),
+        ("cancellation_key", "string|null"),
+        ("tenant", "string|object|null"),
+        ("data", "object|null"),
+        ("settings", "object|null"),
+    ),
 )

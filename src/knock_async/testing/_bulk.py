@@ -31,7 +31,11 @@ BulkMode = Literal["time", "poll", "instant"]
 
 
 @attrs.frozen
-class BulkProgress:
+class BulkPace:
+    """How fast the server advances its bulk jobs: one row per `step` seconds ("time"), one
+    row per poll of the job ("poll"), or all at once ("instant"). (Not the client's
+    `knock_async.BulkProgress`, the progress report a bulk call hands its callback.)"""
+
     mode: BulkMode = "time"
     step: float = 0.05  # seconds per step in "time" mode
 
@@ -73,7 +77,7 @@ class BulkOperation:
 
 
 class BulkRunner:
-    def __init__(self, state: State, clock: Clock, progress: BulkProgress, new_id: Callable[[], str]) -> None:
+    def __init__(self, state: State, clock: Clock, progress: BulkPace, new_id: Callable[[], str]) -> None:
         self.state = state
         self.clock = clock
         self.progress = progress

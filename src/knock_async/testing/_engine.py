@@ -55,27 +55,7 @@ class Engine:
         workflow = self._workflow(key)
         if not workflow.active:
             raise workflow_inactive(key)
-        recipients = body.get("recipients")
-        if not isinstance(recipients, list):
-            raise field_error("recipients", "is required and must be a list", "required")
-        data = body.get("data")
-        if data is not None and not isinstance(data, dict):
-            raise field_error("data", "must be an object")
-        cancellation_key = body.get("cancellation_key")
-        if cancellation_key is not None and not isinstance(cancellation_key, str):
-            raise field_error("cancellation_key", "must be a string")
-        # Validate every recipient before identifying any, so a rejected trigger changes nothing.
-        for index, value in enumerate(recipients):
-            check_inline(value, f"recipients[{index}]")
-        if body.get("actor") is not None:
-            check_inline(body["actor"], "actor")
-        if isinstance(body.get("tenant"), Mapping):
-            shapes.tenant(body["tenant"], "tenant")
-        settings = body.get("settings") or {}
-        if not isinstance(settings, Mapping):
-            raise field_error("settings", "must be an object")
-        delay = None if settings.get("skip_delay") else workflow.delay
-
+        recipients, data, cancellation_key, delay = _checked_trigger(workflow, body)
         now = self.now()
         actor = (
             self.state.inline_recipient(body["actor"], now, "actor")
@@ -179,14 +159,14 @@ class Engine:
                 run.tenant,
                 run.data,
                 text,
-                "delivered",
+                step.fail or "delivered",
                 now,
                 now,
                 recipient_snapshot=_snapshot(step.type, scope["recipient"]),
             )
             self.state.messages[message.id] = message
-            for event_type in ("message.sent", "message.delivered"):
-                self.state.record_message_event(message, event_type, now)
+            for event_type, details in _DELIVERY_EVENTS[step.fail]:
+                self.state.record_message_event(message, event_type, now, details)
             self._event(run, "message_delivered", now, {"step_ref": step_ref, "step_type": step.type})
         run.status, run.updated_at = "completed", now
 
@@ -207,8 +187,49 @@ class Engine:
         run.events.append(EventRow(self.state.next_seq(), self.new_id(), kind, now, data))
 
 
+# The events of one delivery, by the step's injected failure (None: it goes through).
+_DELIVERY_EVENTS: dict[str | None, tuple[tuple[str, JSONDict | None], ...]] = {
+    None: (("message.sent", None), ("message.delivered", None)),
+    "undelivered": (
+        ("message.undelivered", {"__typename": "EventData", "failure_reason": "fatal_error",
+                                 "failure_details": "The provider refused the message (injected)."}),
+    ),
+    "bounced": (
+        ("message.sent", None),
+        ("message.bounced", {"__typename": "EventData", "failure_reason": "bounced",
+                             "failure_details": "The recipient's address does not exist (injected)."}),
+    ),
+}  # fmt: skip
+
+
 def _snapshot(channel_type: str, recipient: JSONDict) -> JSONDict | None:
     """Where an email went, captured at send time as Knock does (other channels capture none here)."""
     if channel_type != "email":
         return None
     return {"email": recipient.get("email"), "name": recipient.get("name")}
+
+
+def _checked_trigger(workflow: Workflow, body: Mapping[str, Any]) -> tuple[list[Any], Any, Any, Any]:
+    """The trigger's recipients, data, cancellation key and delay, every field checked first, so
+    a rejected trigger changes nothing."""
+    recipients = body.get("recipients")
+    if not isinstance(recipients, list):
+        raise field_error("recipients", "is required and must be a list", "required")
+    data = body.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise field_error("data", "must be an object")
+    cancellation_key = body.get("cancellation_key")
+    if cancellation_key is not None and not isinstance(cancellation_key, str):
+        raise field_error("cancellation_key", "must be a string")
+    # Every recipient is validated before any is identified.
+    for index, value in enumerate(recipients):
+        check_inline(value, f"recipients[{index}]")
+    if body.get("actor") is not None:
+        check_inline(body["actor"], "actor")
+    if isinstance(body.get("tenant"), Mapping):
+        shapes.tenant(body["tenant"], "tenant")
+    settings = body.get("settings") or {}
+    if not isinstance(settings, Mapping):
+        raise field_error("settings", "must be an object")
+    delay = None if settings.get("skip_delay") else workflow.delay
+    return recipients, data, cancellation_key, delay

@@ -1,12 +1,14 @@
-"""Idempotency-Key replay: the first response to a key is the response to every retry.
+"""Idempotency-Key as Knock documents it ("Idempotent requests" in its API reference).
 
-Scoped per API key, kept for 24 hours of server-clock time. A retry must be the identical
-request: the same method, path, query, JSON body and user token. Knock rejects a key reused
-for a different request ("idempotent requests are expected to be identical"), and so does
-this server, by raising `KeyReused`. A duplicate that arrives while the first request is
-still running waits for it and replays its answer, so a key never acts twice. Only requests
-that reached their handler are remembered: one rejected before acting (401, 429, bad JSON,
-a fault injected before the action) leaves the key free for the retry.
+Only the operations whose handler says `idempotent=True` honour the key (on Knock: workflow
+triggers; "sending it on any other endpoint has no effect"). There the first 2xx answer to
+a key is the answer to every retry for 24 hours of server-clock time, scoped per API key,
+and a retry must be the identical request: the same method, path, query, JSON body and user
+token. A key reused for a different request is refused (`KeyReused`). A duplicate that
+arrives while the first request is still running waits for it, so a key never acts twice.
+Only 2xx answers are kept: a request that failed (4xx, 5xx, a fault injected before it
+acted) leaves the key free for the retry. A replay carries the first request's
+`x-request-id`, which the server sends back as `original-x-request-id`.
 
 The store is bounded: it keeps at most `max_keys` keys, dropping the oldest first (a key
 dropped early acts again when reused, as an expired one does).
@@ -77,6 +79,15 @@ class _Saved:
     reply: Reply
     fingerprint: Fingerprint
     at: dt.datetime
+    request_id: str  # the x-request-id of the request that acted
+
+
+@attrs.frozen
+class Outcome:
+    """What `IdempotencyStore.run` answered: the reply, and for a replay the original request's id."""
+
+    reply: Reply
+    replayed_from: str | None = None
 
 
 class IdempotencyStore:
@@ -96,9 +107,10 @@ class IdempotencyStore:
         api_key: str,
         key: str,
         fingerprint: Fingerprint,
-        act: Callable[[], Awaitable[Reply | None]],
-    ) -> tuple[Reply | None, bool]:
-        """(reply, replayed): the saved reply for the key, or `act()`'s, saved when not None.
+        request_id: str,
+        act: Callable[[], Awaitable[Reply]],
+    ) -> Outcome:
+        """The saved reply for the key, or `act()`'s, saved when it is a 2xx.
 
         Raises `KeyReused` when the key's saved reply answered a different request.
         """
@@ -108,7 +120,7 @@ class IdempotencyStore:
             if saved is not None:
                 if saved.fingerprint != fingerprint:
                     raise KeyReused(key, saved.fingerprint, fingerprint)
-                return saved.reply, True
+                return Outcome(saved.reply, saved.request_id)
             running = self._running.get(slot)
             if running is None:
                 break
@@ -119,9 +131,9 @@ class IdempotencyStore:
         self._running[slot] = done
         try:
             reply = await act()
-            if reply is not None:
-                self._save(slot, _Saved(reply, fingerprint, self._clock.now()))
-            return reply, False
+            if 200 <= reply.status < 300:
+                self._save(slot, _Saved(reply, fingerprint, self._clock.now(), request_id))
+            return Outcome(reply)
         finally:
             del self._running[slot]
             done.set_result(None)

@@ -32,7 +32,10 @@ class RateLimits:
         return cls(enabled=False)
 
 
-class RateLimiter:
+class TierLimiter:
+    """Counts requests per (key scope, tier) in a sliding window: the server's 429s. (Not the
+    client's `knock_async.RateLimiter`, which paces what a client sends.)"""
+
     def __init__(self, limits: RateLimits, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self._monotonic = monotonic

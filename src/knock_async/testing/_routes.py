@@ -3,124 +3,53 @@
 Routes come from the SDK's generated Operation constants (method, path, tier, limits,
 publishable), so the document stays the single source of truth: an operation added to it
 becomes a route here at once, answering 501 until a handler is registered for it.
+
+A handler registers with what the request path needs to know about its operations: the
+access rule a user token must pass (`access=`, for operations a publishable key may call) and
+whether an `Idempotency-Key` dedupes it (`idempotent=True`; Knock honours the key only on
+workflow triggers).
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import pkgutil
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import attrs
-from multidict import MultiMapping
 
 from knock_async._types import Operation
 
-from ._errors import field_error
+from ._access import Access
+from ._call import Call
 from ._idempotency import Reply
 
-if TYPE_CHECKING:
-    from ._server import Backend
+Handler = Callable[[Call], Reply]
 
 
 @attrs.frozen
-class Call:
-    """One request as a handler sees it."""
+class Route:
+    """A handler and what the request path needs to know about the operations it serves."""
 
-    operation: Operation[Any]
-    path: Mapping[str, str]
-    query: MultiMapping[str]
-    body: Any
-    backend: Backend
-
-    def text(self, name: str) -> str | None:
-        return self.query.get(name)
-
-    def texts(self, name: str) -> list[str]:
-        return list(self.query.getall(name, []))
-
-    def references(self, name: str) -> list[Any]:
-        """The recipients a query array `name` (e.g. "recipients[]") names, in order.
-
-        Each is a user id (`name=u1`), an object as JSON text (`name={"id": ..., "collection": ...}`)
-        or an object sent deepObject-style, the way the SDK sends it:
-        `name[id]=p1&name[collection]=projects` (a field seen twice starts the next object).
-        Values come back as `ref_of` takes them: strings, or dicts.
-        """
-        found: list[Any] = []
-        building: dict[str, str] | None = None
-        prefix = f"{name}["
-        for key, value in self.query.items():
-            if key == name:
-                found.append(_parse_reference(value))
-                building = None
-            elif key.startswith(prefix) and key.endswith("]"):
-                field = key[len(prefix) : -1]
-                if building is None or field in building:
-                    building = {}
-                    found.append(building)
-                building[field] = value
-        return found
-
-    def reference(self, name: str) -> Any:
-        """The one recipient a query parameter names (see `references`), or None."""
-        found = self.references(name)
-        if len(found) > 1:
-            raise field_error(name, "names more than one recipient")
-        return found[0] if found else None
-
-    def flag(self, name: str) -> bool | None:
-        value = self.query.get(name)
-        return None if value is None else value.lower() in ("true", "1")
-
-    def json_body(self) -> dict[str, Any]:
-        """The body as a JSON object; an absent body counts as `{}`."""
-        if self.body is None:
-            return {}
-        if not isinstance(self.body, dict):
-            raise field_error("body", "must be a JSON object")
-        return self.body
-
-    def field(self, name: str, kind: type | tuple[type, ...], *, required: bool = True) -> Any:
-        body = self.json_body()
-        value = body.get(name)
-        if value is None:
-            if required:
-                raise field_error(name, "is required", "required")
-            return None
-        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
-            raise field_error(name, "has the wrong type", "type")
-        return value
+    handler: Handler
+    access: Access | None = None  # None: a user token reaches nothing here
+    idempotent: bool = False  # an Idempotency-Key dedupes it (Knock: only triggers)
 
 
-def _parse_reference(text: str) -> Any:
-    """A recipient as one query value: a user id, or an object reference as JSON text."""
-    if text.startswith("{"):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
+HANDLERS: dict[str, Route] = {}
 
 
-def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-Handler = Callable[[Call], Reply]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handles(*operation_ids: str) -> Callable[[Handler], Handler]:
-    """Register a handler for one or more operationIds."""
+def handles(
+    *operation_ids: str, access: Access | None = None, idempotent: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register a handler for one or more operationIds, with its access rule."""
 
     def register(handler: Handler) -> Handler:
         for operation_id in operation_ids:
             if operation_id in HANDLERS:
                 raise RuntimeError(f"two handlers for {operation_id}")
-            HANDLERS[operation_id] = handler
+            HANDLERS[operation_id] = Route(handler, access, idempotent)
         return handler
 
     return register

@@ -1,23 +1,22 @@
 """`KnockTestServer`: an in-process, in-memory Knock API on aiohttp.web.
 
-Each request runs one pipeline, in this order:
-  authenticate (401; in enhanced security mode a publishable key's user token too) -> 403 for
-  a publishable key -> rate limit (429) -> read the JSON body (413 too large, 400 not JSON or
-  too deep) -> Idempotency-Key replay (422 for a key reused for another request) -> fault
-  before acting -> payload limits (422) -> what the user token may reach (403) -> handler ->
-  fault after acting.
-Handlers are synchronous functions over the in-memory state, so a request's change is atomic.
+Every request runs the named stages of `_request_path` (authenticate, key kind, rate limit,
+body, idempotency, fault before, limits, access, handler, fault after, record); CORS is the
+app's outermost middleware (`_cors`), so every answer carries it. Handlers are synchronous
+functions over the in-memory state, so a request's change is atomic.
+
+Extra routes (the real-time socket, for one) are added with `KnockTestServer.add_route`
+before the server starts; they get CORS and the unrouted-path answer, not the API stages.
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
-import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from aiohttp import web
@@ -26,88 +25,52 @@ from aiohttp.typedefs import Middleware
 from knock_async._types import Operation
 
 from . import _handlers  # noqa: F401  (importing it registers every handler)
-from ._bulk import BulkProgress, BulkRunner
-from ._clock import Clock, SystemClock, isoformat
+from ._backend import Backend
+from ._bulk import BulkPace, BulkRunner
+from ._caller import KeyKind
+from ._clock import Clock, SystemClock
+from ._cors import cors_middleware
 from ._engine import Engine
-from ._errors import (
-    KnockHTTPError,
-    body_too_large,
-    field_error,
-    idempotency_key_reused,
-    injected_failure,
-    invalid_json,
-    not_implemented,
-    too_deep,
-    unauthenticated,
-    wrong_key_type,
-)
-from ._faults import Fault, FaultInjector, FaultKind, Faults, FaultTiming
+from ._faults import FaultInjector, FaultKind, Faults, FaultTiming
 from ._guides import Guide, GuideStep
-from ._idempotency import DEFAULT_MAX_KEYS, Fingerprint, IdempotencyStore, KeyReused, Reply
-from ._limits import check_limits
-from ._ratelimit import RateLimiter, RateLimits
+from ._idempotency import DEFAULT_MAX_KEYS, IdempotencyStore, Reply
+from ._ratelimit import RateLimits, TierLimiter
 from ._records import ref_of
-from ._routes import HANDLERS, TWINS, Call, discover_operations, route_order
+from ._request_path import (
+    MAX_BODY_BYTES,
+    MAX_JSON_DEPTH,
+    OPERATION_KEY,
+    REQUEST_ID,
+    Exchange,
+    RequestPath,
+    logged_body,
+    new_exchange,
+)
+from ._routes import TWINS, discover_operations, route_order
+from ._socket import FeedSocket
 from ._state import State
 from ._views import obj, tenant, user
+from ._webhooks import DEFAULT_TIMEOUT, Webhook, WebhookDelivery, WebhookSender
 from ._workflows import ChannelStep, ChannelType, Workflow, channel_id_for
 
 if TYPE_CHECKING:  # the module needs the tokens extra: imported only when enhanced security is on
-    from ._enhanced_security import EnhancedSecurity, TokenUser
+    from ._enhanced_security import EnhancedSecurity
 
-logger = logging.getLogger("knock_async.testing")
+__all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "OPERATION_KEY", "KnockTestServer", "RecordedRequest"]
+
+# One INFO line per request answered (the CLI prints them; `--quiet` silences them). Method,
+# path, operation, status and duration only: never a header, a query or a body.
+request_log = logging.getLogger("knock_async.testing.requests")
 
 DEFAULT_SECRET_KEY = "sk_test_knock_async_embedded_server"
 DEFAULT_PUBLISHABLE_KEY = "pk_test_knock_async_embedded_server"
 
 
-def _request_key(name: str, kind: type) -> Any:
-    """A key for request storage: a typed `web.RequestKey` where aiohttp has it (3.12+)."""
-    factory = getattr(web, "RequestKey", None)
-    return factory(name, kind) if factory is not None else name
-
-
-OPERATION_KEY = _request_key("knock_async.testing.operation", Operation)  # the Operation being served
-_BODY_KEY = _request_key("knock_async.testing.body", object)  # the parsed JSON body, for the request log
-MAX_IDEMPOTENCY_KEY = 255  # characters, as Knock documents
-MAX_BODY_BYTES = 32 * 1024 * 1024  # above Knock's 10 MB data limit, so that limit answers 422, not 413
-MAX_JSON_DEPTH = 128  # nesting levels of arrays and objects; deeper bodies answer 400
 # The request line and each header: aiohttp's default (8 KiB) is too short for long id lists in the
 # query (Knock takes up to 1 000). Beyond this aiohttp's HTTP parser answers a plain-text 400 before
 # the app sees the request, so it is set far above anything a client sends.
 MAX_LINE_BYTES = 1024 * 1024
 DEFAULT_MAX_RECORDED_CALLS = 10_000
-USER_TOKEN = "X-Knock-User-Token"
-
-KeyKind = Literal["secret", "publishable"]
-
-
-@attrs.frozen
-class Caller:
-    """Who sent a request: its API key, the key's kind and, in enhanced security mode with a
-    publishable key, the user its token speaks for."""
-
-    api_key: str = attrs.field(repr=False)
-    kind: KeyKind
-    user: TokenUser | None = None
-
-    @property
-    def scope(self) -> str:
-        """What rate limits and idempotency keys are kept per: the key, and the signing user."""
-        return self.api_key if self.user is None else f"{self.api_key}\0user:{self.user.user_id}"
-
-
-@attrs.define
-class Backend:
-    """What handlers work with: the state, the clock, the workflow engine and the bulk runner."""
-
-    state: State
-    clock: Clock
-    engine: Engine
-    bulk: BulkRunner
-
-    def now(self) -> str:
-        return isoformat(self.clock.now())
 
 
 @attrs.frozen
@@ -123,6 +86,7 @@ class RecordedRequest:
     status: int | None  # None when the connection was dropped on purpose
     replayed: bool  # answered from the Idempotency-Key store
     key_kind: KeyKind | None
+    request_id: str = ""  # the x-request-id it was answered with
 
 
 @attrs.frozen
@@ -149,6 +113,10 @@ class KnockTestServer:
     The request log keeps the newest `max_recorded_calls` requests (`dropped_calls` counts the
     older ones it let go); the Idempotency-Key store keeps the newest `max_idempotency_keys` keys
     for 24 hours.
+
+    Every answer carries CORS headers and preflights are answered, so browser clients may call
+    it: from any origin by default, or only from `cors_origins` (e.g. `["http://localhost:3000"]`).
+    `add_route()` serves an extra route beside the API (before `start()`).
     """
 
     def __init__(
@@ -161,13 +129,14 @@ class KnockTestServer:
         clock: Clock | None = None,
         rate_limits: RateLimits | None = None,
         faults: Faults | None = None,
-        bulk: BulkProgress | None = None,
+        bulk: BulkPace | None = None,
         operations: Iterable[Operation[Any]] | None = None,
         middlewares: Sequence[Middleware] = (),
         enhanced_security: bool = False,
         signing_key: str | None = None,
         max_recorded_calls: int = DEFAULT_MAX_RECORDED_CALLS,
         max_idempotency_keys: int = DEFAULT_MAX_KEYS,
+        cors_origins: Iterable[str] | None = None,
     ) -> None:
         if max_recorded_calls < 1:
             raise ValueError("max_recorded_calls must be at least 1")
@@ -178,13 +147,15 @@ class KnockTestServer:
         self._keys: dict[str, KeyKind] = {secret_key: "secret", publishable_key: "publishable"}
         self.clock: Clock = clock or SystemClock()
         self.state = State()
+        self._webhooks = WebhookSender(self.state, self.clock)  # listens to the state's message events
         engine = Engine(self.state, self.clock)
-        bulk_runner = BulkRunner(self.state, self.clock, bulk or BulkProgress(), engine.new_id)
+        bulk_runner = BulkRunner(self.state, self.clock, bulk or BulkPace(), engine.new_id)
         self._backend = Backend(self.state, self.clock, engine, bulk_runner)
-        self._limiter = RateLimiter(rate_limits or RateLimits())
+        self._limiter = TierLimiter(rate_limits or RateLimits())
         self._faults = FaultInjector(faults or Faults())
         self._idempotency = IdempotencyStore(self.clock, max_idempotency_keys)
         self._security = _enhanced_security(enhanced_security, signing_key)
+        self._path = self._make_path()
         self.operations: list[Operation[Any]] = list(
             operations if operations is not None else discover_operations()
         )
@@ -193,7 +164,9 @@ class KnockTestServer:
         self._violations: collections.deque[IdempotencyViolation] = collections.deque(
             maxlen=max_recorded_calls
         )
-        self.app = self._make_app(middlewares)
+        self.app = self._make_app([cors_middleware(cors_origins), *middlewares])
+        self._feed_socket = FeedSocket(self._path.caller, self._backend, self.operations)
+        self._feed_socket.register(self.app)  # real-time feeds: /ws/v1/websocket
         self._runner: web.AppRunner | None = None
 
     # ---------------------------------------------------------------- lifecycle
@@ -241,6 +214,7 @@ class KnockTestServer:
         if self.port == 0:
             self.port = _bound_port(runner)
         self._backend.bulk.base_url = self.url
+        await self._webhooks.start()
 
     async def close(self) -> None:
         self._backend.engine.close()
@@ -248,6 +222,7 @@ class KnockTestServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self._webhooks.close()
 
     async def __aenter__(self) -> KnockTestServer:
         await self.start()
@@ -352,6 +327,43 @@ class KnockTestServer:
         """Make the next `count` requests (to `operation`, an operationId, if given) fail this way."""
         self._faults.inject(kind, when=when, operation=operation, count=count, delay=delay, status=status)
 
+    def add_webhook(
+        self,
+        url: str,
+        *,
+        secret: str | None = None,
+        events: Iterable[str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Webhook:
+        """POST message events (all, or the `events` types) to `url`, signed with `secret` (one is
+        generated when not given: `Webhook.secret`), as Knock's outbound webhooks do."""
+        return self._webhooks.add(url, secret, events, timeout)
+
+    @property
+    def webhooks(self) -> list[Webhook]:
+        """The webhooks added, oldest first."""
+        return list(self._webhooks.webhooks)
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every webhook delivery attempt so far, oldest first."""
+        return list(self._webhooks.deliveries)
+
+    async def drain_webhooks(self) -> None:
+        """Wait for the webhook attempts under way (retries not yet due stay scheduled)."""
+        await self._webhooks.drain()
+
+    def click_link(self, message_id: str, url: str) -> None:
+        """The recipient clicks a tracked link in the message (Knock's link tracking)."""
+        message = self.state.messages.get(message_id)
+        if message is None:
+            raise LookupError(f"no message {message_id!r}")
+        now = self._backend.now()
+        message.engaged.setdefault("link_clicked", now)
+        message.updated_at = now
+        details = {"__typename": "EventData", "url": url}
+        self.state.record_message_event(message, "message.link_clicked", now, details)
+
     @property
     def requests(self) -> list[RecordedRequest]:
         """The recorded requests, oldest first: the newest `max_recorded_calls` of them."""
@@ -385,8 +397,29 @@ class KnockTestServer:
         self._requests.clear()
         self._violations.clear()
         self.dropped_calls = 0
+        self._webhooks.reset()
 
-    # ---------------------------------------------------------------- the request pipeline
+    def add_route(
+        self, method: str, path: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> None:
+        """Serve an extra route (e.g. a websocket) beside the API; only before the server starts."""
+        if self._runner is not None:
+            raise RuntimeError("routes are added before the server starts")
+        self.app.router.add_route(method, path, handler)
+
+    # ---------------------------------------------------------------- the request path
+
+    def _make_path(self) -> RequestPath:
+        return RequestPath(
+            backend=self._backend,
+            keys=self._keys,
+            limiter=self._limiter,
+            faults=self._faults,
+            idempotency=self._idempotency,
+            security=self._security,
+            record=self._record,
+            violation=self._violated,
+        )
 
     def _make_app(self, middlewares: Sequence[Middleware]) -> web.Application:
         app = web.Application(middlewares=[*middlewares, _unrouted], client_max_size=MAX_BODY_BYTES)
@@ -402,134 +435,60 @@ class KnockTestServer:
         self, operation: Operation[Any]
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def endpoint(request: web.Request) -> web.StreamResponse:
-            return await self._serve(operation, request)
+            exchange = new_exchange(operation, request)
+            reply = await self._path.run(exchange)
+            return _drop(request) if exchange.dropped else _response(reply, exchange)
 
         return endpoint
 
-    async def _serve(self, operation: Operation[Any], request: web.Request) -> web.StreamResponse:
-        request[OPERATION_KEY] = operation
-        key_kind: KeyKind | None = None
-        try:
-            caller = self._authenticate(request)
-            key_kind = caller.kind
-            if key_kind == "publishable" and not operation.publishable:
-                raise wrong_key_type(operation.id)
-            self._limiter.acquire(caller.scope, operation.tier)
-            idempotency_key = _idempotency_key(request)
-            body = await _read_json(request)
-        except KnockHTTPError as error:
-            return await self._respond(operation, request, _reply(error), None, key_kind=key_kind)
-        fault: Fault | None = None
-
-        async def act() -> Reply | None:
-            nonlocal fault
-            reply, fault = await self._act(operation, request, body, caller.user)
-            return reply
-
-        if idempotency_key and operation.method != "GET":
-            fingerprint = Fingerprint.of(
-                request.method, request.path, request.query.items(), body, request.headers.get(USER_TOKEN)
-            )
-            try:
-                reply, replayed = await self._idempotency.run(caller.scope, idempotency_key, fingerprint, act)
-            except KeyReused as misuse:
-                self._violations.append(IdempotencyViolation(operation.id, idempotency_key, str(misuse)))
-                reused = _reply(idempotency_key_reused(str(misuse)))
-                return await self._respond(operation, request, reused, None, key_kind=key_kind)
-        else:
-            reply, replayed = await act(), False
-        if replayed:
-            # The retry itself can fail again, but it acts on nothing: treat it as "before".
-            drawn = self._faults.draw(operation.id)
-            fault = attrs.evolve(drawn, when="before") if drawn else None
-        return await self._respond(operation, request, reply, fault, key_kind=key_kind, replayed=replayed)
-
-    def _authenticate(self, request: web.Request) -> Caller:
-        """The request's key, its kind and its token's user (401 when it names no key of this
-        server, or lacks a good user token where enhanced security needs one)."""
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        kind = self._keys.get(token.strip()) if scheme.lower() == "bearer" else None
-        if kind is None:
-            raise unauthenticated()
-        if self._security is None or kind == "secret":
-            return Caller(token.strip(), kind)
-        user = self._security.verify(request.headers.get("X-Knock-User-Token"))
-        return Caller(token.strip(), kind, user)
-
-    async def _act(
-        self, operation: Operation[Any], request: web.Request, body: Any, user: TokenUser | None
-    ) -> tuple[Reply | None, Fault | None]:
-        """Run the handler, unless a fault before acting stops it; returns the fault to apply after."""
-        fault = self._faults.draw(operation.id)
-        if fault is not None and fault.when == "before":
-            if fault.kind != "delay":
-                return None, fault
-            await asyncio.sleep(fault.delay)  # a slow start, then act as usual
-            fault = None
-        try:
-            check_limits(operation.limits, body)
-            handler = HANDLERS.get(operation.id)
-            if handler is None:
-                raise not_implemented(operation.id)
-            call = Call(operation, request.match_info, request.query, body, self._backend)
-            if self._security is not None and user is not None:
-                self._security.check_access(user, call)
-            reply = handler(call)
-        except KnockHTTPError as error:
-            reply = _reply(error)
-        except Exception as exc:  # a bug in a handler: answer like Knock's 500, but say what broke
-            logger.exception("handler for %s failed", operation.id)
-            reply = _reply(
-                KnockHTTPError(500, "internal_server_error", f"test server bug: {exc!r}", "api_error")
-            )
-        return reply, fault
-
-    async def _respond(
-        self,
-        operation: Operation[Any],
-        request: web.Request,
-        reply: Reply | None,
-        fault: Fault | None,
-        *,
-        key_kind: KeyKind | None,
-        replayed: bool = False,
-    ) -> web.StreamResponse:
-        if fault is not None and fault.kind == "delay":
-            await asyncio.sleep(fault.delay)
-        elif fault is not None and fault.kind == "error":
-            reply = _reply(injected_failure(fault.status))
-        elif fault is not None and fault.kind == "drop":
-            await self._record(operation, request, None, replayed, key_kind)
-            return _drop(request)
-        assert reply is not None  # only error and drop faults leave no reply, handled above
-        await self._record(operation, request, reply.status, replayed, key_kind)
-        if reply.status == 204 or reply.body is None:
-            return web.Response(status=reply.status, headers=dict(reply.headers))
-        return web.json_response(reply.body, status=reply.status, headers=dict(reply.headers))
-
-    async def _record(
-        self,
-        operation: Operation[Any],
-        request: web.Request,
-        status: int | None,
-        replayed: bool,
-        key_kind: KeyKind | None,
-    ) -> None:
+    async def _record(self, exchange: Exchange, status: int | None) -> None:
+        if request_log.isEnabledFor(logging.INFO):
+            _log_request(exchange, status)
         if len(self._requests) == self._requests.maxlen:
             self.dropped_calls += 1
+        request = exchange.request
         self._requests.append(
             RecordedRequest(
-                operation.id,
+                exchange.operation.id,
                 request.method,
                 request.path,
                 dict(request.match_info),
                 list(request.query.items()),
-                await _logged_body(request),
+                await logged_body(request),
                 status,
-                replayed,
-                key_kind,
+                exchange.replayed_from is not None,
+                exchange.key_kind,
+                exchange.request_id,
             )
         )
+
+    def _violated(self, operation_id: str, key: str, message: str) -> None:
+        self._violations.append(IdempotencyViolation(operation_id, key, message))
+
+
+def _log_request(exchange: Exchange, status: int | None) -> None:
+    request = exchange.request
+    replayed = " (replayed)" if exchange.replayed_from is not None else ""
+    request_log.info(
+        "%s %s %s -> %s%s in %.1f ms",
+        request.method,
+        request.path,
+        exchange.operation.id,
+        "dropped" if status is None else status,
+        replayed,
+        (time.monotonic() - exchange.started) * 1000,
+    )
+
+
+def _response(reply: Reply, exchange: Exchange) -> web.StreamResponse:
+    """The reply as sent: with its x-request-id and, for a replay, Knock's replay headers."""
+    headers = {**dict(reply.headers), REQUEST_ID: exchange.request_id}
+    if exchange.replayed_from is not None:
+        headers["idempotent-replayed"] = "true"
+        headers["original-x-request-id"] = exchange.replayed_from
+    if reply.status == 204 or reply.body is None:
+        return web.Response(status=reply.status, headers=headers)
+    return web.json_response(reply.body, status=reply.status, headers=headers)
 
 
 def _enhanced_security(enabled: bool, signing_key: str | None) -> EnhancedSecurity | None:
@@ -544,57 +503,6 @@ def _enhanced_security(enabled: bool, signing_key: str | None) -> EnhancedSecuri
             "enhanced security mode needs PyJWT and cryptography: pip install 'knock-async[tokens]'"
         ) from error
     return EnhancedSecurity(signing_key)
-
-
-def _idempotency_key(request: web.Request) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
-        raise field_error("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
-    return key
-
-
-async def _read_json(request: web.Request) -> Any:
-    """The JSON body (None when empty): 413 above MAX_BODY_BYTES, 400 when not JSON or too deep."""
-    if _BODY_KEY in request:
-        return request[_BODY_KEY]
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise body_too_large(MAX_BODY_BYTES) from None
-    try:
-        body = json.loads(raw) if raw.strip() else None
-    except RecursionError:
-        raise too_deep(MAX_JSON_DEPTH) from None
-    except ValueError:
-        raise invalid_json() from None
-    if _depth(body) > MAX_JSON_DEPTH:
-        raise too_deep(MAX_JSON_DEPTH)
-    request[_BODY_KEY] = body
-    return body
-
-
-def _depth(value: Any) -> int:
-    """How deeply arrays and objects nest in a JSON value (a scalar is 0), without recursing."""
-    deepest, pending = 0, [(value, 0)]
-    while pending:
-        node, depth = pending.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        if children is not None:
-            deepest = max(deepest, depth + 1)
-            pending.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-async def _logged_body(request: web.Request) -> Any:
-    """The request's JSON body for the log, also when nothing parsed it (rejected before reading)."""
-    try:
-        return await _read_json(request)
-    except KnockHTTPError:  # not JSON, too large or too deep: the log keeps no body
-        return None
-
-
-def _reply(error: KnockHTTPError) -> Reply:
-    return Reply(error.status, error.body(), tuple(error.headers.items()))
 
 
 def _drop(request: web.Request) -> web.StreamResponse:

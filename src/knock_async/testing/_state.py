@@ -65,10 +65,13 @@ class State:
         for members in self.audiences.values():
             members.clear()
 
-    def record_message_event(self, message: MessageRow, event_type: str, now: str) -> None:
-        """Append `event_type` to the message's events, then tell every listener."""
+    def record_message_event(
+        self, message: MessageRow, event_type: str, now: str, data: JSONDict | None = None
+    ) -> None:
+        """Append `event_type` (with its details, if any) to the message's events, then tell
+        every listener."""
         message.events.append(
-            EventRow(self.next_seq(), f"{message.id}-event-{self.next_seq()}", event_type, now)
+            EventRow(self.next_seq(), f"{message.id}-event-{self.next_seq()}", event_type, now, data)
         )
         for listener in list(self.message_listeners):
             listener(event_type, message)

@@ -31,6 +31,14 @@ def channel_id_for(key: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"channel:{key}"))
 
 
+DeliveryFailure = Literal["undelivered", "bounced"]
+
+
+def _check_failure(_: Any, __: Any, value: Any) -> None:
+    if value not in (None, "undelivered", "bounced"):
+        raise ValueError(f"fail must be 'undelivered', 'bounced' or None, not {value!r}")
+
+
 def _to_steps(steps: Sequence[ChannelStep | str]) -> tuple[ChannelStep, ...]:
     return tuple(step if isinstance(step, ChannelStep) else ChannelStep(step) for step in steps)
 
@@ -41,12 +49,15 @@ class ChannelStep:
 
     `ChannelStep("email")` uses the type as the key. `template` is the message text; it may
     name `{{ data.x }}`, `{{ recipient.x }}`, `{{ actor.x }}` and `{{ tenant.x }}` values.
+    `fail="undelivered"` or `"bounced"` makes every delivery of the step fail that way (the
+    message's status, and its message.undelivered or message.bounced event).
     """
 
     channel_key: str
     channel_type: ChannelType | None = None
     template: str | None = None
     ref: str | None = None  # the step's ref in the workflow; defaults to "<type>_<index>"
+    fail: DeliveryFailure | None = attrs.field(default=None, validator=_check_failure)
 
     @property
     def type(self) -> ChannelType:

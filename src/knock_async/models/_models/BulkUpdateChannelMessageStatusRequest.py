@@ -31,6 +31,8 @@ class BulkUpdateChannelMessageStatusRequest(Model):
     """Only messages to these recipient IDs."""
     tenants: list[str] | Unset = UNSET
     """Only messages for these tenant IDs."""
+    user_ids: list[str] | Unset = UNSET
+    """Only messages to these user IDs (the name Knock's in-app clients send)."""
     trigger_data: str | Unset = UNSET
     """A JSON object (as a string); only messages generated with matching trigger data."""
     workflows: list[str] | Unset = UNSET
@@ -52,6 +54,7 @@ KNOWN_BulkUpdateChannelMessageStatusRequest = frozenset(
         "recipient_ids",
         "tenants",
         "trigger_data",
+        "user_ids",
         "workflows",
     }
 )
@@ -135,6 +138,19 @@ def read_BulkUpdateChannelMessageStatusRequest(o: Any, r: Drift, at: str) -> Any
         ]
         if type(v) is list
         else r.misfit(at, "BulkUpdateChannelMessageStatusRequest", "tenants", "list[str]", v)
+    )
+    v = o.get("user_ids", UNSET)
+    m.user_ids = (
+        v
+        if v is UNSET
+        else [
+            e1
+            if type(e1) is str
+            else r.misfit(at, "BulkUpdateChannelMessageStatusRequest", "user_ids[]", "str", e1)
+            for e1 in v
+        ]
+        if type(v) is list
+        else r.misfit(at, "BulkUpdateChannelMessageStatusRequest", "user_ids", "list[str]", v)
     )
     v = o.get("trigger_data", UNSET)
     m.trigger_data = (

@@ -6,15 +6,16 @@ data stored on the "access token object", which is what SlackKit and TeamsKit ne
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from knock_async._grants import Permission
 
 from .. import _shapes as shapes
 from .. import _views as views
+from .._access import provider_object, recipient
+from .._call import Call
 from .._errors import KnockHTTPError, field_error, not_found
 from .._idempotency import Reply
 from .._records import ChannelDataRow, JSONDict, Ref, normalize_channel_data
-from .._routes import NO_CONTENT, Call, handles, ok
+from .._routes import NO_CONTENT, handles, ok
 from .._workflows import Channel
 from .common import recipient_ref
 
@@ -45,7 +46,7 @@ def _view(row: ChannelDataRow, channel: Channel) -> JSONDict:
     return view
 
 
-@handles("users.get_channel_data", "objects.get_channel_data")
+@handles("users.get_channel_data", "objects.get_channel_data", access=recipient(Permission.CHANNEL_DATA_READ))
 def get_channel_data(call: Call) -> Reply:
     ref, channel = _target(call)
     row = call.backend.state.channel_data.get(ref, {}).get(channel.id)
@@ -54,7 +55,9 @@ def get_channel_data(call: Call) -> Reply:
     return ok(_view(row, channel))
 
 
-@handles("users.set_channel_data", "objects.set_channel_data")
+@handles(
+    "users.set_channel_data", "objects.set_channel_data", access=recipient(Permission.CHANNEL_DATA_WRITE)
+)
 def set_channel_data(call: Call) -> Reply:
     data = call.field("data", dict)
     ref, channel = _target(call, create_with=data)
@@ -63,7 +66,9 @@ def set_channel_data(call: Call) -> Reply:
     )
 
 
-@handles("users.unset_channel_data", "objects.unset_channel_data")
+@handles(
+    "users.unset_channel_data", "objects.unset_channel_data", access=recipient(Permission.CHANNEL_DATA_WRITE)
+)
 def unset_channel_data(call: Call) -> Reply:
     ref, channel = _target(call)
     if call.backend.state.channel_data.get(ref, {}).pop(channel.id, None) is None:
@@ -74,22 +79,13 @@ def unset_channel_data(call: Call) -> Reply:
 # ---------------------------------------------------------------------------- providers
 
 
-def token_object_ref(call: Call, param: str) -> Ref:
-    """The object (a tenant unless a collection is given) a provider call names in its JSON query
-    parameter `param`."""
-    raw = call.text(param)
-    try:
-        named = json.loads(raw) if raw is not None else None
-    except ValueError:
-        named = None
-    if not isinstance(named, Mapping) or not isinstance(named.get("object_id"), str):
-        raise field_error(param, 'must be JSON like {"object_id": "...", "collection": "..."}')
-    return (str(named.get("collection") or "$tenants"), named["object_id"])
+_SLACK = provider_object(Permission.SLACK_CHANNELS_READ, "access_token_object")
+_TEAMS = provider_object(Permission.MS_TEAMS_CHANNELS_READ, "ms_teams_tenant_object")
 
 
 def _token_object(call: Call, param: str) -> tuple[Ref, JSONDict]:
     """The object a provider call names in its JSON query parameter, and its stored data."""
-    ref = token_object_ref(call, param)
+    ref = call.token_object(param)
     channel = call.backend.state.channel(call.path["channel_id"])
     if channel is None:
         raise not_found("channel")
@@ -111,13 +107,13 @@ def _slack(call: Call) -> JSONDict:
     return data
 
 
-@handles("providers.slack.check_auth")
+@handles("providers.slack.check_auth", access=_SLACK)
 def slack_check_auth(call: Call) -> Reply:
     _slack(call)
     return ok({"connection": {"ok": True, "reason": None}})
 
 
-@handles("providers.slack.list_channels")
+@handles("providers.slack.list_channels", access=_SLACK)
 def slack_list_channels(call: Call) -> Reply:
     data = _slack(call)
     channels = [
@@ -137,7 +133,7 @@ def slack_list_channels(call: Call) -> Reply:
 REVOKED = {"ok": "ok"}  # Knock acknowledges a revoke with this object
 
 
-@handles("providers.slack.revoke_access")
+@handles("providers.slack.revoke_access", access=_SLACK)
 def slack_revoke_access(call: Call) -> Reply:
     data = _slack(call)  # the stored dict itself: revoking edits it in place
     data.pop("token", None)
@@ -153,13 +149,13 @@ def _teams(call: Call) -> JSONDict:
     return data
 
 
-@handles("providers.ms_teams.check_auth")
+@handles("providers.ms_teams.check_auth", access=_TEAMS)
 def teams_check_auth(call: Call) -> Reply:
     _teams(call)
     return ok({"connection": {"ok": True, "reason": None}})
 
 
-@handles("providers.ms_teams.list_teams")
+@handles("providers.ms_teams.list_teams", access=_TEAMS)
 def teams_list_teams(call: Call) -> Reply:
     data = _teams(call)
     team_ids = dict.fromkeys(
@@ -169,7 +165,7 @@ def teams_list_teams(call: Call) -> Reply:
     return ok({"ms_teams_teams": teams, "skip_token": None})
 
 
-@handles("providers.ms_teams.list_channels")
+@handles("providers.ms_teams.list_channels", access=_TEAMS)
 def teams_list_channels(call: Call) -> Reply:
     data = _teams(call)
     team_id = call.text("team_id")
@@ -183,7 +179,7 @@ def teams_list_channels(call: Call) -> Reply:
     return ok({"ms_teams_channels": channels})
 
 
-@handles("providers.ms_teams.revoke_access")
+@handles("providers.ms_teams.revoke_access", access=_TEAMS)
 def teams_revoke_access(call: Call) -> Reply:
     data = _teams(call)
     data.pop("ms_teams_tenant_id", None)

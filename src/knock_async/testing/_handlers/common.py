@@ -6,10 +6,10 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .._call import Call
 from .._clock import parse_time
 from .._errors import field_error
 from .._records import JSONDict, MessageRow, Ref
-from .._routes import Call
 
 _NEGATED = {"unseen": "seen", "unread": "read", "unarchived": "archived"}
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from knock_async._grants import Permission
+
+from .._access import recipient
+from .._call import Call
 from .._errors import field_error, not_found
 from .._guides import ENGAGEMENTS, NO_MESSAGE, Guide, StepMessage
 from .._idempotency import Reply
 from .._records import JSONDict
-from .._routes import Call, handles, ok
+from .._routes import handles, ok
 from .._state import State
 
 OK = {"status": "ok"}
 
 
-@handles("users.guides.get_channel")
+@handles("users.guides.get_channel", access=recipient(Permission.USER_GUIDE_READ))
 def get_guides(call: Call) -> Reply:
     state, user_id, wanted_type = call.backend.state, call.path["user_id"], call.text("type")
     guides = [
@@ -102,6 +106,7 @@ def _engagement(call: Call) -> str:
     "users.guides.mark_messages_as_seen",
     "users.guides.mark_messages_as_interacted",
     "users.guides.mark_messages_as_archived",
+    access=recipient(Permission.USER_GUIDE_WRITE),
 )
 def mark_step(call: Call) -> Reply:
     """Record engagement with the step the body names, creating the step's message if new."""
@@ -123,6 +128,7 @@ def mark_step(call: Call) -> Reply:
     "users.guides.mark_message_as_seen",
     "users.guides.mark_message_as_interacted",
     "users.guides.mark_message_as_archived",
+    access=recipient(Permission.USER_GUIDE_WRITE),
 )
 def mark_message(call: Call) -> Reply:
     """Record engagement with a step whose message already exists, named by its id."""
@@ -142,7 +148,7 @@ def mark_message(call: Call) -> Reply:
     return ok(OK)
 
 
-@handles("users.guides.unarchive_guide_message")
+@handles("users.guides.unarchive_guide_message", access=recipient(Permission.USER_GUIDE_WRITE))
 def unarchive_guide(call: Call) -> Reply:
     state = call.backend.state
     guide = _declared_guide(state, call.field("guide_key", str))
@@ -151,7 +157,7 @@ def unarchive_guide(call: Call) -> Reply:
     return ok(OK)
 
 
-@handles("users.guides.reset_guide_engagements")
+@handles("users.guides.reset_guide_engagements", access=recipient(Permission.USER_GUIDE_WRITE))
 def reset_guide(call: Call) -> Reply:
     state = call.backend.state
     guide = _declared_guide(state, call.field("guide_key", str))

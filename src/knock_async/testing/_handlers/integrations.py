@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .._call import Call
 from .._errors import KnockHTTPError, field_error
 from .._idempotency import Reply
 from .._records import JSONDict
-from .._routes import Call, handles, ok
+from .._routes import handles, ok
 
 
 @handles("integrations.census.custom_destination", "integrations.hightouch.embedded_destination")

@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from knock_async._grants import Permission
+
 from .. import _shapes as shapes
 from .. import _views as views
+from .._access import bulk_recipients, feed_tenant, messages, recipient
 from .._bulk import Row
+from .._call import Call
 from .._clock import parse_time
 from .._errors import field_error, not_found
 from .._idempotency import Reply
 from .._pagination import encode_cursor, paginate
 from .._records import EventRow, JSONDict, MessageRow
-from .._routes import Call, handles, ok
+from .._routes import handles, ok
 from .._state import State
 from .common import (
     engaged_as,
@@ -91,7 +95,7 @@ def list_messages(call: Call) -> Reply:
     return ok(paginate(found, call.query, position=lambda m: m.seq, render=views.message, key="items"))
 
 
-@handles("messages.get")
+@handles("messages.get", access=messages(Permission.USER_FEED_READ))
 def get_message(call: Call) -> Reply:
     return ok(views.message(_message(call)))
 
@@ -148,7 +152,7 @@ def list_message_delivery_logs(call: Call) -> Reply:
 # ---------------------------------------------------------------------------- status changes
 
 
-@handles(*(f"messages.{name}" for name in _CHANGES))
+@handles(*(f"messages.{name}" for name in _CHANGES), access=messages(Permission.USER_FEED_WRITE))
 def change_message(call: Call) -> Reply:
     status, on = _CHANGES[call.operation.id.rsplit(".", 1)[1]]
     message = _message(call)
@@ -157,7 +161,7 @@ def change_message(call: Call) -> Reply:
     return ok(views.message(message))
 
 
-@handles(*(f"messages.batch.{name}" for name in _CHANGES))
+@handles(*(f"messages.batch.{name}" for name in _CHANGES), access=messages(Permission.USER_FEED_WRITE))
 def change_messages(call: Call) -> Reply:
     status, on = _CHANGES[call.operation.id.rsplit(".", 1)[1]]
     ids = shapes.text_list(call.field("message_ids", list), "message_ids")
@@ -172,7 +176,7 @@ def change_messages(call: Call) -> Reply:
     return ok(changed)
 
 
-@handles("channels.bulk.update_message_status")
+@handles("channels.bulk.update_message_status", access=bulk_recipients(Permission.USER_FEED_WRITE))
 def bulk_update_channel_messages(call: Call) -> Reply:
     state = call.backend.state
     channel = state.channel(call.path["channel_id"])
@@ -181,8 +185,11 @@ def bulk_update_channel_messages(call: Call) -> Reply:
     action = call.path["action"]
     if action != "delete" and action not in _BULK_ACTIONS:
         raise field_error("action", f"{action!r} is not a bulk message action")
-    keep = _bulk_filter(call.json_body())
+    keep = _bulk_filter(_bulk_body(call))
     chosen = [m for m in state.messages.values() if m.channel.id == channel.id and keep(m)]
+    user = call.caller.user
+    if user is not None:  # a user token acts only on the messages it reaches: its user's own
+        chosen = [m for m in chosen if user.reaches_message(Permission.USER_FEED_WRITE, m)]
     backend = call.backend
 
     def row(message: MessageRow) -> Row:
@@ -197,6 +204,22 @@ def bulk_update_channel_messages(call: Call) -> Reply:
         return apply
 
     return ok(backend.bulk.start(call.operation.id, [row(m) for m in chosen]).view())
+
+
+def _bulk_body(call: Call) -> dict[str, Any]:
+    """The filters, as Knock's clients send them too: `user_ids` beside `recipient_ids`, and
+    empty strings (the mobile SDKs' way of leaving a filter out) as absent filters. A
+    publishable key without a user token must name the users (it may not touch everyone's)."""
+    body = {name: value for name, value in call.json_body().items() if value != ""}
+    user_ids = shapes.text_list(body.pop("user_ids", None) or [], "user_ids")
+    if user_ids:
+        body["recipient_ids"] = [
+            *shapes.text_list(body.get("recipient_ids") or [], "recipient_ids"),
+            *user_ids,
+        ]
+    if call.caller.kind == "publishable" and call.caller.user is None and not body.get("recipient_ids"):
+        raise field_error("user_ids", "is required with a publishable key", "required")
+    return body
 
 
 def _bulk_filter(body: Mapping[str, Any]) -> Callable[[MessageRow], bool]:
@@ -235,7 +258,7 @@ def _bulk_filter(body: Mapping[str, Any]) -> Callable[[MessageRow], bool]:
 # ---------------------------------------------------------------------------- feeds
 
 
-@handles("users.feeds.list_items")
+@handles("users.feeds.list_items", access=recipient(Permission.USER_FEED_READ, feed_tenant))
 def list_feed_items(call: Call) -> Reply:
     state = call.backend.state
     user_id = call.path["user_id"]
@@ -288,7 +311,7 @@ def _feed_filter(call: Call) -> Callable[[MessageRow], bool]:
     return keep
 
 
-@handles("users.feeds.get_settings")
+@handles("users.feeds.get_settings", access=recipient(Permission.USER_FEED_READ, feed_tenant))
 def get_feed_settings(call: Call) -> Reply:
     channel = call.backend.state.channel(call.path["id"])
     if channel is None or channel.type != "in_app_feed":

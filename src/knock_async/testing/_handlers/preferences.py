@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from knock_async._grants import Permission
+
 from .. import _shapes as shapes
 from .. import _views as views
+from .._access import preference_set_tenant, recipient
 from .._bulk import Row
+from .._call import Call
 from .._errors import field_error, not_found
 from .._idempotency import Reply
 from .._pagination import paginate
 from .._records import JSONDict, Ref, ScheduleRow, ref_of
-from .._routes import NO_CONTENT, Call, handles, ok
+from .._routes import NO_CONTENT, handles, ok
 from .._state import State, check_inline
 from .common import recipient_ref
 
@@ -26,20 +30,28 @@ def _owner(call: Call, *, must_exist: bool = True) -> Ref:
     return ref
 
 
-@handles("users.list_preferences", "objects.list_preferences")
+@handles("users.list_preferences", "objects.list_preferences", access=recipient(Permission.PREFERENCES_READ))
 def list_preferences(call: Call) -> Reply:
     sets = call.backend.state.preferences.get(_owner(call), {})
     return ok([views.preference_set(set_id, row) for set_id, row in sets.items()])
 
 
-@handles("users.get_preferences", "objects.get_preferences")
+@handles(
+    "users.get_preferences",
+    "objects.get_preferences",
+    access=recipient(Permission.PREFERENCES_READ, preference_set_tenant),
+)
 def get_preferences(call: Call) -> Reply:
     # Knock answers with an empty set when none was stored.
     set_id = call.path["id"]
     return ok(views.preference_set(set_id, call.backend.state.preferences.get(_owner(call), {}).get(set_id)))
 
 
-@handles("users.set_preferences", "objects.set_preferences")
+@handles(
+    "users.set_preferences",
+    "objects.set_preferences",
+    access=recipient(Permission.PREFERENCES_WRITE, preference_set_tenant),
+)
 def set_preferences(call: Call) -> Reply:
     body = call.json_body()
     shapes.preference_set(body)
@@ -76,6 +88,7 @@ _PARTS = {"channel_types", "categories", "workflows"}
     "objects.set_channel_types_preferences",
     "objects.set_categories_preferences",
     "objects.set_workflows_preferences",
+    access=recipient(Permission.PREFERENCES_WRITE, preference_set_tenant),
 )
 def set_preference_part(call: Call) -> Reply:
     part = call.operation.path.rsplit("/", 1)[-1]
@@ -89,6 +102,7 @@ def set_preference_part(call: Call) -> Reply:
     "objects.set_channel_type_preferences",
     "objects.set_category_preferences",
     "objects.set_workflow_preferences",
+    access=recipient(Permission.PREFERENCES_WRITE, preference_set_tenant),
 )
 def set_preference_entry(call: Call) -> Reply:
     part, placeholder = call.operation.path.rsplit("/", 2)[-2:]

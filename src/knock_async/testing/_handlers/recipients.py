@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from knock_async._grants import Permission
+
 from .. import _shapes as shapes
 from .. import _views as views
+from .._access import recipient
 from .._bulk import Row
+from .._call import Call
 from .._errors import field_error, not_found
 from .._idempotency import Reply
 from .._pagination import paginate
 from .._records import Entity, JSONDict, MemberRow, Ref
-from .._routes import NO_CONTENT, Call, handles, ok
+from .._routes import NO_CONTENT, handles, ok
 from .common import message_filter, newest_first
 
 
@@ -42,12 +46,12 @@ def list_users(call: Call) -> Reply:
     return ok(paginate(users, call.query, position=lambda u: u.seq, render=render))
 
 
-@handles("users.get")
+@handles("users.get", access=recipient(Permission.USER_READ))
 def get_user(call: Call) -> Reply:
     return ok(views.user(call.backend.state.require_user(call.path["user_id"])))
 
 
-@handles("users.update")
+@handles("users.update", access=recipient(Permission.USER_WRITE))
 def identify_user(call: Call) -> Reply:
     entity = call.backend.state.upsert((None, call.path["user_id"]), call.json_body(), call.backend.now())
     return ok(views.user(entity))

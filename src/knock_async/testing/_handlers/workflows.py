@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 from .. import _views as views
+from .._call import Call
 from .._clock import parse_time
 from .._errors import field_error, not_found
 from .._idempotency import Reply
 from .._pagination import paginate
 from .._records import ref_of
-from .._routes import NO_CONTENT, Call, handles, ok
+from .._routes import NO_CONTENT, handles, ok
 
 
-@handles("workflows.trigger")
+@handles("workflows.trigger", idempotent=True)  # the one operation Knock dedupes by Idempotency-Key
 def trigger_workflow(call: Call) -> Reply:
     run_id = call.backend.engine.trigger(_workflow_key(call), call.json_body())
     return ok({"workflow_run_id": run_id})

@@ -8,9 +8,14 @@ from knock_async._transport import Transport
 from .pets import Pets
 
 __all__ = [
+    "SECRET_FIELDS",
     "Pets",
     "Resources",
 ]
+
+# Every body property the document marks x-knock-secret: redacted from the errors of
+# `AsyncKnock.request`, whose bodies the document does not describe.
+SECRET_FIELDS: frozenset[str] = frozenset({"api_key", "token"})
 
 
 class Resources:

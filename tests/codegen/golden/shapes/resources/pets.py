@@ -169,6 +169,7 @@ _PETS_BULK_DELETE: Operation[models.BulkOperation] = Operation(
     response=Deferred(lambda: models.BulkOperation),
     bulk=True,
     lists=frozenset({"pet_ids"}),
+    body_kinds=(("pet_ids", "array[string]"),),
 )
 
 _PETS_BULK_FORGET: Operation[None] = Operation(
@@ -187,6 +188,11 @@ _PETS_GET: Operation[models.Pet] = Operation(
     response=Deferred(lambda: models.Pet),
     publishable=True,
     lists=frozenset({"tags[]"}),
+    query_kinds=(
+        ("mood", "string"),
+        ("tags[]", "array[string]"),
+        ("since", "string"),
+    ),
 )
 
 _PETS_LIST: Operation[models.ListPetsResponse] = Operation(
@@ -196,6 +202,7 @@ _PETS_LIST: Operation[models.ListPetsResponse] = Operation(
     tier=2,
     response=Deferred(lambda: models.ListPetsResponse),
     pagination=Pagination(items="entries", next="page_info.after", cursor_param="after"),
+    query_kinds=(("after", "string"),),
 )
 
 _PETS_SET: Operation[models.Pet] = Operation(
@@ -212,4 +219,13 @@ _PETS_SET: Operation[models.Pet] = Operation(
     ),
     lists=frozenset({"owners", "owners[].keys"}),
     secret_fields=frozenset({"api_key", "token"}),
+    body_kinds=(
+        ("name", "string"),
+        ("mood", "string"),
+        ("owners", "array[object]"),
+        ("data", "object"),
+        ("vault", "object"),
+        ("nickname", "string|null"),
+        ("from", "string"),
+    ),
 )
