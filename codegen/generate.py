@@ -10,9 +10,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import jinja2
+
 from .reach import holds_secret
+from .readers import render_readers
 from .resources import render_resources
 from .spec import Schema, load_spec, python_name, resolve
+from .split import dependencies, modules, split
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "knock.yaml"
@@ -60,10 +64,8 @@ def generate(package: Path, spec_path: Path = SPEC) -> None:
             target = staging / "resources" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
-        (staging / "models" / "__init__.py").write_text(_lazy_models_init(sorted(model_names), header))
+        _write_model_modules(models, header)
         _format(staging)
-        # The classes live in models/_models.py; models/__init__.py builds them on first use.
-        models.rename(models.with_name("_models.py"))
         for name in GENERATED_DIRS:
             shutil.rmtree(package / name, ignore_errors=True)
             shutil.copytree(staging / name, package / name)
@@ -83,50 +85,38 @@ def _render_models(spec: Schema, spec_path: Path, staging: Path, header: str) ->
     return models
 
 
-def _lazy_models_init(names: list[str], header: str) -> str:
-    """models/__init__.py: every model by name, built on first use.
+def _write_model_modules(models: Path, header: str) -> None:
+    """models/_models/<Name>.py per class or alias (with its reader), models/__init__.py,
+    from the rendered module `models` (removed)."""
+    imports, units = split(models.read_text())
+    readers = render_readers(models)
+    package = models.parent / "_models"
+    package.mkdir()
+    (package / "__init__.py").write_text(f'{header}\n"""One module per model (see models/__init__.py)."""\n')
+    for name, text in modules(header, imports, units, readers):
+        (package / name).write_text(text)
+    depends = dependencies(units, readers)
+    (models.parent / "__init__.py").write_text(_lazy_models_init(depends, header))
+    models.unlink()
 
-    Building all the classes (and their attrs methods) is most of what importing the SDK
-    would cost; this way `import knock_async` builds none, and the first use of any model
-    builds them all, once. Type checkers and editors read the TYPE_CHECKING import.
+
+def _lazy_models_init(depends: dict[str, list[str]], header: str) -> str:
+    """models/__init__.py: every model by name, each built on first use.
+
+    Building the classes (and their attrs methods) is most of what importing the SDK would
+    cost; this way `import knock_async` builds none, and a call builds the models it meets:
+    the first use of a name builds it and every name it depends on, once. Type checkers and
+    editors read the TYPE_CHECKING imports.
     """
-    imports = "".join(f"        {name},\n" for name in names)
-    exported = "".join(f'    "{name}",\n' for name in names)
-    return f'''{header}
-"""The Knock API's models: attrs classes, built on the first use of any of them."""
-
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from ._models import (
-{imports}    )
-
-__all__ = [
-{exported}]
-
-
-def __getattr__(name: str) -> Any:
-    if name.startswith("__"):  # e.g. probes for __wrapped__: no reason to build anything
-        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
-    # importlib, not `from . import`: that would ask this very function for `_models`.
-    module = importlib.import_module(f"{{__name__}}._models")
-    built = vars(module)
-    for value in built.values():
-        if isinstance(value, type) and value.__module__ == module.__name__:
-            value.__module__ = __name__  # reprs and tracebacks name the public module
-    # From now on every name is a plain attribute: this function is not called again for it.
-    globals().update({{key: value for key, value in built.items() if not key.startswith("__")}})
-    if name not in built:
-        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
-    return built[name]
-
-
-def __dir__() -> list[str]:
-    return sorted({{*globals(), *__all__}})
-'''
+    names = sorted(depends)
+    template = jinja2.Template((TEMPLATES / "package_init.py.jinja2").read_text(), keep_trailing_newline=True)
+    rendered: str = template.render(
+        header=header,
+        typed="".join(f"    from ._models.{name} import {name}\n" for name in names),
+        exported="".join(f'    "{name}",\n' for name in names),
+        table="".join(f"    {name!r}: {tuple(depends[name])!r},\n" for name in names),
+    )
+    return rendered
 
 
 def check_document(spec: Schema) -> None:

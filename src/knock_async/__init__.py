@@ -46,6 +46,7 @@ from ._limiter import Limiter
 from ._pagination import AsyncPager, Page
 from ._ratelimit import RateLimiter
 from ._raw_response import ApiResponse
+from ._reading import drifted
 from ._redis_ratelimit import RedisRateLimiter
 from ._types import UNSET, Nullable, RequestOptions, Unset
 
@@ -94,6 +95,7 @@ __all__ = [
     "UnprocessableEntityError",
     "Unset",
     "WrongEventLoopError",
+    "drifted",
 ]
 
 # Tracebacks and reprs name the public path (knock_async.NotFoundError), not a private module.

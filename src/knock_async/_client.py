@@ -20,6 +20,7 @@ from ._config import (
     ClientConfig,
     RetryPolicy,
     UserToken,
+    strict_by_default,
 )
 from ._headers import merge_headers
 from ._limiter import Limiter
@@ -78,6 +79,10 @@ class AsyncKnock(Resources):
             turn client-side pacing off.
         max_response_bytes: Larger response bodies are not read (`ResponseTooLargeError`).
         clock: Tells the time and waits (`Clock`); the default limiter runs on it too.
+        strict_responses: A 2xx body that does not fit its declared types raises
+            `APIResponseValidationError` naming the operation and the field path; defaults
+            to $KNOCK_STRICT_RESPONSES == "1". Off: what does not fit is kept as sent and
+            logged once per field (see "Tolerant decoding" in the README).
     """
 
     def __init__(
@@ -98,6 +103,7 @@ class AsyncKnock(Resources):
         rate_limiter: Limiter | Unset | None = UNSET,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         clock: Clock = REAL_CLOCK,
+        strict_responses: bool | None = None,
     ) -> None:
         configure_logging_from_env()
         retry = retry_policy or RetryPolicy()
@@ -118,6 +124,7 @@ class AsyncKnock(Resources):
             rate_limiter=RateLimiter(clock=clock) if isinstance(rate_limiter, Unset) else rate_limiter,
             max_response_bytes=max_response_bytes,
             clock=clock,
+            strict_responses=strict_by_default() if strict_responses is None else strict_responses,
         )
         self._start(Transport(config))
 

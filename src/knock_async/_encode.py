@@ -18,9 +18,9 @@ from urllib.parse import quote, urlencode
 
 import attrs
 
-from ._convert import converter, format_datetime
 from ._errors import PayloadLimitError
 from ._types import UNSET, Limit, Operation, RequestOptions
+from ._wire import format_datetime
 
 _JSON_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 # One encoder for every call: json.dumps with options builds a new encoder each time.
@@ -166,7 +166,7 @@ def _query_pairs(key: str, value: Any, depth: int = 2) -> Iterator[tuple[str, st
             raise _TooDeep
         # Objects travel as key[field]=value (deepObject), the way Knock parses them;
         # in a list that gives key[][field]=value.
-        for field, item in converter.unstructure(value).items():
+        for field, item in _unstructure(value).items():
             yield from _query_pairs(f"{key}[{field}]", item, depth + 1)
     else:
         yield key, _query_value(value)
@@ -184,8 +184,15 @@ def encode_query(query: Mapping[str, Any], operation_id: str = "") -> str:
 # --- body ---------------------------------------------------------------------------------
 
 
+def _unstructure(value: Any) -> Any:
+    # Imported on first use: cattrs is not needed until a model or a datetime is sent.
+    from ._convert import converter
+
+    return converter.unstructure(value)
+
+
 def _json_value(value: Any) -> Any:
-    return value if type(value) in _JSON_SCALARS else converter.unstructure(value)
+    return value if type(value) in _JSON_SCALARS else _unstructure(value)
 
 
 def build_payload(body: Mapping[str, Any] | None, extra_body: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from ._convert import loads
 from ._errors import (
     APIStatusError,
     AuthenticationError,
@@ -27,6 +26,7 @@ from ._errors import (
 )
 from ._headers import header
 from ._redact import redact, redact_json
+from ._wire import loads
 
 MESSAGE_TEXT_LIMIT: Final = 300  # characters of a non-JSON error body kept in the message
 

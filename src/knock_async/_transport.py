@@ -27,7 +27,6 @@ from yarl import URL
 
 from ._clock import Clock, within
 from ._config import ClientConfig, RetryPolicy
-from ._convert import converter
 from ._encode import (
     Plan,
     add_extras,
@@ -52,6 +51,7 @@ from ._headers import check_headers, header, merge_headers
 from ._limiter import scope_for
 from ._logging import logger
 from ._raw_response import rate_limited_ids, report_response
+from ._reading import Misfit, read_response
 from ._redact import redact
 from ._responses import Unreadable, decode_json, error_from_response, parse_retry_after
 from ._session import SessionHolder, env_proxy_for
@@ -437,11 +437,11 @@ class Transport:
         if isinstance(decoded, Unreadable):
             problem = f"the response is {decoded.value}"
         else:
+            name = getattr(response_type, "__name__", repr(response_type))
             try:
-                return converter.structure(decoded, response_type)
-            except Exception as exc:  # cattrs raises many kinds; the message names the kind
-                name = getattr(response_type, "__name__", repr(response_type))
-                problem = f"the response does not fit {name}: {type(exc).__name__}"
+                return read_response(decoded, response_type, plan.op.id, strict=self.config.strict_responses)
+            except Misfit as misfit:  # strict mode: names the place, never the value
+                problem = f"the response does not fit {name}: {misfit}"
         # Raised outside the `except`: the converter's error may quote the body.
         raise APIResponseValidationError(problem, status=status, headers=headers)
 

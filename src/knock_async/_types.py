@@ -7,6 +7,8 @@ and hand it to the transport; the runtime never imports generated modules.
 from __future__ import annotations
 
 import enum
+import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Generic, TypeAlias, TypeVar
 
@@ -35,11 +37,47 @@ Nullable: TypeAlias = T | Unset | None
 """`Nullable[str]` reads `str | None | Unset`: a value, an explicit null, or not given (UNSET)."""
 
 
-class Model:
-    """The base of every generated model, for a repr a reader can scan.
+# Words of a property name that say its value is a credential (`refresh_token`, `apiKey`,
+# `client-secret`, ...): in the extras of a model, whose keys the document does not declare,
+# their values are hidden from reprs as declared secret fields are.
+_CREDENTIAL_WORDS = frozenset(
+    {"token", "tokens", "secret", "secrets", "password", "passwd", "pwd", "key", "keys", "apikey",
+     "credential", "credentials", "authorization", "auth", "cookie", "signature", "jwt", "bearer"}
+)  # fmt: skip
+_CREDENTIAL_PARTS = ("token", "secret", "password", "credential")  # also inside a word: "refreshtoken"
 
-    Fields left `UNSET` (and empty extras) are left out; fields that may hold a credential
-    (`x-knock-secret`, or a type that can contain one) show `<hidden>` instead of the value.
+
+def names_credential(name: str) -> bool:
+    """Whether a property name names a credential (see `_CREDENTIAL_WORDS`)."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    return any(part in words for part in _CREDENTIAL_PARTS) or bool(
+        _CREDENTIAL_WORDS.intersection(re.split(r"[^a-z0-9]+", words))
+    )
+
+
+def hide_credentials(value: Any) -> Any:
+    """`value` (JSON) with the values of credential-named keys, at any depth, as `<hidden>`."""
+    if isinstance(value, dict):
+        return {k: _HIDDEN if names_credential(str(k)) else hide_credentials(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [hide_credentials(item) for item in value]
+    return value
+
+
+class _Hidden:
+    def __repr__(self) -> str:
+        return "<hidden>"
+
+
+_HIDDEN: Final = _Hidden()
+
+
+class Model:
+    """The base of every generated model: a repr a reader can scan, and `to_dict`/`to_json`.
+
+    Fields left `UNSET` (and empty extras) are left out of the repr; fields that may hold a
+    credential (`x-knock-secret`, or a type that can contain one), and the values of
+    undeclared keys named like one (`refresh_token`, `api_key`...), show `<hidden>`.
     """
 
     __slots__ = ()
@@ -50,8 +88,23 @@ class Model:
             value = getattr(self, field.name)
             if value is UNSET or (isinstance(field.default, attrs.Factory) and not value):  # type: ignore[arg-type]
                 continue
+            if field.name == "additional_properties":
+                value = hide_credentials(value)
             shown.append(f"{field.name}={value!r}" if field.repr else f"{field.name}=<hidden>")
         return f"{type(self).__name__}({', '.join(shown)})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as JSON values, as Knock writes it: wire names (`__typename`), the extras
+        included, `UNSET` fields left out, date-times as text. Structuring it gives the model
+        back: `converter.structure(m.to_dict(), type(m)) == m`. Secrets included: it is data."""
+        from ._convert import converter  # the converter imports this module
+
+        written: dict[str, Any] = converter.unstructure(self)
+        return written
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """`to_dict()` as JSON text (`indent=None`: on one line)."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
 
 class OpenEnum(str, enum.Enum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import textwrap
@@ -35,10 +36,30 @@ def test_importing_the_sdk_and_making_a_client_builds_no_model() -> None:
     assert out.splitlines() == ["False", "True"]
 
 
+def test_a_model_builds_only_what_it_needs() -> None:
+    out = _run(
+        """
+        import sys
+        from knock_async import models
+        from knock_async._reading import Drift, read
+        read({"id": "u1", "updated_at": "2024-05-02T15:04:05Z"}, models.User, Drift(strict=True))
+        print(sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("knock_async.models._models.")))
+        print("cattrs" in sys.modules)  # a response is read without it
+        models.ListFeedItemsResponse
+        print(len([m for m in sys.modules if m.startswith("knock_async.models._models.")]))
+        """
+    )
+    first, cattrs_imported, after_feed = out.splitlines()
+    assert first == "['User']"
+    assert cattrs_imported == "False"
+    assert 5 < int(after_feed) < len(models.__all__) / 4
+
+
 def test_every_model_is_a_name_of_the_package() -> None:
     assert set(models.__all__) <= set(dir(models))
     for name in models.__all__:
-        assert getattr(models, name) is getattr(models._models, name)
+        module = importlib.import_module(f"knock_async.models._models.{name}")
+        assert getattr(models, name) is getattr(module, name)
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:
