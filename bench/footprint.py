@@ -33,8 +33,9 @@ IMPORT_TARGET_MS: Final = 60.0
 FRESH_TARGET_MS: Final = 40.0
 MEMORY_TARGET: Final = 1.0
 
-# Each prints three instants in ms since before the first import: imported, client made, answer
-# parsed. The first call is users.get, the cheapest read: what it needs, not every model.
+# Each prints three instants in ms since before the first import (imported, client made, answer
+# parsed), then the process's CPU ms up to the answer, interpreter start-up included (the same
+# for both sides). The first call is users.get, the cheapest read: what it needs, not every model.
 _FRESH_KNOCK = """
 import time
 started = time.perf_counter()
@@ -51,7 +52,7 @@ async def main():
 
 imported = time.perf_counter()
 made, done = asyncio.run(main())
-print(*((t - started) * 1000 for t in (imported, made, done)))
+print(*((t - started) * 1000 for t in (imported, made, done)), time.process_time() * 1000)
 """
 _FRESH_RAW = """
 import time
@@ -71,7 +72,7 @@ async def main():
 
 imported = time.perf_counter()
 made, done = asyncio.run(main())
-print(*((t - started) * 1000 for t in (imported, made, done)))
+print(*((t - started) * 1000 for t in (imported, made, done)), time.process_time() * 1000)
 """
 
 _TIME_IMPORT = """
@@ -124,13 +125,21 @@ def import_time(runs: int = 15) -> ImportTime:
 
 @attrs.frozen
 class FreshProcess:
-    """Medians, in ms from before the first import: imported, client made, first answer parsed."""
+    """Medians, in ms from before the first import: imported, client made, first answer parsed;
+    then the CPU ms of the whole process up to the answer.
 
-    raw_ms: tuple[float, float, float]
-    knock_ms: tuple[float, float, float]
+    The target is judged on CPU: on a shared machine, wall time measures the neighbours too
+    (both are printed; on a quiet machine they agree within a few ms)."""
+
+    raw_ms: tuple[float, float, float, float]
+    knock_ms: tuple[float, float, float, float]
 
     @property
     def extra_ms(self) -> float:
+        return self.knock_ms[3] - self.raw_ms[3]
+
+    @property
+    def extra_wall_ms(self) -> float:
         return self.knock_ms[2] - self.raw_ms[2]
 
     @property
@@ -138,14 +147,14 @@ class FreshProcess:
         return self.extra_ms <= FRESH_TARGET_MS
 
 
-def _fresh(code: str) -> tuple[float, float, float]:
-    imported, made, done = (float(ms) for ms in _python(code).stdout.split())
-    return imported, made, done
+def _fresh(code: str) -> tuple[float, float, float, float]:
+    imported, made, done, cpu = (float(ms) for ms in _python(code).stdout.split())
+    return imported, made, done, cpu
 
 
-def _medians(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
-    imported, made, done = (statistics.median(stage) for stage in zip(*runs, strict=True))
-    return imported, made, done
+def _medians(runs: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
+    imported, made, done, cpu = (statistics.median(stage) for stage in zip(*runs, strict=True))
+    return imported, made, done, cpu
 
 
 def fresh_process(base_url: str, runs: int = 11) -> FreshProcess:
@@ -224,15 +233,17 @@ def feed_memory() -> Memory:
 
 def report(fresh: FreshProcess, imports: ImportTime, memory: Memory) -> str:
     built = "yes" if imports.models_built else "no"
+    fresh_verdict = "met" if fresh.passed else "MISSED"
     stages = "imported / client made / first answer"
-    raw = " / ".join(f"{ms:.0f}" for ms in fresh.raw_ms)
-    knock = " / ".join(f"{ms:.0f}" for ms in fresh.knock_ms)
+    raw = " / ".join(f"{ms:.0f}" for ms in fresh.raw_ms[:3])
+    knock = " / ".join(f"{ms:.0f}" for ms in fresh.knock_ms[:3])
     return "\n".join(
         [
             "Fresh process, import and memory",
-            f"  fresh process, import + client + first users.get (ms from start, {stages}):",
-            f"    raw aiohttp + json {raw} ms; knock-async {knock} ms: +{fresh.extra_ms:.0f} ms "
-            f"(target <= +{FRESH_TARGET_MS:.0f} ms)  {'met' if fresh.passed else 'MISSED'}  (medians)",
+            "  fresh process, import + client + first users.get (medians):",
+            f"    CPU: raw aiohttp + json {fresh.raw_ms[3]:.0f} ms, knock-async {fresh.knock_ms[3]:.0f} ms: "
+            f"+{fresh.extra_ms:.0f} ms (target <= +{FRESH_TARGET_MS:.0f} ms)  {fresh_verdict}",
+            f"    wall ({stages}): raw {raw} ms, knock-async {knock} ms: +{fresh.extra_wall_ms:.0f} ms",
             f"  import knock_async: {imports.knock_ms:.0f} ms, import aiohttp {imports.aiohttp_ms:.0f} ms: "
             f"+{imports.extra_ms:.0f} ms (target <= +{IMPORT_TARGET_MS:.0f} ms)  "
             f"{'met' if imports.passed else 'MISSED'}  (models built at import: {built}; medians of "
