@@ -2,16 +2,18 @@
 time, and the memory of models.
 
 - Fresh process: import + client + first call (`users.get` against the canned server), in a
-  fresh interpreter, timed inside it from before the first import to the parsed answer; against
-  raw aiohttp + `json` doing the same (import, session, request). The runs of the two alternate,
-  the figures are medians. Target: at most raw aiohttp + 40 ms.
+  fresh interpreter, against raw aiohttp + `json` doing the same (import, session, request):
+  the process's CPU up to the parsed answer (the target's measure: waiting for the server and
+  for the machine's other tenants costs none), and the wall time of each stage from before
+  the first import. The runs of the two alternate, the figures are medians. Target: at most
+  raw aiohttp + 40 ms.
 - Import: `import knock_async` against `import aiohttp` (which it needs anyway), each in a
-  fresh interpreter, timed inside it (interpreter start-up is not counted); the runs of the
+  fresh interpreter, its CPU timed inside it (interpreter start-up is not counted); the runs of the
   two alternate, and the figures are medians. Both from bytecode, as installed packages are
   (pip compiles them): PYTHONDONTWRITEBYTECODE, should it be set, would make every run
   compile the SDK from source but not aiohttp. Target: at most aiohttp + 60 ms.
 - Memory: a 50-item feed page as models against the same page as parsed JSON (`json.loads`),
-  each measured by tracemalloc as what it keeps alive. Target: at most 2x.
+  each measured by tracemalloc as what it keeps alive. Target: at most 1x.
 """
 
 from __future__ import annotations
@@ -77,9 +79,9 @@ print(*((t - started) * 1000 for t in (imported, made, done)), time.process_time
 
 _TIME_IMPORT = """
 import sys, time
-started = time.perf_counter()
+started = time.process_time()
 import {module}
-elapsed = time.perf_counter() - started
+elapsed = time.process_time() - started
 print(elapsed * 1000, "knock_async.models._models" in sys.modules)
 """
 
@@ -247,7 +249,7 @@ def report(fresh: FreshProcess, imports: ImportTime, memory: Memory) -> str:
             f"  import knock_async: {imports.knock_ms:.0f} ms, import aiohttp {imports.aiohttp_ms:.0f} ms: "
             f"+{imports.extra_ms:.0f} ms (target <= +{IMPORT_TARGET_MS:.0f} ms)  "
             f"{'met' if imports.passed else 'MISSED'}  (models built at import: {built}; medians of "
-            "fresh interpreters, from bytecode)",
+            "fresh interpreters, CPU, from bytecode)",
             f"  50-item feed page: models {memory.models_bytes / 1000:.0f} KB, parsed JSON "
             f"{memory.json_bytes / 1000:.0f} KB: {memory.ratio:.2f}x (target <= {MEMORY_TARGET:.0f}x)  "
             f"{'met' if memory.passed else 'MISSED'}",
