@@ -109,7 +109,7 @@ def paced_table(base_url: str, *, reps: int, only: str | None) -> str:
     return "\n".join(
         [
             f"\nPaced: the default client against raw aiohttp + aiolimiter at the same tier rate, a burst "
-            f"beyond the rate (CPU per unit, medians of {reps}; JSON read by {JSON_LIBRARY} on both sides)",
+            f"beyond the rate (CPU per unit, means of {reps}; JSON read by {JSON_LIBRARY} on both sides)",
             paced.table(results),
         ]
     )
