@@ -12,6 +12,7 @@ Always exits 0: this is a measurement. Each target is marked met or MISSED in th
     python -m bench --profile feed   # cProfile of knock-async's side of one workload (limiter off)
     python -m bench --profile paced-feed   # the same through the default client, paced
     python -m bench --profile import # -X importtime of a fresh process's first call
+    python -m bench --profile steps  # each step of the request path timed alone
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ import aiohttp
 import knock_async
 from knock_async._convert import FAST_PATH, JSON_LIBRARY
 
-from . import cpu, cpu_run, fleet, footprint, paced, pacing
+from . import cpu, cpu_run, fleet, footprint, paced, pacing, steps
 from .canned import canned_server
 
 CASE_KEYS = ("get", "trigger", "feed", "iterate")
-PROFILE_KEYS = (*CASE_KEYS, *(f"paced-{key}" for key in CASE_KEYS), "import")
+PROFILE_KEYS = (*CASE_KEYS, *(f"paced-{key}" for key in CASE_KEYS), "import", "steps")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,6 +134,8 @@ def validation_report() -> str:
 def run_profile(base_url: str, key: str, *, scale: float) -> str:
     if key == "import":
         return footprint.import_profile(base_url)
+    if key == "steps":
+        return steps.report()
     if key.startswith("paced-"):
         return profile_paced(base_url, key.removeprefix("paced-"))
     return asyncio.run(cpu.run_profile(base_url, key, scale=scale))
