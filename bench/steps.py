@@ -153,8 +153,8 @@ async def _deadline_scope_us(timeout: Callable[[float], Any], calls: int = 50_00
 def report() -> str:
     lines = ["Steps of the request path, each timed alone (timeit best of 5, µs per call)"]
     lines += _prepare_lines() + _decode_lines()
-    if hasattr(asyncio, "timeout"):  # 3.11+: the transport's deadline scope
-        lines.append(
-            f"  {asyncio.run(_deadline_scope_us()):8.2f} µs  the call's deadline scope (asyncio.timeout)"
-        )
+    timeout = getattr(asyncio, "timeout", None)  # 3.11+: the transport's deadline scope
+    if timeout is not None:
+        scope_us = asyncio.run(_deadline_scope_us(timeout))
+        lines.append(f"  {scope_us:8.2f} µs  the call's deadline scope (asyncio.timeout)")
     return "\n".join(lines)
