@@ -62,7 +62,10 @@ FILES = [snippet for snippet in SNIPPETS if snippet.file is not None and snippet
 
 
 async def run_snippet(snippet: Snippet, given: dict[str, Any]) -> None:
-    code = compile(snippet.code, f"README.md:{snippet.line}", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    # dont_inherit: a snippet compiles as a user's own file would, not under this module's
+    # `from __future__ import annotations` (which would hide annotations naming missing imports).
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    code = compile(snippet.code, f"README.md:{snippet.line}", "exec", flags=flags, dont_inherit=True)
     result = eval(code, dict(given))
     if result is not None:  # a snippet with a top-level await compiles to a coroutine
         await result

@@ -99,9 +99,9 @@ def _engagement(call: Call) -> str:
 
 
 @handles(
-    "users.guides.mark_messages_as_seen",
-    "users.guides.mark_messages_as_interacted",
-    "users.guides.mark_messages_as_archived",
+    "users.guides.mark_message_as_seen",
+    "users.guides.mark_message_as_interacted",
+    "users.guides.mark_message_as_archived",
 )
 def mark_step(call: Call) -> Reply:
     """Record engagement with the step the body names, creating the step's message if new."""
@@ -120,9 +120,9 @@ def mark_step(call: Call) -> Reply:
 
 
 @handles(
-    "users.guides.mark_message_as_seen",
-    "users.guides.mark_message_as_interacted",
-    "users.guides.mark_message_as_archived",
+    "users.guides.mark_message_as_seen_by_id",
+    "users.guides.mark_message_as_interacted_by_id",
+    "users.guides.mark_message_as_archived_by_id",
 )
 def mark_message(call: Call) -> Reply:
     """Record engagement with a step whose message already exists, named by its id."""
