@@ -4,8 +4,25 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUNTIME_STAMP := $(VENV)/.runtime
+PIP := -m pip install --quiet --disable-pip-version-check
+# The dev tool chain is the `dev` dependency group of pyproject.toml; `--group` needs pip >= 25.1.
+NEW_PIP := 'pip>=25.1'
 
-.PHONY: install generate check-generated lint test demo bench serve clean redis-server
+# Every supported Python (pyproject's classifiers); `make test` runs the suite on each one found
+# beside the default: in pyenv's versions, or as python3.X on PATH. Under CI=true a missing one fails.
+SUPPORTED_PYTHONS := 3.10 3.11 3.12 3.13
+DEFAULT_PYTHON := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+OTHER_PYTHONS := $(filter-out $(DEFAULT_PYTHON),$(SUPPORTED_PYTHONS))
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null)
+python_for = $(firstword $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)) \
+  $(shell python$(1) -c 'import sys; print(sys.executable)' 2>/dev/null))
+FOUND_PYTHONS = $(foreach v,$(OTHER_PYTHONS),$(if $(call python_for,$(v)),$(v)))
+MISSING_PYTHONS = $(filter-out $(FOUND_PYTHONS),$(OTHER_PYTHONS))
+# On the other Pythons, everything but what needs a service (the fleet tests' redis-server).
+OTHER_PYTHON_TESTS ?= tests --ignore=tests/fleet
+
+.PHONY: install generate check-generated lint test test-default test-other-pythons \
+  demo bench serve clean redis-server
 
 install: $(STAMP)
 
@@ -16,13 +33,22 @@ $(PY):
 # The demo needs only the runtime (aiohttp, attrs, cattrs): seconds, not the whole tool chain.
 $(RUNTIME_STAMP): pyproject.toml | $(PY)
 	@echo "==> installing knock-async with its runtime dependencies (aiohttp, attrs, cattrs)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	$(PY) $(PIP) -e .
 	touch $(RUNTIME_STAMP)
 
 $(STAMP): pyproject.toml | $(PY)
-	@echo "==> installing knock-async with the development tools (ruff, mypy, pytest, ...)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@echo "==> installing knock-async with the development tools (the dev group: ruff, mypy, pytest, ...)"
+	$(PY) $(PIP) $(NEW_PIP)
+	$(PY) $(PIP) -e . --group dev
 	touch $(STAMP)
+
+# One venv per other supported Python (.venv-3.X), with the same dev group.
+.venv-%/.installed: pyproject.toml
+	@echo "==> installing knock-async with the development tools on Python $*"
+	$(call python_for,$*) -m venv .venv-$*
+	.venv-$*/bin/python $(PIP) $(NEW_PIP)
+	.venv-$*/bin/python $(PIP) -e . --group dev
+	touch $@
 
 generate: install  ## regenerate from openapi/knock.yaml; print the API changes (CHANGELOG=FILE: also write them there)
 	$(PY) -m codegen $(if $(CHANGELOG),--changelog $(CHANGELOG))
@@ -46,8 +72,24 @@ redis-server:
 	      "(sudo apt-get install -y redis-server, brew install redis, ...) for the fleet tests" >&2; \
 	  fi; }
 
+# The default Python's whole suite and the other Pythons' runs (one after the other) side by
+# side: two processes for two cores. Each run's output is shown when it ends.
 test: install lint check-generated redis-server
+	@$(MAKE) --no-print-directory --output-sync=target -j2 test-default test-other-pythons
+
+test-default: install
+	@echo "==> pytest on Python $(DEFAULT_PYTHON) (the whole suite)"
 	$(PY) -m pytest
+
+test-other-pythons: $(foreach v,$(FOUND_PYTHONS),.venv-$(v)/.installed)
+	@if [ -n "$(MISSING_PYTHONS)" ]; then \
+	  echo "==> supported Python(s) not found: $(MISSING_PYTHONS) (pyenv install, or python3.X on PATH)" >&2; \
+	  if [ "$$CI" = true ]; then echo "CI=true: every supported Python must run the suite" >&2; exit 1; fi; \
+	fi
+	@for version in $(FOUND_PYTHONS); do \
+	  echo "==> pytest on Python $$version ($(OTHER_PYTHON_TESTS))"; \
+	  .venv-$$version/bin/python -m pytest -q $(OTHER_PYTHON_TESTS) || exit 1; \
+	done
 
 demo: $(RUNTIME_STAMP)  ## the quickstart against the embedded Knock server
 	@echo "==> running examples/quickstart.py against the embedded Knock server"
@@ -60,4 +102,4 @@ serve: $(RUNTIME_STAMP)  ## the embedded Knock server on port 4010
 	$(PY) -m knock_async.testing --port 4010
 
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(foreach v,$(SUPPORTED_PYTHONS),.venv-$(v)) build dist .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ stand in that file word for word: the file itself is run by its own tests.
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import os
 import re
 import subprocess
@@ -124,3 +125,14 @@ def test_the_file_snippets_make_a_project_whose_tests_pass(tmp_path: Path) -> No
         cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert typed.returncode == 0, typed.stdout + typed.stderr
+
+
+_INSTALL = re.compile(r"^<!-- install: .*?-->\n```console\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+
+def test_the_install_section_names_every_extra_and_only_those() -> None:
+    match = _INSTALL.search(README.read_text())
+    assert match is not None, "the README's Install section is gone"
+    named = set(re.findall(r"pip install 'knock-async\[(\w+)\]'", match.group(1)))
+    assert named == set(importlib.metadata.metadata("knock-async").get_all("Provides-Extra") or [])
+    assert "pip install knock-async " in match.group(1)
