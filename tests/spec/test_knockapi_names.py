@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from knock_async import AsyncKnock
-from tests.helpers import generated_operations, resolve, spec_operations
+from tests.helpers import SPEC_PATH, generated_operations, resolve, spec_operations
 from tests.spec.knockapi_surface import Route, knockapi_routes, knockapi_version
 
 # The latest knockapi release (pip index versions knockapi), pinned in the dev group.
@@ -91,3 +91,16 @@ def test_inputs_knock_does_not_publish_are_absent() -> None:
     assert "tenant" not in _inputs("/v1/objects/{collection}/{object_id}/preferences/{id}", "get")
     assert "preferences" not in _inputs("/v1/tenants/{id}", "put")
     assert "recipient_gids" not in _inputs("/v1/channels/{channel_id}/messages/bulk/{action}", "post")
+
+
+def _namespaces(names: set[str]) -> set[str]:
+    return {name.rsplit(".", 1)[0] for name in names if "." in name}
+
+
+def test_the_readme_lists_every_namespace_and_each_is_knockapis() -> None:
+    readme = (SPEC_PATH.parent.parent / "README.md").read_text()
+    start, end = readme.index("Every namespace of the API hangs off"), readme.index("Path parameters are")
+    listing = readme[start:end]
+    listed = set(re.findall(r"`([\w.]+)`", listing)) - {"knockapi"}
+    assert listed == _namespaces(set(generated_operations()))
+    assert listed <= _namespaces(set(KNOCKAPI))  # e.g. users.preference_center is knockapi's too
