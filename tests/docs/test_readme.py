@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 import pytest
+from packaging.requirements import Requirement
 
 from knock_async import AsyncKnock
 from knock_async.testing import KnockTestServer, RateLimits
@@ -136,3 +137,6 @@ def test_the_install_section_names_every_extra_and_only_those() -> None:
     named = set(re.findall(r"pip install 'knock-async\[(\w+)\]'", match.group(1)))
     assert named == set(importlib.metadata.metadata("knock-async").get_all("Provides-Extra") or [])
     assert "pip install knock-async " in match.group(1)
+    public = [Requirement(line) for line in importlib.metadata.requires("knock-async") or []]
+    pinned = [str(r) for r in public if any(spec.operator in ("==", "===") for spec in r.specifier)]
+    assert pinned == []  # no exact pins in what users install
