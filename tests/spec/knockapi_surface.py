@@ -34,6 +34,13 @@ class Route:
     path: str
     positional: tuple[str, ...]
     returns_none: bool  # knockapi's `cast_to=NoneType`: the call gives `None`
+    # knockapi's keyword-only parameters, without its per-call request options; not compared
+    # with ours in Route equality (our keyword names are checked on their own)
+    keywords: tuple[str, ...] = attrs.field(default=(), eq=False)
+
+
+# knockapi's per-call request options: knock-async takes them as `options=RequestOptions(...)`.
+REQUEST_OPTIONS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout", "idempotency_key"})
 
 
 def knockapi_version() -> str:
@@ -108,7 +115,8 @@ def _route(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Route | None:
             path = _path_of(node.args[0])
             assert path is not None, f"{function.name}: a path knockapi_surface cannot read"
             positional = tuple(argument.arg for argument in function.args.args[1:])
-            return Route(_SENDERS[node.func.attr], path, positional, _casts_to_none(node))
+            keywords = tuple(a.arg for a in function.args.kwonlyargs if a.arg not in REQUEST_OPTIONS)
+            return Route(_SENDERS[node.func.attr], path, positional, _casts_to_none(node), keywords)
     return None
 
 
