@@ -752,7 +752,9 @@ async def guides(env: Env) -> None:
     assert message.id and message.seen_at and not message.interacted_at
 
     # The per-message forms name the step's message by its id.
-    await guide.mark_message_as_interacted_by_id("guide-user", message.id, **step, metadata={"button": "next"})
+    await guide.mark_message_as_interacted_by_id(
+        "guide-user", message.id, **step, metadata={"button": "next"}
+    )
     interacted = (await first_step(env)).message
     assert interacted.id == message.id and interacted.interacted_at and interacted.read_at
     await guide.mark_message_as_seen_by_id("guide-user", message.id, **step, content={"title": "Welcome"})
