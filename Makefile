@@ -74,18 +74,19 @@ redis-server:
 	      "(sudo apt-get install -y redis-server, brew install redis, ...) for the fleet tests" >&2; \
 	  fi; }
 
-# Lint, the generated-code check, the default Python's whole suite and each other Python's run
-# side by side (much of the suite waits on sockets, pacing and subprocesses, so four runs share
-# two cores well). Each one's output is shown when it ends.
+# The other Pythons' venvs are built while lint and the generated-code check run; once both
+# pass, the default Python's whole suite and each other Python's run go side by side (much of
+# the suite waits on sockets, pacing and subprocesses, so four runs share two cores well).
+# Each one's output is shown when it ends.
 test: install redis-server
-	@$(MAKE) --no-print-directory --output-sync=target -j4 lint check-generated test-default \
+	@$(MAKE) --no-print-directory --output-sync=target -j4 test-default \
 	  $(foreach v,$(FOUND_PYTHONS),test-python-$(v)) supported-pythons
 
-test-default: install
+test-default: install lint check-generated
 	@echo "==> pytest on Python $(DEFAULT_PYTHON) (the whole suite)"
 	$(PY) -m pytest -q
 
-test-python-%: .venv-%/.installed
+test-python-%: .venv-%/.installed lint check-generated
 	@echo "==> pytest on Python $* ($(OTHER_PYTHON_TESTS)$(if $(filter $*,$(NO_FUZZ_PYTHONS)), --ignore=tests/fuzz))"
 	.venv-$*/bin/python -m pytest -q $(OTHER_PYTHON_TESTS) $(if $(filter $*,$(NO_FUZZ_PYTHONS)),--ignore=tests/fuzz)
 
