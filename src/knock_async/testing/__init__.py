@@ -18,7 +18,7 @@ pytest, enable the `knock_server` fixture with `pytest_plugins =
 """
 
 from ._bulk import BulkPace
-from ._clock import Clock, ManualClock, SystemClock
+from ._clock import ManualClock, ServerClock, SystemClock
 from ._faults import Faults
 from ._guides import Guide, GuideStep
 from ._ratelimit import KNOCK_TIER_RATES, RateLimits
@@ -38,7 +38,6 @@ __all__ = [
     "KNOCK_TIER_RATES",
     "BulkPace",
     "ChannelStep",
-    "Clock",
     "Faults",
     "Guide",
     "GuideStep",
@@ -47,6 +46,7 @@ __all__ = [
     "ManualClock",
     "RateLimits",
     "RecordedRequest",
+    "ServerClock",
     "SystemClock",
     "Webhook",
     "WebhookDelivery",

@@ -28,7 +28,7 @@ from . import _handlers  # noqa: F401  (importing it registers every handler)
 from ._backend import Backend
 from ._bulk import BulkPace, BulkRunner
 from ._caller import KeyKind
-from ._clock import Clock, SystemClock
+from ._clock import ServerClock, SystemClock
 from ._cors import cors_middleware
 from ._engine import Engine
 from ._faults import FaultInjector, FaultKind, Faults, FaultTiming
@@ -126,7 +126,7 @@ class KnockTestServer:
         port: int = 0,
         secret_key: str = DEFAULT_SECRET_KEY,
         publishable_key: str = DEFAULT_PUBLISHABLE_KEY,
-        clock: Clock | None = None,
+        clock: ServerClock | None = None,
         rate_limits: RateLimits | None = None,
         faults: Faults | None = None,
         bulk: BulkPace | None = None,
@@ -145,7 +145,7 @@ class KnockTestServer:
         self.secret_key = secret_key
         self.publishable_key = publishable_key
         self._keys: dict[str, KeyKind] = {secret_key: "secret", publishable_key: "publishable"}
-        self.clock: Clock = clock or SystemClock()
+        self.clock: ServerClock = clock or SystemClock()
         self.state = State()
         self._webhooks = WebhookSender(self.state, self.clock)  # listens to the state's message events
         engine = Engine(self.state, self.clock)
