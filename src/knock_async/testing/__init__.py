@@ -29,6 +29,7 @@ from ._server import (
     KnockTestServer,
     RecordedRequest,
 )
+from ._socket import SocketLimits
 from ._webhooks import Webhook, WebhookDelivery
 from ._workflows import ChannelStep, Workflow
 
@@ -47,6 +48,7 @@ __all__ = [
     "RateLimits",
     "RecordedRequest",
     "ServerClock",
+    "SocketLimits",
     "SystemClock",
     "Webhook",
     "WebhookDelivery",

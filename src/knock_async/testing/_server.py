@@ -47,7 +47,7 @@ from ._request_path import (
     new_exchange,
 )
 from ._routes import TWINS, discover_operations, route_order
-from ._socket import FeedSocket
+from ._socket import FeedSocket, SocketLimits
 from ._state import State
 from ._views import obj, tenant, user
 from ._webhooks import DEFAULT_TIMEOUT, Webhook, WebhookDelivery, WebhookSender
@@ -117,6 +117,9 @@ class KnockTestServer:
     Every answer carries CORS headers and preflights are answered, so browser clients may call
     it: from any origin by default, or only from `cors_origins` (e.g. `["http://localhost:3000"]`).
     `add_route()` serves an extra route beside the API (before `start()`).
+
+    The real-time feed socket bounds each connection by `socket_limits` (`SocketLimits`: frame
+    size, topics, clients per topic, pushes waiting, idle timeout).
     """
 
     def __init__(
@@ -137,6 +140,7 @@ class KnockTestServer:
         max_recorded_calls: int = DEFAULT_MAX_RECORDED_CALLS,
         max_idempotency_keys: int = DEFAULT_MAX_KEYS,
         cors_origins: Iterable[str] | None = None,
+        socket_limits: SocketLimits | None = None,
     ) -> None:
         if max_recorded_calls < 1:
             raise ValueError("max_recorded_calls must be at least 1")
@@ -165,7 +169,9 @@ class KnockTestServer:
             maxlen=max_recorded_calls
         )
         self.app = self._make_app([cors_middleware(cors_origins), *middlewares])
-        self._feed_socket = FeedSocket(self._path.caller, self._backend, self.operations)
+        self._feed_socket = FeedSocket(
+            self._path.caller, self._backend, self.operations, socket_limits or SocketLimits()
+        )
         self._feed_socket.register(self.app)  # real-time feeds: /ws/v1/websocket
         self._runner: web.AppRunner | None = None
 
