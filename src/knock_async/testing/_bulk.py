@@ -77,7 +77,9 @@ class BulkOperation:
 
 
 class BulkRunner:
-    def __init__(self, state: State, clock: ServerClock, progress: BulkPace, new_id: Callable[[], str]) -> None:
+    def __init__(
+        self, state: State, clock: ServerClock, progress: BulkPace, new_id: Callable[[], str]
+    ) -> None:
         self.state = state
         self.clock = clock
         self.progress = progress

@@ -66,6 +66,7 @@ class SocketLimits:
     max_pending_frames: int = attrs.field(default=1000, validator=attrs.validators.ge(1))
     idle_timeout: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
 
+
 _FEED_OPERATION = "users.feeds.list_items"
 _TOPIC_PREFIX = "feeds:"
 _CLOSE_TOO_SLOW = 1013  # "try again later": the client did not read its pushes fast enough
