@@ -379,6 +379,11 @@ class KnockTestServer:
         """The recorded requests to one operation, e.g. `server.calls("workflows.trigger")`."""
         return [request for request in self._requests if request.operation_id == operation_id]
 
+    @property
+    def idempotency_keys(self) -> int:
+        """How many Idempotency-Keys the store holds: at most `max_idempotency_keys`, for 24 hours."""
+        return len(self._idempotency)
+
     def take_idempotency_violations(self) -> list[IdempotencyViolation]:
         """The Idempotency-Key misuses answered since the last call, forgotten once taken.
 
