@@ -23,11 +23,11 @@ import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
 from . import models
 from ._convert import converter
-from ._errors import KnockError
+from ._errors import WebhookSignatureError
 
 SIGNATURE_HEADER = "x-knock-signature"
 EVENT_HEADER = "x-knock-event"
@@ -39,24 +39,6 @@ _SECONDS_NOT_MILLISECONDS = 10**11
 
 WebhookEvent: TypeAlias = models.MessageWebhookEvent | models.GenericWebhookEvent
 Secret: TypeAlias = str | bytes | Sequence[str | bytes]
-Reason = Literal["malformed_header", "no_signature", "stale", "mismatch", "malformed_body"]
-
-
-class WebhookSignatureError(KnockError, ValueError):
-    """A webhook request was refused; `reason` says why.
-
-    malformed_header: the x-knock-signature value is not `t=<ms>,s=<signature>`;
-    no_signature: it carries no signature (or there is no header at all);
-    stale: its timestamp is further than the tolerance from now (or in seconds, not milliseconds);
-    mismatch: no secret gives its signature (a tampered body, a wrong secret);
-    malformed_body: the signature holds but the body is not a Knock event.
-    """
-
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(f"Knock webhook refused ({reason}): {message}")
-        self.reason: Reason = reason
-
-
 def verify(
     body: bytes | str,
     signature: str | None,

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from knock_async import models
+from knock_async import KnockError, models
+from knock_async import WebhookSignatureError as ExportedError
 from knock_async.webhooks import WebhookSignatureError, read_event, sign, verify
 from tests.helpers import spec
 from tests.webhooks.support import knock_signature, signature_holds
@@ -201,3 +202,9 @@ def test_bad_arguments_are_refused_clearly() -> None:
         verify(BODY, header, SECRET, now=NOW, tolerance=-1)
     with pytest.raises(ValueError, match="timezone-aware"):
         verify(BODY, header, SECRET, now=dt.datetime(2026, 3, 1))
+
+
+def test_the_refusal_is_one_class_in_the_error_hierarchy() -> None:
+    assert ExportedError is WebhookSignatureError
+    assert issubclass(WebhookSignatureError, KnockError) and issubclass(WebhookSignatureError, ValueError)
+    assert WebhookSignatureError.__module__ == "knock_async"
