@@ -1,6 +1,6 @@
 """`python -m codegen` regenerates and prints what the change does to the API surface;
 `--changelog FILE` also writes that as a changelog entry; `--check` fails when committed
-output (or the surface snapshot) is stale."""
+output (or the surface snapshot, or the method reference docs/api.md) is stale."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import surface
-from .generate import GENERATED_DIRS, PACKAGE, SPEC, generate
+from . import reference, surface
+from .generate import GENERATED_DIRS, PACKAGE, SPEC, defined_names, generate
 from .spec import load_spec
 
 
@@ -29,6 +29,8 @@ def main() -> int:
     snapshot = surface.snapshot_path(args.spec)
     old = json.loads(snapshot.read_text()) if snapshot.exists() else None
     generate(args.output, args.spec)
+    if _is_the_sdk(args.spec, args.output):
+        reference.REFERENCE.write_text(_reference(args.output, args.spec))
     new = surface.extract(load_spec(args.spec))
     snapshot.write_text(surface.dumps(new))
     if old is None:
@@ -51,6 +53,8 @@ def _check(spec: Path, package: Path) -> int:
             for name in GENERATED_DIRS
             for diff in _differences(fresh / name, package / name)
         ]
+        if _is_the_sdk(spec, package) and not _same_text(reference.REFERENCE, _reference(fresh, spec)):
+            stale.append(str(reference.REFERENCE.relative_to(reference.REFERENCE.parent.parent)))
     snapshot = surface.snapshot_path(spec)
     if not snapshot.exists() or snapshot.read_text() != surface.dumps(surface.extract(load_spec(spec))):
         stale.append(snapshot.name)
@@ -59,6 +63,23 @@ def _check(spec: Path, package: Path) -> int:
         return 1
     print("generated code is current")
     return 0
+
+
+def _is_the_sdk(spec: Path, package: Path) -> bool:
+    """docs/api.md documents knock_async itself: other documents and outputs get no reference."""
+    return spec.resolve() == SPEC.resolve() and package.resolve() == PACKAGE.resolve()
+
+
+def _reference(package: Path, spec: Path) -> str:
+    """docs/api.md's text for the models generated into `package` (the names they define)."""
+    model_names: set[str] = set()
+    for module in (package / "models" / "_models").glob("*.py"):  # one module per model
+        model_names |= defined_names(module.read_text())
+    return reference.render_reference(load_spec(spec), model_names)
+
+
+def _same_text(path: Path, text: str) -> bool:
+    return path.exists() and path.read_text() == text
 
 
 def _differences(fresh: Path, committed: Path) -> list[str]:

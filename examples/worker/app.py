@@ -1,11 +1,16 @@
 """Notification jobs on a saq queue, run by any number of worker processes that share one
 Knock budget through `RedisRateLimiter` on the same Redis.
 
-Run the workers (each command is one process; start as many as you like, on any machine):
+Needs `pip install -e '.[redis]' 'saq>=0.26'` (from the repository root), a Redis, and a Knock:
+your account, or the embedded server serving this example's workflow
+(`python -m knock_async.testing --workflow welcome=in_app_feed,email`). The README's
+"Running many workers" has the commands; run the workers (each command is one process; start
+as many as you like, on any machine) with
 
-    REDIS_URL=redis://localhost:6379/0 KNOCK_API_KEY=sk_... saq examples.worker.app.settings
+    REDIS_URL=redis://localhost:6379/0 KNOCK_BASE_URL=... KNOCK_API_KEY=... saq examples.worker.app.settings
 
-and enqueue jobs with `python -m examples.worker.producer 1000`.
+and enqueue jobs, wait for them and see what was delivered with
+`python -m examples.worker.producer 100`.
 
 Exactly once: a job's key names the notification ("welcome-42"), saq refuses a second job with
 a key already queued, and every Knock call of the job carries an idempotency key made from it.

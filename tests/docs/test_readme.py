@@ -16,6 +16,7 @@ stand in that file word for word: the file itself is run by its own tests.
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import os
 import re
 import subprocess
@@ -25,6 +26,7 @@ from typing import Any
 
 import attrs
 import pytest
+from packaging.requirements import Requirement
 
 from knock_async import AsyncKnock
 from knock_async.testing import KnockTestServer, RateLimits
@@ -62,7 +64,10 @@ FILES = [snippet for snippet in SNIPPETS if snippet.file is not None and snippet
 
 
 async def run_snippet(snippet: Snippet, given: dict[str, Any]) -> None:
-    code = compile(snippet.code, f"README.md:{snippet.line}", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    # dont_inherit: a snippet compiles as a user's own file would, not under this module's
+    # `from __future__ import annotations` (which would hide annotations naming missing imports).
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    code = compile(snippet.code, f"README.md:{snippet.line}", "exec", flags=flags, dont_inherit=True)
     result = eval(code, dict(given))
     if result is not None:  # a snippet with a top-level await compiles to a coroutine
         await result
@@ -121,3 +126,17 @@ def test_the_file_snippets_make_a_project_whose_tests_pass(tmp_path: Path) -> No
         cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert typed.returncode == 0, typed.stdout + typed.stderr
+
+
+_INSTALL = re.compile(r"^<!-- install: .*?-->\n```console\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+
+def test_the_install_section_names_every_extra_and_only_those() -> None:
+    match = _INSTALL.search(README.read_text())
+    assert match is not None, "the README's Install section is gone"
+    named = set(re.findall(r"pip install 'knock-async\[(\w+)\]'", match.group(1)))
+    assert named == set(importlib.metadata.metadata("knock-async").get_all("Provides-Extra") or [])
+    assert "pip install knock-async " in match.group(1)
+    public = [Requirement(line) for line in importlib.metadata.requires("knock-async") or []]
+    pinned = [str(r) for r in public if any(spec.operator in ("==", "===") for spec in r.specifier)]
+    assert pinned == []  # no exact pins in what users install

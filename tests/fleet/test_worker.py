@@ -1,21 +1,30 @@
 """The worker-fleet example (examples/worker) with a real Redis: 4 saq worker processes, one of
-them killed with SIGKILL mid-run; every job must reach Knock exactly once."""
+them killed with SIGKILL mid-run; every job must reach Knock exactly once. And the README's
+commands for it, run line by line as a user types them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
 import os
+import re
+import shlex
 import signal
+import socket
+import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 from bench.fleet import ROOT, RedisServer
 from examples.worker.app import WORKFLOW, make_queue
 from examples.worker.producer import enqueue_welcomes
+from packaging.requirements import Requirement
 
 from knock_async.testing import KNOCK_TIER_RATES, KnockTestServer, RateLimits
+from tests.fleet.conftest import redis_binary
 
 JOBS = 2000
 WORKERS = 4
@@ -94,3 +103,96 @@ async def test_a_killed_worker_loses_no_job_and_duplicates_none(redis_server: Re
         assert runs_per_user == Counter({f"user-{n}": 1 for n in range(JOBS)})
         assert messages_per_user == runs_per_user
         assert len(server.state.users) == JOBS
+
+
+_COMMANDS = re.compile(r"^<!-- worker-commands: .*?-->\n```console\n(.*?)^```", re.DOTALL | re.MULTILINE)
+README_PORTS = ("6379", "4010")  # Redis and the embedded Knock in the README's commands
+
+
+def readme_commands() -> list[str]:
+    match = _COMMANDS.search((ROOT / "README.md").read_text())
+    assert match is not None, "the README's worker commands are gone"
+    return match.group(1).splitlines()
+
+
+def free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
+def installed(requirement: Requirement) -> bool:
+    """`requirement` (with its extras) is satisfied in this interpreter."""
+    try:
+        version = importlib.metadata.version(requirement.name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    needed = [
+        Requirement(line.split(";")[0])
+        for line in importlib.metadata.requires(requirement.name) or []
+        for extra in requirement.extras
+        if Requirement(line).marker is not None and Requirement(line).marker.evaluate({"extra": extra})
+    ]
+    return requirement.specifier.contains(version, prereleases=True) and all(map(installed, needed))
+
+
+def install_requirements(line: str) -> list[Requirement]:
+    """What a `pip install -e '.[x]' 'pkg>=1'` line installs (`.` is this project)."""
+    words = [word for word in shlex.split(line)[2:] if word != "-e"]
+    return [Requirement("knock-async" + word[1:] if word.startswith(".") else word) for word in words]
+
+
+def wait_for_port(port: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", int(port)), timeout=1):
+            return
+        assert time.monotonic() < deadline, f"nothing listens on port {port}"
+        time.sleep(0.1)
+
+
+def user_path(tmp_path: Path) -> str:
+    """A PATH whose `python` and `saq` are this interpreter's (the venv's scripts may name another)."""
+    for name, run in (("python", '"$@"'), ("saq", '-m saq "$@"')):
+        shim = tmp_path / name
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" {run}\n')
+        shim.chmod(0o755)
+    return f"{tmp_path}{os.pathsep}{os.environ['PATH']}"
+
+
+def test_the_readme_worker_commands_deliver_every_notification(tmp_path: Path) -> None:
+    redis_binary()  # skips without redis-server, fails under CI
+    install, *commands = readme_commands()
+    assert install.startswith("pip install ")
+    missing = [str(r) for r in install_requirements(install) if not installed(r)]
+    assert missing == [], "the install line does not bring what the commands need"
+    ports = {port: free_port() for port in README_PORTS}  # other tests may hold the README's
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("KNOCK_", "REDIS_"))}
+    env["PATH"] = user_path(tmp_path)
+    background: list[subprocess.Popen[bytes]] = []
+    try:
+        for line in commands:
+            for readme_port, port in ports.items():
+                line = line.replace(readme_port, port)
+            if line.startswith("export "):
+                env.update(word.split("=", 1) for word in shlex.split(line)[1:])
+            elif line.endswith("&"):
+                command = "exec " + line.removesuffix("&").strip()
+                background.append(subprocess.Popen(["sh", "-c", command], cwd=ROOT, env=env))
+                for port in ports.values():
+                    if port in line:
+                        wait_for_port(port)
+            else:
+                done = subprocess.run(["sh", "-c", line], cwd=ROOT, env=env, capture_output=True, text=True)
+                print(done.stdout)
+                assert done.returncode == 0, done.stdout + done.stderr
+    finally:  # the worker first, then what it talks to
+        for process in reversed(background):
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    assert "delivered 100 of 100 notifications, 0 failed, 0 unfinished" in done.stdout
+    assert re.search(r"welcome-\d+: workflow run \S+", done.stdout)

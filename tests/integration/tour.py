@@ -742,9 +742,9 @@ async def guides(env: Env) -> None:
         "guide_step_ref": "step-1",
     }
     assert (
-        await guide.mark_messages_as_seen("guide-user", **step, content={"title": "Welcome"})
+        await guide.mark_message_as_seen("guide-user", **step, content={"title": "Welcome"})
     ).status == "ok"
-    assert server.calls("users.guides.mark_messages_as_seen")[-1].body == {
+    assert server.calls("users.guides.mark_message_as_seen")[-1].body == {
         **step,
         "content": {"title": "Welcome"},
     }
@@ -752,20 +752,22 @@ async def guides(env: Env) -> None:
     assert message.id and message.seen_at and not message.interacted_at
 
     # The per-message forms name the step's message by its id.
-    await guide.mark_message_as_interacted("guide-user", message.id, **step, metadata={"button": "next"})
+    await guide.mark_message_as_interacted_by_id(
+        "guide-user", message.id, **step, metadata={"button": "next"}
+    )
     interacted = (await first_step(env)).message
     assert interacted.id == message.id and interacted.interacted_at and interacted.read_at
-    await guide.mark_message_as_seen("guide-user", message.id, **step, content={"title": "Welcome"})
+    await guide.mark_message_as_seen_by_id("guide-user", message.id, **step, content={"title": "Welcome"})
     assert (await first_step(env)).message.seen_at == message.seen_at  # the first sighting counts
-    await not_found(guide.mark_message_as_seen("guide-user", "no-such-message", **step, content={}))
+    await not_found(guide.mark_message_as_seen_by_id("guide-user", "no-such-message", **step, content={}))
     second = {**step, "guide_step_ref": "step-2"}
-    await guide.mark_messages_as_interacted("guide-user", **second)
+    await guide.mark_message_as_interacted("guide-user", **second)
     listed = await guide.get_channel("guide-user", channel)
     [later] = [entry.steps[1].message for entry in listed.entries if entry.key == "onboarding"]
     assert later.id not in (None, message.id) and later.interacted_at and not later.seen_at
 
     # Archiving hides the guide, unarchiving shows it again, a reset forgets every engagement.
-    await guide.mark_message_as_archived("guide-user", message.id, **step, is_final=True)
+    await guide.mark_message_as_archived_by_id("guide-user", message.id, **step, is_final=True)
     hidden = await guide.get_channel("guide-user", channel)
     assert hidden.entries == []
     assert ("onboarding", "marked_as_archived") in [(g.key, g.reason) for g in hidden.ineligible_guides]
@@ -774,7 +776,7 @@ async def guides(env: Env) -> None:
     assert shown.archived_at is None and shown.seen_at == message.seen_at
     await guide.reset_guide_engagements("guide-user", guide_key="onboarding")
     assert (await first_step(env)).message.id is None
-    await guide.mark_messages_as_archived("guide-user", **step)
+    await guide.mark_message_as_archived("guide-user", **step)
     assert (await guide.get_channel("guide-user", channel)).entries == []
     await not_found(guide.reset_guide_engagements("guide-user", guide_key="no-such-guide"))
 
@@ -851,7 +853,7 @@ async def preference_parts(env: Env) -> None:
         assert (await namespace.get_preferences(*owner, "default")).workflows == after.workflows
 
         # Deleting a set removes it; reading it again answers an empty set.
-        await namespace.delete_preferences(*owner, "default")
+        await namespace.unset_preferences(*owner, "default")
         assert await namespace.list_preferences(*owner) == []
         emptied = await namespace.get_preferences(*owner, "default")
         assert (emptied.categories, emptied.channel_types, emptied.workflows) == (None, None, None)

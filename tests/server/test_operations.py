@@ -98,7 +98,7 @@ def examples(s: Seed) -> dict[str, Example]:
         )
     }
     guide_by_id = {
-        f"users.guides.mark_message_as_{state}": Example(
+        f"users.guides.mark_message_as_{state}_by_id": Example(
             {**user, "message_id": s.guide_message}, body={**guide, "content": {"title": "Hi"}}
         )
         for state in ("seen", "interacted", "archived")
@@ -109,8 +109,8 @@ def examples(s: Seed) -> dict[str, Example]:
         **batch,
         **preference_parts,
         **guide_by_id,
-        "users.delete_preferences": Example({**user, "id": "default"}),
-        "objects.delete_preferences": Example({**project, "id": "default"}),
+        "users.unset_preferences": Example({**user, "id": "default"}),
+        "objects.unset_preferences": Example({**project, "id": "default"}),
         "users.guides.unarchive_guide_message": Example(user, body={"guide_key": "onboarding"}),
         "users.guides.reset_guide_engagements": Example(user, body={"guide_key": "onboarding"}),
         "integrations.census.custom_destination": Example(body={**rpc, "method": "test_connection"}),
@@ -153,9 +153,9 @@ def examples(s: Seed) -> dict[str, Example]:
         "users.feeds.list_items": Example({**user, "id": s.feed}, query=[("status", "unread")]),
         "users.feeds.get_settings": Example({**user, "id": s.feed}),
         "users.guides.get_channel": Example({**user, "channel_id": guide["channel_id"]}),
-        "users.guides.mark_messages_as_seen": Example(user, body={**guide, "content": {"title": "Hi"}}),
-        "users.guides.mark_messages_as_interacted": Example(user, body=guide),
-        "users.guides.mark_messages_as_archived": Example(user, body=guide),
+        "users.guides.mark_message_as_seen": Example(user, body={**guide, "content": {"title": "Hi"}}),
+        "users.guides.mark_message_as_interacted": Example(user, body=guide),
+        "users.guides.mark_message_as_archived": Example(user, body=guide),
         "objects.list": Example({"collection": "projects"}),
         "objects.get": Example(the_project),
         "objects.set": Example(the_project, body={"name": "Apollo", "owner": "u1"}),

@@ -1,147 +1,106 @@
-"""Operations both SDKs have carry the official SDK's (knockapi's) names.
+"""A method both SDKs have sends what knockapi's method of the same name sends.
 
-A knockapi user should only need to add `await` and change the import: the same namespace
-path, method name and positional (path parameter) names. The table is knockapi's API listing
-(its `api.md`): HTTP method, path with knockapi's parameter names, and dotted method name.
+A knockapi user should only need to add `await` and change the import. For every method of
+the pinned knockapi release (a dev dependency, read with `ast` by `knockapi_surface`), our
+method of the same dotted name must exist and send the same HTTP method to the same path
+template, with the same positional parameters in the same order, and give `None` where
+knockapi's gives `None`.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
+from typing import Any
 
-from tests.helpers import resolve, spec_operations
+import pytest
 
-KNOCKAPI = """
-PUT    /v1/users/{user_id}  users.update
-GET    /v1/users  users.list
-DELETE /v1/users/{user_id}  users.delete
-GET    /v1/users/{user_id}  users.get
-GET    /v1/users/{user_id}/channel_data/{channel_id}  users.get_channel_data
-GET    /v1/users/{user_id}/preferences/{id}  users.get_preferences
-GET    /v1/users/{user_id}/messages  users.list_messages
-GET    /v1/users/{user_id}/preferences  users.list_preferences
-GET    /v1/users/{user_id}/schedules  users.list_schedules
-GET    /v1/users/{user_id}/subscriptions  users.list_subscriptions
-POST   /v1/users/{user_id}/merge  users.merge
-PUT    /v1/users/{user_id}/channel_data/{channel_id}  users.set_channel_data
-PUT    /v1/users/{user_id}/preferences/{id}  users.set_preferences
-DELETE /v1/users/{user_id}/channel_data/{channel_id}  users.unset_channel_data
-GET    /v1/users/{user_id}/feeds/{id}/settings  users.feeds.get_settings
-GET    /v1/users/{user_id}/feeds/{id}  users.feeds.list_items
-GET    /v1/users/{user_id}/guides/{channel_id}  users.guides.get_channel
-PUT    /v1/users/{user_id}/guides/messages/{message_id}/archived  users.guides.mark_message_as_archived
-PUT    /v1/users/{user_id}/guides/messages/{message_id}/interacted  users.guides.mark_message_as_interacted
-PUT    /v1/users/{user_id}/guides/messages/{message_id}/seen  users.guides.mark_message_as_seen
-POST   /v1/users/bulk/delete  users.bulk.delete
-POST   /v1/users/bulk/identify  users.bulk.identify
-POST   /v1/users/bulk/preferences  users.bulk.set_preferences
-POST   /v1/users/{user_id}/preference_center/signed_url  users.preference_center.generate_signed_url
-GET    /v1/users/{user_id}/preference_center/config  users.preference_center.get_config
-GET    /v1/objects/{collection}  objects.list
-DELETE /v1/objects/{collection}/{id}  objects.delete
-POST   /v1/objects/{collection}/{object_id}/subscriptions  objects.add_subscriptions
-DELETE /v1/objects/{collection}/{object_id}/subscriptions  objects.delete_subscriptions
-GET    /v1/objects/{collection}/{id}  objects.get
-GET    /v1/objects/{collection}/{object_id}/channel_data/{channel_id}  objects.get_channel_data
-GET    /v1/objects/{collection}/{object_id}/preferences/{id}  objects.get_preferences
-GET    /v1/objects/{collection}/{id}/messages  objects.list_messages
-GET    /v1/objects/{collection}/{object_id}/preferences  objects.list_preferences
-GET    /v1/objects/{collection}/{id}/schedules  objects.list_schedules
-GET    /v1/objects/{collection}/{object_id}/subscriptions  objects.list_subscriptions
-PUT    /v1/objects/{collection}/{id}  objects.set
-PUT    /v1/objects/{collection}/{object_id}/channel_data/{channel_id}  objects.set_channel_data
-PUT    /v1/objects/{collection}/{object_id}/preferences/{id}  objects.set_preferences
-DELETE /v1/objects/{collection}/{object_id}/channel_data/{channel_id}  objects.unset_channel_data
-POST   /v1/objects/{collection}/bulk/delete  objects.bulk.delete
-POST   /v1/objects/{collection}/bulk/subscriptions/add  objects.bulk.add_subscriptions
-POST   /v1/objects/{collection}/bulk/subscriptions/delete  objects.bulk.delete_subscriptions
-POST   /v1/objects/{collection}/bulk/set  objects.bulk.set
-GET    /v1/tenants  tenants.list
-DELETE /v1/tenants/{id}  tenants.delete
-GET    /v1/tenants/{id}  tenants.get
-PUT    /v1/tenants/{id}  tenants.set
-POST   /v1/tenants/bulk/delete  tenants.bulk.delete
-POST   /v1/tenants/bulk/set  tenants.bulk.set
-GET    /v1/bulk_operations/{id}  bulk_operations.get
-GET    /v1/messages  messages.list
-PUT    /v1/messages/{message_id}/archived  messages.archive
-GET    /v1/messages/{message_id}  messages.get
-GET    /v1/messages/{message_id}/content  messages.get_content
-GET    /v1/messages/{message_id}/activities  messages.list_activities
-GET    /v1/messages/{message_id}/delivery_logs  messages.list_delivery_logs
-GET    /v1/messages/{message_id}/events  messages.list_events
-PUT    /v1/messages/{message_id}/interacted  messages.mark_as_interacted
-PUT    /v1/messages/{message_id}/read  messages.mark_as_read
-PUT    /v1/messages/{message_id}/seen  messages.mark_as_seen
-DELETE /v1/messages/{message_id}/read  messages.mark_as_unread
-DELETE /v1/messages/{message_id}/seen  messages.mark_as_unseen
-DELETE /v1/messages/{message_id}/archived  messages.unarchive
-POST   /v1/messages/batch/archived  messages.batch.archive
-GET    /v1/messages/batch/content  messages.batch.get_content
-POST   /v1/messages/batch/interacted  messages.batch.mark_as_interacted
-POST   /v1/messages/batch/read  messages.batch.mark_as_read
-POST   /v1/messages/batch/seen  messages.batch.mark_as_seen
-POST   /v1/messages/batch/unread  messages.batch.mark_as_unread
-POST   /v1/messages/batch/unseen  messages.batch.mark_as_unseen
-POST   /v1/messages/batch/unarchived  messages.batch.unarchive
-GET    /v1/providers/slack/{channel_id}/auth_check  providers.slack.check_auth
-GET    /v1/providers/slack/{channel_id}/channels  providers.slack.list_channels
-PUT    /v1/providers/slack/{channel_id}/revoke_access  providers.slack.revoke_access
-GET    /v1/providers/ms-teams/{channel_id}/auth_check  providers.ms_teams.check_auth
-GET    /v1/providers/ms-teams/{channel_id}/channels  providers.ms_teams.list_channels
-GET    /v1/providers/ms-teams/{channel_id}/teams  providers.ms_teams.list_teams
-PUT    /v1/providers/ms-teams/{channel_id}/revoke_access  providers.ms_teams.revoke_access
-POST   /v1/integrations/census/custom-destination  integrations.census.custom_destination
-POST   /v1/integrations/hightouch/embedded-destination  integrations.hightouch.embedded_destination
-POST   /v1/workflows/{key}/cancel  workflows.cancel
-POST   /v1/workflows/{key}/trigger  workflows.trigger
-POST   /v1/schedules  schedules.create
-PUT    /v1/schedules  schedules.update
-GET    /v1/schedules  schedules.list
-DELETE /v1/schedules  schedules.delete
-POST   /v1/schedules/bulk/create  schedules.bulk.create
-POST   /v1/channels/{channel_id}/messages/bulk/{action}  channels.bulk.update_message_status
-POST   /v1/audiences/{key}/members  audiences.add_members
-GET    /v1/audiences/{key}/members  audiences.list_members
-DELETE /v1/audiences/{key}/members  audiences.remove_members
-GET    /v1/workflow_recipient_runs  workflow_recipient_runs.list
-GET    /v1/workflow_recipient_runs/{id}  workflow_recipient_runs.get
-"""
+from knock_async import AsyncKnock
+from tests.helpers import SPEC_PATH, generated_operations, resolve, spec_operations
+from tests.spec.knockapi_surface import Route, knockapi_routes, knockapi_version
 
+# The latest knockapi release (pip index versions knockapi), pinned in the dev group.
+KNOCKAPI_RELEASE = "1.33.0"
+KNOCKAPI = knockapi_routes()
 # knockapi operations the document does not have (yet).
 NOT_IN_DOCUMENT: set[str] = set()
+# knockapi keywords that knock-async takes differently, as the README's "Coming from knockapi"
+# table says: one keyword per bound (`inserted_at_gt=...`), one per query option
+# (`query_options_limit=...`).
+SPLIT_KEYWORDS = {"inserted_at", "query_options"}
+# knockapi keywords the document does not have yet: (method, keyword).
+KEYWORDS_NOT_IN_DOCUMENT = {("users.list", "order")}
 
 
-def _shape(method: str, path: str) -> tuple[str, str]:
-    """An operation's method and path with its parameters unnamed, to match across naming."""
-    return method.upper(), re.sub(r"\{[^}]+\}", "{}", path)
+def _our_method(knock: AsyncKnock, name: str) -> Any:
+    target: Any = knock
+    for part in name.split("."):
+        target = getattr(target, part)
+    return target
 
 
-def _positional(path: str) -> list[str]:
-    return re.findall(r"\{([^}]+)\}", path)
+def _positional(method: Any) -> tuple[str, ...]:
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return tuple(p.name for p in inspect.signature(method).parameters.values() if p.kind in kinds)
 
 
-KNOCKAPI_OPERATIONS = {
-    _shape(method, path): (name, _positional(path))
-    for method, path, name in (line.split() for line in KNOCKAPI.strip().splitlines())
-}
-OURS = {
-    _shape(method, path): (op["operationId"], _positional(path)) for path, method, op in spec_operations()
-}
+def _ours(name: str) -> Route:
+    """What our generated method `name` sends, from its Operation and its signature."""
+    operation = generated_operations()[name]
+    method = _our_method(AsyncKnock("sk_test", base_url="http://127.0.0.1:9"), name)
+    positional = _positional(method)
+    return Route(operation.method.upper(), operation.path, positional, operation.response is None)
 
 
-def test_every_operation_knockapi_has_carries_its_name_and_positional_names() -> None:
-    differing = {
-        shape: (ours, KNOCKAPI_OPERATIONS[shape])
-        for shape, ours in OURS.items()
-        if shape in KNOCKAPI_OPERATIONS and ours != KNOCKAPI_OPERATIONS[shape]
-    }
-    assert differing == {}
+def test_the_installed_knockapi_is_the_pinned_release() -> None:
+    assert knockapi_version() == KNOCKAPI_RELEASE
+    # Guards the reader: a knockapi layout it cannot follow must not leave nothing to compare.
+    assert len(KNOCKAPI) >= 95 and "users.guides.mark_message_as_seen" in KNOCKAPI
+    assert KNOCKAPI["users.delete"].returns_none and not KNOCKAPI["users.get"].returns_none
+
+
+@pytest.mark.parametrize("name", sorted(set(KNOCKAPI) - NOT_IN_DOCUMENT))
+def test_each_knockapi_method_sends_the_same_request_here(name: str) -> None:
+    assert name in generated_operations(), f"knockapi's {name} is missing"
+    assert _ours(name) == KNOCKAPI[name]
+
+
+@pytest.mark.parametrize("name", sorted(set(KNOCKAPI) - NOT_IN_DOCUMENT))
+def test_each_knockapi_keyword_is_a_keyword_here(name: str) -> None:
+    ours = inspect.signature(_our_method(AsyncKnock("sk_test", base_url="http://127.0.0.1:9"), name))
+    keyword_only = {p.name for p in ours.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    missing = set()
+    for keyword in KNOCKAPI[name].keywords:
+        split = keyword in SPLIT_KEYWORDS and any(k.startswith(f"{keyword}_") for k in keyword_only)
+        if keyword not in keyword_only and not split and (name, keyword) not in KEYWORDS_NOT_IN_DOCUMENT:
+            missing.add(keyword)
+    assert missing == set()
+
+
+def test_the_listed_keyword_gaps_are_still_gaps() -> None:
+    # An entry that the document has since gained must leave the list.
+    for name, keyword in KEYWORDS_NOT_IN_DOCUMENT:
+        assert keyword in KNOCKAPI[name].keywords
+        assert keyword not in inspect.signature(_our_method(AsyncKnock("sk_x"), name)).parameters
 
 
 def test_only_the_listed_knockapi_operations_are_missing() -> None:
-    missing = {name for shape, (name, _) in KNOCKAPI_OPERATIONS.items() if shape not in OURS}
-    assert missing <= NOT_IN_DOCUMENT
+    assert set(KNOCKAPI) >= NOT_IN_DOCUMENT
+    assert not NOT_IN_DOCUMENT & set(generated_operations())
+
+
+def test_the_other_guide_forms_keep_names_of_their_own() -> None:
+    # The per-message routes knockapi does not have stay reachable under their own names.
+    for engagement in ("seen", "interacted", "archived"):
+        route = _ours(f"users.guides.mark_message_as_{engagement}_by_id")
+        path = f"/v1/users/{{user_id}}/guides/messages/{{message_id}}/{engagement}"
+        assert route == Route("PUT", path, ("user_id", "message_id"), returns_none=False)
+
+
+def test_positional_parameters_follow_the_path_placeholders() -> None:
+    # Positional parameters follow the path's placeholders, so a path's order is the call's.
+    for path, _, op in spec_operations():
+        assert _ours(op["operationId"]).positional == tuple(re.findall(r"\{([^}]+)\}", path))
 
 
 def _inputs(path: str, method: str) -> set[str]:
@@ -157,3 +116,16 @@ def test_inputs_knock_does_not_publish_are_absent() -> None:
     assert "tenant" not in _inputs("/v1/objects/{collection}/{object_id}/preferences/{id}", "get")
     assert "preferences" not in _inputs("/v1/tenants/{id}", "put")
     assert "recipient_gids" not in _inputs("/v1/channels/{channel_id}/messages/bulk/{action}", "post")
+
+
+def _namespaces(names: set[str]) -> set[str]:
+    return {name.rsplit(".", 1)[0] for name in names if "." in name}
+
+
+def test_the_readme_lists_every_namespace_and_each_is_knockapis() -> None:
+    readme = (SPEC_PATH.parent.parent / "README.md").read_text()
+    start, end = readme.index("Every namespace of the API hangs off"), readme.index("Path parameters are")
+    listing = readme[start:end]
+    listed = set(re.findall(r"`([\w.]+)`", listing)) - {"knockapi"}
+    assert listed == _namespaces(set(generated_operations()))
+    assert listed <= _namespaces(set(KNOCKAPI))  # e.g. users.preference_center is knockapi's too

@@ -82,7 +82,7 @@ ENDPOINTS = {
     P.USER_FEED_WRITE: Endpoint("messages.mark_as_seen", _mark_feed_message),
     P.USER_GUIDE_READ: Endpoint("users.guides.get_channel", lambda b, s, t: b.get(_guides(s), headers=t)),
     P.USER_GUIDE_WRITE: Endpoint(
-        "users.guides.mark_messages_as_seen",
+        "users.guides.mark_message_as_seen",
         lambda b, s, t: b.put(
             "/v1/users/ada/guides/messages/seen",
             json={**GUIDE, "channel_id": s.channel_id("guides")},

@@ -181,31 +181,6 @@ class Objects:
             options=options,
         )
 
-    async def delete_preferences(
-        self,
-        collection: str,
-        object_id: str,
-        id: str,
-        *,
-        options: RequestOptions | None = None,
-    ) -> None:
-        """Delete one preference set of an object.
-
-        Removes the whole set; reading the same id afterwards answers with an empty set.
-
-        `DELETE /v1/objects/{collection}/{object_id}/preferences/{id}`, rate limit tier 3.
-
-        Args:
-            collection: The collection the object belongs to.
-            object_id: Your identifier for the object within its collection.
-            id: The preference set id, "default" or a tenant id.
-        """
-        return await self._transport.request(
-            _OBJECTS_DELETE_PREFERENCES,
-            path={"collection": collection, "object_id": object_id, "id": id},
-            options=options,
-        )
-
     async def delete_subscriptions(
         self,
         collection: str,
@@ -938,6 +913,31 @@ class Objects:
             options=options,
         )
 
+    async def unset_preferences(
+        self,
+        collection: str,
+        object_id: str,
+        id: str,
+        *,
+        options: RequestOptions | None = None,
+    ) -> None:
+        """Delete one preference set of an object.
+
+        Removes the whole set; reading the same id afterwards answers with an empty set.
+
+        `DELETE /v1/objects/{collection}/{object_id}/preferences/{id}`, rate limit tier 3.
+
+        Args:
+            collection: The collection the object belongs to.
+            object_id: Your identifier for the object within its collection.
+            id: The preference set id, "default" or a tenant id.
+        """
+        return await self._transport.request(
+            _OBJECTS_UNSET_PREFERENCES,
+            path={"collection": collection, "object_id": object_id, "id": id},
+            options=options,
+        )
+
 
 # The operations, as the transport takes them (after the classes: a reader comes for the methods).
 
@@ -1009,14 +1009,6 @@ _OBJECTS_DELETE: Operation[None] = Operation(
     id="objects.delete",
     method="DELETE",
     path="/v1/objects/{collection}/{id}",
-    tier=3,
-    response=None,
-)
-
-_OBJECTS_DELETE_PREFERENCES: Operation[None] = Operation(
-    id="objects.delete_preferences",
-    method="DELETE",
-    path="/v1/objects/{collection}/{object_id}/preferences/{id}",
     tier=3,
     response=None,
 )
@@ -1307,6 +1299,14 @@ _OBJECTS_UNSET_CHANNEL_DATA: Operation[None] = Operation(
     id="objects.unset_channel_data",
     method="DELETE",
     path="/v1/objects/{collection}/{object_id}/channel_data/{channel_id}",
+    tier=3,
+    response=None,
+)
+
+_OBJECTS_UNSET_PREFERENCES: Operation[None] = Operation(
+    id="objects.unset_preferences",
+    method="DELETE",
+    path="/v1/objects/{collection}/{object_id}/preferences/{id}",
     tier=3,
     response=None,
 )

@@ -238,141 +238,6 @@ class UsersGuides:
     async def mark_message_as_archived(
         self,
         user_id: str,
-        message_id: str,
-        *,
-        channel_id: str,
-        guide_id: str,
-        guide_key: str,
-        guide_step_ref: str,
-        is_final: bool | Unset = UNSET,
-        unthrottled: bool | Unset = UNSET,
-        tenant: str | Unset = UNSET,
-        options: RequestOptions | None = None,
-    ) -> models.GuideActionResponse:
-        """Record that a user dismissed a guide step, by its message id
-
-        The per-message form of mark_messages_as_archived, for a step whose message already exists.
-
-        `PUT /v1/users/{user_id}/guides/messages/{message_id}/archived`, rate limit tier 2.
-
-        Args:
-            user_id: Id of the user.
-            message_id: Id of the guide step's message (GuideStepMessage.id).
-            channel_id: Channel of the guide.
-            guide_id: Id of the guide.
-            guide_key: Key of the guide.
-            guide_step_ref: Reference of the step.
-            is_final: Whether this was the guide's last step.
-            unthrottled: When true, dismissing does not start a new throttle window for the guide's group.
-            tenant: Tenant the guide was shown under.
-        """
-        return await self._transport.request(
-            _USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED,
-            path={"user_id": user_id, "message_id": message_id},
-            body={
-                "channel_id": channel_id,
-                "guide_id": guide_id,
-                "guide_key": guide_key,
-                "guide_step_ref": guide_step_ref,
-                "is_final": is_final,
-                "unthrottled": unthrottled,
-                "tenant": tenant,
-            },
-            options=options,
-        )
-
-    async def mark_message_as_interacted(
-        self,
-        user_id: str,
-        message_id: str,
-        *,
-        channel_id: str,
-        guide_id: str,
-        guide_key: str,
-        guide_step_ref: str,
-        metadata: Mapping[str, Any] | Unset = UNSET,
-        tenant: str | Unset = UNSET,
-        options: RequestOptions | None = None,
-    ) -> models.GuideActionResponse:
-        """Record that a user interacted with a guide step, by its message id
-
-        The per-message form of mark_messages_as_interacted, for a step whose message already exists.
-
-        `PUT /v1/users/{user_id}/guides/messages/{message_id}/interacted`, rate limit tier 2.
-
-        Args:
-            user_id: Id of the user.
-            message_id: Id of the guide step's message (GuideStepMessage.id).
-            channel_id: Channel of the guide.
-            guide_id: Id of the guide.
-            guide_key: Key of the guide.
-            guide_step_ref: Reference of the step.
-            metadata: Free-form details about the interaction.
-            tenant: Tenant the guide was shown under.
-        """
-        return await self._transport.request(
-            _USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED,
-            path={"user_id": user_id, "message_id": message_id},
-            body={
-                "channel_id": channel_id,
-                "guide_id": guide_id,
-                "guide_key": guide_key,
-                "guide_step_ref": guide_step_ref,
-                "metadata": metadata,
-                "tenant": tenant,
-            },
-            options=options,
-        )
-
-    async def mark_message_as_seen(
-        self,
-        user_id: str,
-        message_id: str,
-        *,
-        channel_id: str,
-        guide_id: str,
-        guide_key: str,
-        guide_step_ref: str,
-        content: Mapping[str, Any],
-        data: Mapping[str, Any] | Unset = UNSET,
-        tenant: str | Unset = UNSET,
-        options: RequestOptions | None = None,
-    ) -> models.GuideActionResponse:
-        """Record that a user saw a guide step, by its message id
-
-        The per-message form of mark_messages_as_seen, for a step whose message already exists.
-
-        `PUT /v1/users/{user_id}/guides/messages/{message_id}/seen`, rate limit tier 2.
-
-        Args:
-            user_id: Id of the user.
-            message_id: Id of the guide step's message (GuideStepMessage.id).
-            channel_id: Channel of the guide.
-            guide_id: Id of the guide.
-            guide_key: Key of the guide.
-            guide_step_ref: Reference of the step.
-            content: The step content as shown to the user.
-            data: Data the step was rendered with.
-            tenant: Tenant the guide was shown under.
-        """
-        return await self._transport.request(
-            _USERS_GUIDES_MARK_MESSAGE_AS_SEEN,
-            path={"user_id": user_id, "message_id": message_id},
-            body={
-                "channel_id": channel_id,
-                "guide_id": guide_id,
-                "guide_key": guide_key,
-                "guide_step_ref": guide_step_ref,
-                "content": content,
-                "data": data,
-                "tenant": tenant,
-            },
-            options=options,
-        )
-
-    async def mark_messages_as_archived(
-        self,
-        user_id: str,
         *,
         channel_id: str,
         guide_id: str,
@@ -398,7 +263,7 @@ class UsersGuides:
             tenant: Tenant the guide was shown under.
         """
         return await self._transport.request(
-            _USERS_GUIDES_MARK_MESSAGES_AS_ARCHIVED,
+            _USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED,
             path={"user_id": user_id},
             body={
                 "channel_id": channel_id,
@@ -412,7 +277,53 @@ class UsersGuides:
             options=options,
         )
 
-    async def mark_messages_as_interacted(
+    async def mark_message_as_archived_by_id(
+        self,
+        user_id: str,
+        message_id: str,
+        *,
+        channel_id: str,
+        guide_id: str,
+        guide_key: str,
+        guide_step_ref: str,
+        is_final: bool | Unset = UNSET,
+        unthrottled: bool | Unset = UNSET,
+        tenant: str | Unset = UNSET,
+        options: RequestOptions | None = None,
+    ) -> models.GuideActionResponse:
+        """Record that a user dismissed a guide step, by its message id
+
+        The per-message form of mark_message_as_archived, for a step whose message already exists.
+
+        `PUT /v1/users/{user_id}/guides/messages/{message_id}/archived`, rate limit tier 2.
+
+        Args:
+            user_id: Id of the user.
+            message_id: Id of the guide step's message (GuideStepMessage.id).
+            channel_id: Channel of the guide.
+            guide_id: Id of the guide.
+            guide_key: Key of the guide.
+            guide_step_ref: Reference of the step.
+            is_final: Whether this was the guide's last step.
+            unthrottled: When true, dismissing does not start a new throttle window for the guide's group.
+            tenant: Tenant the guide was shown under.
+        """
+        return await self._transport.request(
+            _USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED_BY_ID,
+            path={"user_id": user_id, "message_id": message_id},
+            body={
+                "channel_id": channel_id,
+                "guide_id": guide_id,
+                "guide_key": guide_key,
+                "guide_step_ref": guide_step_ref,
+                "is_final": is_final,
+                "unthrottled": unthrottled,
+                "tenant": tenant,
+            },
+            options=options,
+        )
+
+    async def mark_message_as_interacted(
         self,
         user_id: str,
         *,
@@ -438,7 +349,7 @@ class UsersGuides:
             tenant: Tenant the guide was shown under.
         """
         return await self._transport.request(
-            _USERS_GUIDES_MARK_MESSAGES_AS_INTERACTED,
+            _USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED,
             path={"user_id": user_id},
             body={
                 "channel_id": channel_id,
@@ -451,7 +362,50 @@ class UsersGuides:
             options=options,
         )
 
-    async def mark_messages_as_seen(
+    async def mark_message_as_interacted_by_id(
+        self,
+        user_id: str,
+        message_id: str,
+        *,
+        channel_id: str,
+        guide_id: str,
+        guide_key: str,
+        guide_step_ref: str,
+        metadata: Mapping[str, Any] | Unset = UNSET,
+        tenant: str | Unset = UNSET,
+        options: RequestOptions | None = None,
+    ) -> models.GuideActionResponse:
+        """Record that a user interacted with a guide step, by its message id
+
+        The per-message form of mark_message_as_interacted, for a step whose message already exists.
+
+        `PUT /v1/users/{user_id}/guides/messages/{message_id}/interacted`, rate limit tier 2.
+
+        Args:
+            user_id: Id of the user.
+            message_id: Id of the guide step's message (GuideStepMessage.id).
+            channel_id: Channel of the guide.
+            guide_id: Id of the guide.
+            guide_key: Key of the guide.
+            guide_step_ref: Reference of the step.
+            metadata: Free-form details about the interaction.
+            tenant: Tenant the guide was shown under.
+        """
+        return await self._transport.request(
+            _USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED_BY_ID,
+            path={"user_id": user_id, "message_id": message_id},
+            body={
+                "channel_id": channel_id,
+                "guide_id": guide_id,
+                "guide_key": guide_key,
+                "guide_step_ref": guide_step_ref,
+                "metadata": metadata,
+                "tenant": tenant,
+            },
+            options=options,
+        )
+
+    async def mark_message_as_seen(
         self,
         user_id: str,
         *,
@@ -479,8 +433,54 @@ class UsersGuides:
             tenant: Tenant the guide was shown under.
         """
         return await self._transport.request(
-            _USERS_GUIDES_MARK_MESSAGES_AS_SEEN,
+            _USERS_GUIDES_MARK_MESSAGE_AS_SEEN,
             path={"user_id": user_id},
+            body={
+                "channel_id": channel_id,
+                "guide_id": guide_id,
+                "guide_key": guide_key,
+                "guide_step_ref": guide_step_ref,
+                "content": content,
+                "data": data,
+                "tenant": tenant,
+            },
+            options=options,
+        )
+
+    async def mark_message_as_seen_by_id(
+        self,
+        user_id: str,
+        message_id: str,
+        *,
+        channel_id: str,
+        guide_id: str,
+        guide_key: str,
+        guide_step_ref: str,
+        content: Mapping[str, Any],
+        data: Mapping[str, Any] | Unset = UNSET,
+        tenant: str | Unset = UNSET,
+        options: RequestOptions | None = None,
+    ) -> models.GuideActionResponse:
+        """Record that a user saw a guide step, by its message id
+
+        The per-message form of mark_message_as_seen, for a step whose message already exists.
+
+        `PUT /v1/users/{user_id}/guides/messages/{message_id}/seen`, rate limit tier 2.
+
+        Args:
+            user_id: Id of the user.
+            message_id: Id of the guide step's message (GuideStepMessage.id).
+            channel_id: Channel of the guide.
+            guide_id: Id of the guide.
+            guide_key: Key of the guide.
+            guide_step_ref: Reference of the step.
+            content: The step content as shown to the user.
+            data: Data the step was rendered with.
+            tenant: Tenant the guide was shown under.
+        """
+        return await self._transport.request(
+            _USERS_GUIDES_MARK_MESSAGE_AS_SEEN_BY_ID,
+            path={"user_id": user_id, "message_id": message_id},
             body={
                 "channel_id": channel_id,
                 "guide_id": guide_id,
@@ -619,29 +619,6 @@ class Users:
         return await self._transport.request(
             _USERS_DELETE,
             path={"user_id": user_id},
-            options=options,
-        )
-
-    async def delete_preferences(
-        self,
-        user_id: str,
-        id: str,
-        *,
-        options: RequestOptions | None = None,
-    ) -> None:
-        """Delete one preference set of a user.
-
-        Removes the whole set; reading the same id afterwards answers with an empty set.
-
-        `DELETE /v1/users/{user_id}/preferences/{id}`, rate limit tier 3.
-
-        Args:
-            user_id: Your identifier for the user.
-            id: The preference set id, "default" or a tenant id.
-        """
-        return await self._transport.request(
-            _USERS_DELETE_PREFERENCES,
-            path={"user_id": user_id, "id": id},
             options=options,
         )
 
@@ -1293,6 +1270,29 @@ class Users:
             options=options,
         )
 
+    async def unset_preferences(
+        self,
+        user_id: str,
+        id: str,
+        *,
+        options: RequestOptions | None = None,
+    ) -> None:
+        """Delete one preference set of a user.
+
+        Removes the whole set; reading the same id afterwards answers with an empty set.
+
+        `DELETE /v1/users/{user_id}/preferences/{id}`, rate limit tier 3.
+
+        Args:
+            user_id: Your identifier for the user.
+            id: The preference set id, "default" or a tenant id.
+        """
+        return await self._transport.request(
+            _USERS_UNSET_PREFERENCES,
+            path={"user_id": user_id, "id": id},
+            options=options,
+        )
+
     async def update(
         self,
         user_id: str,
@@ -1453,6 +1453,24 @@ _USERS_GUIDES_GET_CHANNEL: Operation[models.GuidesResponse] = Operation(
 _USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED: Operation[models.GuideActionResponse] = Operation(
     id="users.guides.mark_message_as_archived",
     method="PUT",
+    path="/v1/users/{user_id}/guides/messages/archived",
+    tier=2,
+    response=Deferred(lambda: models.GuideActionResponse),
+    publishable=True,
+    body_kinds=(
+        ("channel_id", "string"),
+        ("guide_id", "string"),
+        ("guide_key", "string"),
+        ("guide_step_ref", "string"),
+        ("is_final", "boolean"),
+        ("unthrottled", "boolean"),
+        ("tenant", "string"),
+    ),
+)
+
+_USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED_BY_ID: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.mark_message_as_archived_by_id",
+    method="PUT",
     path="/v1/users/{user_id}/guides/messages/{message_id}/archived",
     tier=2,
     response=Deferred(lambda: models.GuideActionResponse),
@@ -1471,6 +1489,23 @@ _USERS_GUIDES_MARK_MESSAGE_AS_ARCHIVED: Operation[models.GuideActionResponse] = 
 _USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED: Operation[models.GuideActionResponse] = Operation(
     id="users.guides.mark_message_as_interacted",
     method="PUT",
+    path="/v1/users/{user_id}/guides/messages/interacted",
+    tier=2,
+    response=Deferred(lambda: models.GuideActionResponse),
+    publishable=True,
+    body_kinds=(
+        ("channel_id", "string"),
+        ("guide_id", "string"),
+        ("guide_key", "string"),
+        ("guide_step_ref", "string"),
+        ("metadata", "object"),
+        ("tenant", "string"),
+    ),
+)
+
+_USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED_BY_ID: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.mark_message_as_interacted_by_id",
+    method="PUT",
     path="/v1/users/{user_id}/guides/messages/{message_id}/interacted",
     tier=2,
     response=Deferred(lambda: models.GuideActionResponse),
@@ -1488,7 +1523,7 @@ _USERS_GUIDES_MARK_MESSAGE_AS_INTERACTED: Operation[models.GuideActionResponse] 
 _USERS_GUIDES_MARK_MESSAGE_AS_SEEN: Operation[models.GuideActionResponse] = Operation(
     id="users.guides.mark_message_as_seen",
     method="PUT",
-    path="/v1/users/{user_id}/guides/messages/{message_id}/seen",
+    path="/v1/users/{user_id}/guides/messages/seen",
     tier=2,
     response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
@@ -1503,45 +1538,10 @@ _USERS_GUIDES_MARK_MESSAGE_AS_SEEN: Operation[models.GuideActionResponse] = Oper
     ),
 )
 
-_USERS_GUIDES_MARK_MESSAGES_AS_ARCHIVED: Operation[models.GuideActionResponse] = Operation(
-    id="users.guides.mark_messages_as_archived",
+_USERS_GUIDES_MARK_MESSAGE_AS_SEEN_BY_ID: Operation[models.GuideActionResponse] = Operation(
+    id="users.guides.mark_message_as_seen_by_id",
     method="PUT",
-    path="/v1/users/{user_id}/guides/messages/archived",
-    tier=2,
-    response=Deferred(lambda: models.GuideActionResponse),
-    publishable=True,
-    body_kinds=(
-        ("channel_id", "string"),
-        ("guide_id", "string"),
-        ("guide_key", "string"),
-        ("guide_step_ref", "string"),
-        ("is_final", "boolean"),
-        ("unthrottled", "boolean"),
-        ("tenant", "string"),
-    ),
-)
-
-_USERS_GUIDES_MARK_MESSAGES_AS_INTERACTED: Operation[models.GuideActionResponse] = Operation(
-    id="users.guides.mark_messages_as_interacted",
-    method="PUT",
-    path="/v1/users/{user_id}/guides/messages/interacted",
-    tier=2,
-    response=Deferred(lambda: models.GuideActionResponse),
-    publishable=True,
-    body_kinds=(
-        ("channel_id", "string"),
-        ("guide_id", "string"),
-        ("guide_key", "string"),
-        ("guide_step_ref", "string"),
-        ("metadata", "object"),
-        ("tenant", "string"),
-    ),
-)
-
-_USERS_GUIDES_MARK_MESSAGES_AS_SEEN: Operation[models.GuideActionResponse] = Operation(
-    id="users.guides.mark_messages_as_seen",
-    method="PUT",
-    path="/v1/users/{user_id}/guides/messages/seen",
+    path="/v1/users/{user_id}/guides/messages/{message_id}/seen",
     tier=2,
     response=Deferred(lambda: models.GuideActionResponse),
     publishable=True,
@@ -1603,14 +1603,6 @@ _USERS_DELETE: Operation[None] = Operation(
     method="DELETE",
     path="/v1/users/{user_id}",
     tier=2,
-    response=None,
-)
-
-_USERS_DELETE_PREFERENCES: Operation[None] = Operation(
-    id="users.delete_preferences",
-    method="DELETE",
-    path="/v1/users/{user_id}/preferences/{id}",
-    tier=3,
     response=None,
 )
 
@@ -1894,6 +1886,14 @@ _USERS_UNSET_CHANNEL_DATA: Operation[None] = Operation(
     tier=3,
     response=None,
     publishable=True,
+)
+
+_USERS_UNSET_PREFERENCES: Operation[None] = Operation(
+    id="users.unset_preferences",
+    method="DELETE",
+    path="/v1/users/{user_id}/preferences/{id}",
+    tier=3,
+    response=None,
 )
 
 _USERS_UPDATE: Operation[models.User] = Operation(

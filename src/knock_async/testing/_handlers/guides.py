@@ -103,9 +103,9 @@ def _engagement(call: Call) -> str:
 
 
 @handles(
-    "users.guides.mark_messages_as_seen",
-    "users.guides.mark_messages_as_interacted",
-    "users.guides.mark_messages_as_archived",
+    "users.guides.mark_message_as_seen",
+    "users.guides.mark_message_as_interacted",
+    "users.guides.mark_message_as_archived",
     access=recipient(Permission.USER_GUIDE_WRITE),
 )
 def mark_step(call: Call) -> Reply:
@@ -125,9 +125,9 @@ def mark_step(call: Call) -> Reply:
 
 
 @handles(
-    "users.guides.mark_message_as_seen",
-    "users.guides.mark_message_as_interacted",
-    "users.guides.mark_message_as_archived",
+    "users.guides.mark_message_as_seen_by_id",
+    "users.guides.mark_message_as_interacted_by_id",
+    "users.guides.mark_message_as_archived_by_id",
     access=recipient(Permission.USER_GUIDE_WRITE),
 )
 def mark_message(call: Call) -> Reply:

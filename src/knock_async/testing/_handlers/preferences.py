@@ -71,7 +71,7 @@ def _created_owner(call: Call) -> Ref:
     return ref
 
 
-@handles("users.delete_preferences", "objects.delete_preferences")
+@handles("users.unset_preferences", "objects.unset_preferences")
 def delete_preferences(call: Call) -> Reply:
     call.backend.state.preferences.get(_owner(call), {}).pop(call.path["id"], None)
     return NO_CONTENT
