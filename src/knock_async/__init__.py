@@ -40,6 +40,7 @@ from ._errors import (
     RedirectError,
     ResponseTooLargeError,
     UnprocessableEntityError,
+    WebhookSignatureError,
     WrongEventLoopError,
 )
 from ._limiter import Limiter
@@ -94,6 +95,7 @@ __all__ = [
     "RetryPolicy",
     "UnprocessableEntityError",
     "Unset",
+    "WebhookSignatureError",
     "WrongEventLoopError",
     "drifted",
 ]

@@ -19,7 +19,8 @@ KnockError
 ├── PayloadLimitError           (also ValueError) a body over a Knock limit, caught before sending
 ├── WrongEventLoopError         (also RuntimeError) your session belongs to another event loop
 ├── ClientClosedError           (also RuntimeError) a call made, queued or in flight at close()
-└── PaginationError             a list's next cursor repeats one already followed
+├── PaginationError             a list's next cursor repeats one already followed
+└── WebhookSignatureError       (also ValueError) a webhook request refused (`knock_async.webhooks`)
 
 Every error the transport raises names the failed request: `operation_id`, `method` and
 `path` (the rendered path) are set on it and lead its message.
@@ -213,3 +214,22 @@ class ClientRequestError(APIStatusError):
 
 class InternalServerError(APIStatusError):
     """5xx: Knock failed to handle the request."""
+
+
+WebhookRefusal = Literal["malformed_header", "no_signature", "stale", "mismatch", "malformed_body"]
+
+
+class WebhookSignatureError(KnockError, ValueError):
+    """A webhook request was refused; `reason` says why.
+
+    malformed_header: the x-knock-signature value is not `t=<ms>,s=<signature>`;
+    no_signature: it carries no signature (or there is no header at all);
+    stale: its timestamp is further than the tolerance from now (or in seconds, not milliseconds);
+    mismatch: no secret gives its signature (a tampered body, a wrong secret);
+    malformed_body: the signature holds but the body is not a Knock event (or, read strictly,
+        does not fit the document).
+    """
+
+    def __init__(self, reason: WebhookRefusal, message: str) -> None:
+        super().__init__(f"Knock webhook refused ({reason}): {message}")
+        self.reason: WebhookRefusal = reason

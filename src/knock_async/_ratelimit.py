@@ -36,7 +36,7 @@ DEFAULT_MAX_IN_FLIGHT: Final = 64
 # Knock's one-second window, stretched by 5 %: a request that leaves on time but travels
 # faster than the one `rate` places before it must still land in the next window.
 DEFAULT_WINDOW: Final = 1.05
-_SWEEP_AT: Final = 1024  # buckets kept before idle ones are dropped (one per user token...)
+DEFAULT_MAX_BUCKETS: Final = 1024  # buckets kept before idle ones are dropped (one per user token...)
 
 
 def default_burst(rate: float) -> int:
@@ -135,6 +135,9 @@ class RateLimiter:
             (Passing `rate_limiter=None` to the transport has the same effect.)
         clock: tells the time and waits (`knock_async.Clock`); a test may pass a
             `knock_async.testing.ManualClock`. `AsyncKnock` gives its default limiter its own clock.
+        max_buckets: (tier, scope) buckets kept before the idle ones are dropped; there is one
+            per signed user, so a server calling for many users does not grow without bound.
+            `tracked_scopes` lists the ones kept.
 
     Waiting is first come, first served per bucket, and a caller cancelled while waiting
     takes no token and no slot.
@@ -149,6 +152,7 @@ class RateLimiter:
         window: float = DEFAULT_WINDOW,
         enabled: bool = True,
         clock: Clock = REAL_CLOCK,
+        max_buckets: int = DEFAULT_MAX_BUCKETS,
     ) -> None:
         self._rates = {**DEFAULT_RATES, **(rates or {})}
         self._bursts = {tier: default_burst(rate) for tier, rate in self._rates.items()}
@@ -165,12 +169,15 @@ class RateLimiter:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
         if window < 1:
             raise ValueError(f"window must be at least Knock's 1 second, got {window}")
+        if max_buckets < 1:
+            raise ValueError(f"max_buckets must be at least 1, got {max_buckets}")
         self.enabled = enabled
         self.max_in_flight = max_in_flight
         self._window = window
         self._spare = window - 1.0  # seconds a request may take to reach Knock and still count on time
         self._clock = clock
         self._buckets: dict[tuple[int, str], _Bucket] = {}
+        self._max_buckets = max_buckets
         self._in_flight = InFlight(max_in_flight)
 
     @classmethod
@@ -187,6 +194,11 @@ class RateLimiter:
     def bursts(self) -> Mapping[int, int]:
         """Requests allowed at once by tier."""
         return MappingProxyType(self._bursts)
+
+    @property
+    def tracked_scopes(self) -> frozenset[tuple[int, str]]:
+        """The (tier, scope) pairs whose pacing state is kept now."""
+        return frozenset(self._buckets)
 
     @property
     def in_flight(self) -> int:
@@ -286,7 +298,7 @@ class RateLimiter:
             rate = self._rates.get(tier)
             if rate is None:
                 raise ValueError(f"unknown rate-limit tier {tier}; known tiers: {sorted(self._rates)}")
-            if len(self._buckets) >= _SWEEP_AT:
+            if len(self._buckets) >= self._max_buckets:
                 self._sweep()
             burst = self._bursts[tier]
             bucket = self._buckets[tier, scope] = _Bucket(burst, burst / rate * self._window)

@@ -12,6 +12,8 @@ in *milliseconds* (Stripe's are seconds), the signature the base64 HMAC-SHA256 o
 refuses requests older than `tolerance` seconds, and accepts several secrets while one is being
 rotated. Every refusal is a `WebhookSignatureError` whose text never holds the secret or the
 signature. For FastAPI, `Depends(verified_event(secret))` answers 400 to a bad signature.
+Events are read tolerantly, as answers are (`_reading.read_response`): what does not fit the
+document is kept and reported once, unless `strict`.
 
 This module annotates without `from __future__ import annotations`: FastAPI reads the
 dependency's annotations at run time.
@@ -23,11 +25,12 @@ import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
 from . import models
-from ._convert import converter
-from ._errors import KnockError
+from ._config import strict_by_default
+from ._errors import WebhookSignatureError
+from ._reading import Misfit, read_response
 
 SIGNATURE_HEADER = "x-knock-signature"
 EVENT_HEADER = "x-knock-event"
@@ -39,22 +42,6 @@ _SECONDS_NOT_MILLISECONDS = 10**11
 
 WebhookEvent: TypeAlias = models.MessageWebhookEvent | models.GenericWebhookEvent
 Secret: TypeAlias = str | bytes | Sequence[str | bytes]
-Reason = Literal["malformed_header", "no_signature", "stale", "mismatch", "malformed_body"]
-
-
-class WebhookSignatureError(KnockError, ValueError):
-    """A webhook request was refused; `reason` says why.
-
-    malformed_header: the x-knock-signature value is not `t=<ms>,s=<signature>`;
-    no_signature: it carries no signature (or there is no header at all);
-    stale: its timestamp is further than the tolerance from now (or in seconds, not milliseconds);
-    mismatch: no secret gives its signature (a tampered body, a wrong secret);
-    malformed_body: the signature holds but the body is not a Knock event.
-    """
-
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(f"Knock webhook refused ({reason}): {message}")
-        self.reason: Reason = reason
 
 
 def verify(
@@ -64,12 +51,13 @@ def verify(
     *,
     tolerance: float | None = DEFAULT_TOLERANCE,
     now: dt.datetime | None = None,
+    strict: bool | None = None,
 ) -> WebhookEvent:
     """The event in `body` (the raw request body, exactly as received), once its signature holds.
 
     `signature` is the x-knock-signature header's value, `secret` the webhook's secret or a list
     of them (any one may match). `tolerance` is in seconds (None: no age check); `now` is the
-    instant to measure the age against (default: the system clock).
+    instant to measure the age against (default: the system clock). `strict` is `read_event`'s.
     """
     raw = _body_bytes(body)
     secrets = _secret_list(secret)
@@ -78,7 +66,7 @@ def verify(
         _check_age(timestamp, tolerance, now)
     if not _matches(raw, timestamp, signatures, secrets):
         raise WebhookSignatureError("mismatch", "the signature does not match the body with any given secret")
-    return read_event(raw)
+    return read_event(raw, strict=strict)
 
 
 def sign(body: bytes | str, secret: str | bytes, *, at: dt.datetime | None = None) -> str:
@@ -88,9 +76,15 @@ def sign(body: bytes | str, secret: str | bytes, *, at: dt.datetime | None = Non
     return f"t={timestamp},s={digest}"
 
 
-def read_event(body: bytes | str) -> WebhookEvent:
+def read_event(body: bytes | str, *, strict: bool | None = None) -> WebhookEvent:
     """The typed event a (verified) body holds: message events carry a `Message`, the rest
-    (and types Knock adds later) keep their data as sent."""
+    (and types Knock adds later) keep their data as sent.
+
+    The event is read as the client reads answers: a value that does not fit the document is
+    kept as sent and reported once (a logged warning, never the value), so a payload Knock
+    changed is still received rather than refused and retried. `strict=True` refuses it
+    (`malformed_body`) instead; None: strict when $KNOCK_STRICT_RESPONSES is "1", as the client.
+    """
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):  # RecursionError: nested too deeply to read
@@ -98,10 +92,11 @@ def read_event(body: bytes | str) -> WebhookEvent:
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         raise WebhookSignatureError("malformed_body", "the body is not an event (an object with a type)")
     model = _model_for(payload["type"])
+    strict = strict_by_default() if strict is None else strict
     try:
-        event: WebhookEvent = converter.structure(payload, model)
-    except Exception as exc:  # cattrs raises many kinds; their text may quote the body
-        problem = f"the body does not fit {model.__name__}: {type(exc).__name__}"
+        event: WebhookEvent = read_response(payload, model, f"webhook {model.__name__}", strict=strict)
+    except Misfit as misfit:  # names the place, never the value
+        problem = f"the body does not fit {model.__name__}: {misfit}"
     else:
         return event
     raise WebhookSignatureError("malformed_body", problem)
@@ -112,12 +107,14 @@ def verified_event(
     *,
     tolerance: float | None = DEFAULT_TOLERANCE,
     now: Callable[[], dt.datetime] | None = None,
+    strict: bool | None = None,
 ) -> Callable[..., Awaitable[WebhookEvent]]:
     """A FastAPI dependency: `event: WebhookEvent = Depends(verified_event(secret))`.
 
     It reads the raw body and the x-knock-signature header and answers 400 (with the reason)
     when `verify` refuses them. `secret` may be a function, asked on every request, so a secret
     read from the environment or rotated at run time needs no new app; `now` likewise.
+    `strict` is `read_event`'s.
     """
     from fastapi import HTTPException, Request  # FastAPI is the app's dependency, not the SDK's
 
@@ -133,6 +130,7 @@ def verified_event(
                 current,
                 tolerance=tolerance,
                 now=now() if now is not None else None,
+                strict=strict,
             )
         except WebhookSignatureError as exc:
             raise HTTPException(status_code=400, detail={"reason": exc.reason, "message": str(exc)}) from None

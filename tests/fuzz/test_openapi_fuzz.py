@@ -101,7 +101,13 @@ def seed(server: KnockTestServer) -> None:
     state = server.state
     state.set_channel_data((None, "u1"), FEED, {"tokens": ["t"], "devices": [{"token": "t"}]})
     state.subscribe(("projects", "p1"), (None, "u1"), None, "2026-01-01T00:00:00Z")
-    server._backend.engine.trigger("welcome", {"recipients": ["u1"], "tenant": "t1"})
+    triggered = requests.post(
+        f"{server.url}/v1/workflows/welcome/trigger",
+        json={"recipients": ["u1"], "tenant": "t1"},
+        headers={"Authorization": f"Bearer {server.secret_key}"},
+        timeout=10,
+    )
+    assert triggered.ok, triggered.text
     message = next(iter(state.messages.values()))  # the feed message, renamed as PATH_IDS names it
     state.messages[MESSAGE_ID] = state.messages.pop(message.id)
     message.id = MESSAGE_ID

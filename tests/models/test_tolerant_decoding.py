@@ -128,7 +128,7 @@ async def knock_url() -> AsyncIterator[tuple[str, dict[str, Any]]]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]  # the port the OS picked
     try:
         yield f"http://127.0.0.1:{port}", bodies
     finally:

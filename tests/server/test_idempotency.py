@@ -212,7 +212,7 @@ async def test_the_store_keeps_the_newest_keys(make_server: ServerFactory) -> No
     async with Api(server) as api:
         for key in ("k1", "k2", "k3", "k4"):
             await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": key})
-        assert len(server._idempotency) == 3
+        assert server.idempotency_keys == 3
         await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": "k4"})  # kept: replayed
         assert len(server.state.runs) == 4
         await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": "k1"})  # dropped: acts again
@@ -225,4 +225,4 @@ async def test_expired_keys_leave_the_store(server: KnockTestServer, api: Api, c
         await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": key})
     clock.advance(24 * 3600)
     await api.post(TRIGGER, json=BODY, headers={"Idempotency-Key": "c"})
-    assert len(server._idempotency) == 1
+    assert server.idempotency_keys == 1

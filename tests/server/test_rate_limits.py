@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from knock_async.testing import RateLimits
+from knock_async import RateLimiter
+from knock_async.testing import KNOCK_TIER_RATES, RateLimits
 from tests.conftest import ServerFactory
 from tests.server.support import Api
 
@@ -54,3 +55,9 @@ async def test_rates_are_configurable_and_can_be_switched_off(make_server: Serve
         assert statuses == [200, 200, 200, 429]
         server.rate_limits = RateLimits.off()
         assert all([(await api.post(BULK_DELETE, json={"user_ids": []})).ok for _ in range(5)])
+
+
+def test_the_server_limits_by_the_tiers_the_client_paces_by() -> None:
+    # One table of Knock's tiers: a client on default pacing never meets the server's 429s.
+    assert dict(RateLimits().rates) == dict(KNOCK_TIER_RATES) == dict(RateLimiter().rates)
+    assert KNOCK_TIER_RATES[2] == 5 and KNOCK_TIER_RATES[5] == 1000

@@ -73,7 +73,7 @@ async def test_memory_stays_bounded_under_many_requests(make_server: ServerFacto
             tracemalloc.stop()
     # 200 more requests with 2 kB bodies would add > 400 kB if anything kept them all.
     assert second - first < 150_000, (first, second)
-    assert len(server.requests) == 100 and len(server._idempotency) == 0
+    assert len(server.requests) == 100 and server.idempotency_keys == 0
 
 
 async def test_badly_typed_ids_are_422_not_500(server: KnockTestServer, api: Api) -> None:

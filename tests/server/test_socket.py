@@ -13,12 +13,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from knock_async.testing import KnockTestServer, _socket
-from knock_async.testing._socket import MAX_CLIENTS_PER_TOPIC, MAX_PENDING_FRAMES, MAX_TOPICS
+from knock_async.testing import KnockTestServer, ManualClock, SocketLimits
 from knock_async.tokens import Grant, Permission, sign_user_token
 from tests.conftest import ServerFactory
 from tests.server.support import Api
 
+LIMITS = SocketLimits()  # the defaults the server runs with
 FEED_OPTIONS = {"archived": "exclude", "mode": "compact"}
 QUIET = 0.3  # seconds to wait for a push that must not come
 
@@ -226,12 +226,12 @@ async def test_a_malformed_frame_closes_the_socket_with_a_reason(
 
 async def test_bounds_per_connection(server: KnockTestServer, session: aiohttp.ClientSession) -> None:
     socket = await connect(session, server)
-    for user in range(MAX_TOPICS):
+    for user in range(LIMITS.max_topics):
         assert (await socket.join(feed_topic(server, f"u{user}")))["status"] == "ok"
     over = await socket.join(feed_topic(server, "one-too-many"))
     assert over["response"]["reason"] == "too_many_topics"
     assert (await socket.join(feed_topic(server, "u0")))["status"] == "ok"  # re-joining one is fine
-    crowded = {f"client_{n}": FEED_OPTIONS for n in range(MAX_CLIENTS_PER_TOPIC + 1)}
+    crowded = {f"client_{n}": FEED_OPTIONS for n in range(LIMITS.max_clients_per_topic + 1)}
     assert (await socket.join(feed_topic(server, "u1"), crowded))["response"]["reason"] == "too_many_clients"
 
     huge = await connect(session, server)
@@ -242,15 +242,18 @@ async def test_bounds_per_connection(server: KnockTestServer, session: aiohttp.C
 
 
 async def test_a_client_that_never_reads_is_closed_not_thinned(
-    server: KnockTestServer, session: aiohttp.ClientSession
+    make_server: ServerFactory, session: aiohttp.ClientSession, clock: ManualClock
 ) -> None:
+    server = await make_server(socket_limits=SocketLimits(max_pending_frames=5))
+    server.add_workflow("reminder", delay=60)
     socket = await connect(session, server)
     await socket.join(feed_topic(server, "u1"))
-    # The server's side of this socket, reached inside: a real client would need megabytes of
-    # unread pushes to fill the kernel's buffers before the server's own queue fills.
-    connection = next(iter(server._feed_socket._connections))
-    for _ in range(MAX_PENDING_FRAMES + 1):  # queued faster than any socket drains them
-        connection.send([None, None, "phoenix", "filler", {}])
+    async with Api(server) as admin:
+        for _ in range(6):
+            assert (await admin.post("/v1/workflows/reminder/trigger", json={"recipients": ["u1"]})).ok
+    # The six delayed runs fall due within one advance(): six pushes queue before the sender
+    # task gets a turn, one more than the connection may hold.
+    clock.advance(60)
     closed = await socket.ws.receive(timeout=5)
     while closed.type == aiohttp.WSMsgType.TEXT:  # whatever went out before the close
         closed = await socket.ws.receive(timeout=5)
@@ -275,9 +278,9 @@ async def test_server_stop_closes_every_socket_cleanly(
 
 
 async def test_a_silent_connection_is_closed_and_heartbeats_keep_one_open(
-    server: KnockTestServer, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+    make_server: ServerFactory, session: aiohttp.ClientSession
 ) -> None:
-    monkeypatch.setattr(_socket, "IDLE_TIMEOUT", 0.5)  # Phoenix's 60 s, shortened for the test
+    server = await make_server(socket_limits=SocketLimits(idle_timeout=0.5))  # Phoenix's 60 s, shortened
     silent, beating = await connect(session, server), await connect(session, server)
     for _ in range(4):
         await asyncio.sleep(0.25)
@@ -307,3 +310,9 @@ async def test_a_tenant_scoped_token_joins_only_with_its_tenant(
     )
     assert (globex["status"], globex["response"]["status"]) == ("error", 403)  # each feed's options count
     assert (await socket.join(topic, {"client_all": FEED_OPTIONS}))["response"]["status"] == 403
+
+
+def test_socket_limits_refuse_bounds_that_would_close_every_connection() -> None:
+    for bad in ({"max_pending_frames": 0}, {"max_topics": 0}, {"idle_timeout": 0.0}):
+        with pytest.raises(ValueError):
+            SocketLimits(**bad)  # type: ignore[arg-type]

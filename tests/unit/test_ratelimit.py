@@ -466,6 +466,7 @@ async def test_real_clock_smoke() -> None:
         ({"bursts": {9: 1}}, "no rate"),
         ({"max_in_flight": 0}, "max_in_flight"),
         ({"window": 0.5}, "window"),
+        ({"max_buckets": 0}, "max_buckets must be at least 1"),
     ],
 )
 def test_bad_configuration_is_refused(kwargs: dict[str, Any], message: str) -> None:
@@ -482,14 +483,11 @@ async def test_unknown_tier_is_refused(fake: FakeTime) -> None:
 
 
 @pytest.mark.asyncio
-async def test_idle_buckets_are_swept(fake: FakeTime, monkeypatch: pytest.MonkeyPatch) -> None:
-    import knock_async._ratelimit as module
-
-    monkeypatch.setattr(module, "_SWEEP_AT", 10)
-    limiter = limiter_on(fake)
+async def test_idle_buckets_are_swept(fake: FakeTime) -> None:
+    limiter = limiter_on(fake, max_buckets=10)
     for i in range(10):
         await start_times(fake, limiter, tier=4, count=1, scope=f"user-{i}")
     await limiter.pause(4, "user-0", 100)  # a paused bucket must be kept
     await fake.advance(5)
     await start_times(fake, limiter, tier=4, count=1, scope="new")
-    assert set(limiter._buckets) == {(4, "user-0"), (4, "new")}
+    assert limiter.tracked_scopes == {(4, "user-0"), (4, "new")}

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from knock_async import models
+from knock_async import KnockError, drifted, models
+from knock_async import WebhookSignatureError as ExportedError
 from knock_async.webhooks import WebhookSignatureError, read_event, sign, verify
 from tests.helpers import spec
 from tests.webhooks.support import knock_signature, signature_holds
@@ -146,9 +147,41 @@ def test_refusals_never_show_the_secret_or_the_signature() -> None:
 
 
 def test_a_verified_body_that_is_no_event_is_refused_as_malformed() -> None:
-    for body in (b"not json", b"[1, 2]", b'{"data": {}}', b'{"type": "message.read", "created_at": "x"}'):
-        error = refusal(body, knock_signature(body, SECRET, NOW_MS))
-        assert error.reason == "malformed_body", body
+    for body in (b"not json", b"[1, 2]", b'{"data": {}}', b'{"type": 7}'):
+        for strict in (False, True):
+            error = refusal(body, knock_signature(body, SECRET, NOW_MS), strict=strict)
+            assert error.reason == "malformed_body", body
+
+
+def _drifted_body() -> bytes:
+    """A message.read event as a changed Knock might send it: `data.status` now an object."""
+    event = _example("message.read")
+    event["data"]["status"] = {"state": "read", "secret_hint": "sk_live_leaked"}
+    return json.dumps(event).encode()
+
+
+def test_a_drifted_event_is_received_tolerantly_and_reported_once(caplog: pytest.LogCaptureFixture) -> None:
+    body = _drifted_body()
+    header = knock_signature(body, SECRET, NOW_MS)
+    with caplog.at_level("WARNING", logger="knock_async"):
+        first = verify(body, header, SECRET, now=NOW, strict=False)
+        again = verify(body, header, SECRET, now=NOW, strict=False)
+    assert isinstance(first, models.MessageWebhookEvent) and first == again
+    assert first.data.status == {"state": "read", "secret_hint": "sk_live_leaked"}  # kept as sent
+    assert first.data.id == "2fYtA1bC2dE3fG4hI5jK6lM7nO8"  # what fits is typed as usual
+    assert drifted(first) == ["data.status"]
+    reports = [r.getMessage() for r in caplog.records if "data.status" in r.getMessage()]
+    assert len(reports) == 1  # once per process (no other test drifts at this place)
+    assert "webhook MessageWebhookEvent" in reports[0] and "got object" in reports[0]
+    assert "sk_live_leaked" not in caplog.text
+
+
+def test_a_drifted_event_is_refused_when_read_strictly() -> None:
+    body = _drifted_body()
+    error = refusal(body, knock_signature(body, SECRET, NOW_MS), strict=True)
+    assert error.reason == "malformed_body"
+    assert "data.status" in str(error) and "sk_live_leaked" not in str(error)
+    assert error.__cause__ is None and error.__suppress_context__ is False and error.__context__ is None
 
 
 def test_unknown_event_types_are_kept_not_refused() -> None:
@@ -201,3 +234,9 @@ def test_bad_arguments_are_refused_clearly() -> None:
         verify(BODY, header, SECRET, now=NOW, tolerance=-1)
     with pytest.raises(ValueError, match="timezone-aware"):
         verify(BODY, header, SECRET, now=dt.datetime(2026, 3, 1))
+
+
+def test_the_refusal_is_one_class_in_the_error_hierarchy() -> None:
+    assert ExportedError is WebhookSignatureError
+    assert issubclass(WebhookSignatureError, KnockError) and issubclass(WebhookSignatureError, ValueError)
+    assert WebhookSignatureError.__module__ == "knock_async"

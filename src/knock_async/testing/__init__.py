@@ -18,7 +18,7 @@ pytest, enable the `knock_server` fixture with `pytest_plugins =
 """
 
 from ._bulk import BulkPace
-from ._clock import Clock, ManualClock, SystemClock
+from ._clock import ManualClock, ServerClock, SystemClock
 from ._faults import Faults
 from ._guides import Guide, GuideStep
 from ._ratelimit import KNOCK_TIER_RATES, RateLimits
@@ -29,6 +29,7 @@ from ._server import (
     KnockTestServer,
     RecordedRequest,
 )
+from ._socket import SocketLimits
 from ._webhooks import Webhook, WebhookDelivery
 from ._workflows import ChannelStep, Workflow
 
@@ -38,7 +39,6 @@ __all__ = [
     "KNOCK_TIER_RATES",
     "BulkPace",
     "ChannelStep",
-    "Clock",
     "Faults",
     "Guide",
     "GuideStep",
@@ -47,6 +47,8 @@ __all__ = [
     "ManualClock",
     "RateLimits",
     "RecordedRequest",
+    "ServerClock",
+    "SocketLimits",
     "SystemClock",
     "Webhook",
     "WebhookDelivery",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from ._bulk import BulkRunner
-from ._clock import Clock, isoformat
+from ._clock import ServerClock, isoformat
 from ._engine import Engine
 from ._state import State
 
@@ -13,7 +13,7 @@ from ._state import State
 @attrs.define
 class Backend:
     state: State
-    clock: Clock
+    clock: ServerClock
     engine: Engine
     bulk: BulkRunner
 

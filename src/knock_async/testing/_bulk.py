@@ -20,7 +20,7 @@ from typing import Literal
 
 import attrs
 
-from ._clock import Clock, TimerHandle, isoformat
+from ._clock import ServerClock, TimerHandle, isoformat
 from ._errors import KnockHTTPError
 from ._records import JSONDict
 from ._state import State
@@ -77,7 +77,9 @@ class BulkOperation:
 
 
 class BulkRunner:
-    def __init__(self, state: State, clock: Clock, progress: BulkPace, new_id: Callable[[], str]) -> None:
+    def __init__(
+        self, state: State, clock: ServerClock, progress: BulkPace, new_id: Callable[[], str]
+    ) -> None:
         self.state = state
         self.clock = clock
         self.progress = progress

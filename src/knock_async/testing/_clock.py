@@ -1,11 +1,11 @@
-"""Time as the server sees it: an injectable clock for delays, timestamps and expiry.
+"""Time as the server sees it: an injectable `ServerClock` for delays, timestamps and expiry.
 
 `SystemClock` runs delayed work on real asyncio timers; `ManualClock` only moves when a test
 calls `advance()`, so a workflow delay of an hour takes no time at all in a test.
 
-`ManualClock` is also a `knock_async.Clock` (`monotonic`, `sleep`), so one fake clock can drive
-a client (its backoff, pacing and bulk polling) and the server in the same test:
-`AsyncKnock(..., clock=server_clock)`.
+`ManualClock` is also a `knock_async.Clock` (the client's protocol: `monotonic`, `sleep`), so
+one fake clock can drive a client (its backoff, pacing and bulk polling) and the server in the
+same test: `AsyncKnock(..., clock=server_clock)`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,11 @@ class TimerHandle(Protocol):
     def cancel(self) -> None: ...
 
 
-class Clock(Protocol):
-    """What the server needs from time: the current instant and a way to run something later."""
+class ServerClock(Protocol):
+    """What the server needs from time: the current instant and a way to run something later.
+
+    (Not `knock_async.Clock`, the client's: monotonic seconds and an async sleep.)
+    """
 
     def now(self) -> dt.datetime: ...
 

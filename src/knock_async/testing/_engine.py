@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from . import _shapes as shapes
-from ._clock import Clock, TimerHandle, isoformat
+from ._clock import ServerClock, TimerHandle, isoformat
 from ._errors import field_error, workflow_inactive, workflow_missing
 from ._records import EventRow, JSONDict, MessageRow, Ref, RunRow
 from ._state import State, check_inline
@@ -22,7 +22,7 @@ from ._workflows import Channel, Workflow, as_channel_type, channel_id_for, rend
 
 
 class Engine:
-    def __init__(self, state: State, clock: Clock) -> None:
+    def __init__(self, state: State, clock: ServerClock) -> None:
         self.state = state
         self.clock = clock
         self._timers: dict[str, TimerHandle] = {}  # recipient run id -> pending delivery

@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from ._clock import Clock
+from ._clock import ServerClock
 
 RETENTION = dt.timedelta(hours=24)
 DEFAULT_MAX_KEYS = 10_000
@@ -91,7 +91,7 @@ class Outcome:
 
 
 class IdempotencyStore:
-    def __init__(self, clock: Clock, max_keys: int = DEFAULT_MAX_KEYS) -> None:
+    def __init__(self, clock: ServerClock, max_keys: int = DEFAULT_MAX_KEYS) -> None:
         if max_keys < 1:
             raise ValueError("max_idempotency_keys must be at least 1")
         self._clock = clock

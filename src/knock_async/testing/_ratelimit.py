@@ -13,10 +13,12 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
+from .._ratelimit import DEFAULT_RATES
 from ._errors import rate_limited
 
-# Requests per window, by the document's x-knock-tier (1 = 1/s ... 5 = 1000/s).
-KNOCK_TIER_RATES: Mapping[int, int] = {1: 1, 2: 5, 3: 60, 4: 200, 5: 1000}
+# Requests per second by the document's x-knock-tier (1 = 1/s ... 5 = 1000/s): Knock's tiers,
+# one table for the client's pacing and the server's 429s, so the two never disagree.
+KNOCK_TIER_RATES: Mapping[int, float] = DEFAULT_RATES
 
 
 @attrs.frozen
@@ -24,7 +26,7 @@ class RateLimits:
     """How the server rate-limits: `enabled`, requests per `window` seconds by tier."""
 
     enabled: bool = True
-    rates: Mapping[int, int] = attrs.field(factory=lambda: dict(KNOCK_TIER_RATES))
+    rates: Mapping[int, float] = attrs.field(factory=lambda: dict(KNOCK_TIER_RATES))
     window: float = 1.0
 
     @classmethod

@@ -28,7 +28,7 @@ from . import _handlers  # noqa: F401  (importing it registers every handler)
 from ._backend import Backend
 from ._bulk import BulkPace, BulkRunner
 from ._caller import KeyKind
-from ._clock import Clock, SystemClock
+from ._clock import ServerClock, SystemClock
 from ._cors import cors_middleware
 from ._engine import Engine
 from ._faults import FaultInjector, FaultKind, Faults, FaultTiming
@@ -47,7 +47,7 @@ from ._request_path import (
     new_exchange,
 )
 from ._routes import TWINS, discover_operations, route_order
-from ._socket import FeedSocket
+from ._socket import FeedSocket, SocketLimits
 from ._state import State
 from ._views import obj, tenant, user
 from ._webhooks import DEFAULT_TIMEOUT, Webhook, WebhookDelivery, WebhookSender
@@ -117,6 +117,9 @@ class KnockTestServer:
     Every answer carries CORS headers and preflights are answered, so browser clients may call
     it: from any origin by default, or only from `cors_origins` (e.g. `["http://localhost:3000"]`).
     `add_route()` serves an extra route beside the API (before `start()`).
+
+    The real-time feed socket bounds each connection by `socket_limits` (`SocketLimits`: frame
+    size, topics, clients per topic, pushes waiting, idle timeout).
     """
 
     def __init__(
@@ -126,7 +129,7 @@ class KnockTestServer:
         port: int = 0,
         secret_key: str = DEFAULT_SECRET_KEY,
         publishable_key: str = DEFAULT_PUBLISHABLE_KEY,
-        clock: Clock | None = None,
+        clock: ServerClock | None = None,
         rate_limits: RateLimits | None = None,
         faults: Faults | None = None,
         bulk: BulkPace | None = None,
@@ -137,6 +140,7 @@ class KnockTestServer:
         max_recorded_calls: int = DEFAULT_MAX_RECORDED_CALLS,
         max_idempotency_keys: int = DEFAULT_MAX_KEYS,
         cors_origins: Iterable[str] | None = None,
+        socket_limits: SocketLimits | None = None,
     ) -> None:
         if max_recorded_calls < 1:
             raise ValueError("max_recorded_calls must be at least 1")
@@ -145,7 +149,7 @@ class KnockTestServer:
         self.secret_key = secret_key
         self.publishable_key = publishable_key
         self._keys: dict[str, KeyKind] = {secret_key: "secret", publishable_key: "publishable"}
-        self.clock: Clock = clock or SystemClock()
+        self.clock: ServerClock = clock or SystemClock()
         self.state = State()
         self._webhooks = WebhookSender(self.state, self.clock)  # listens to the state's message events
         engine = Engine(self.state, self.clock)
@@ -165,7 +169,9 @@ class KnockTestServer:
             maxlen=max_recorded_calls
         )
         self.app = self._make_app([cors_middleware(cors_origins), *middlewares])
-        self._feed_socket = FeedSocket(self._path.caller, self._backend, self.operations)
+        self._feed_socket = FeedSocket(
+            self._path.caller, self._backend, self.operations, socket_limits or SocketLimits()
+        )
         self._feed_socket.register(self.app)  # real-time feeds: /ws/v1/websocket
         self._runner: web.AppRunner | None = None
 
@@ -372,6 +378,11 @@ class KnockTestServer:
     def calls(self, operation_id: str) -> list[RecordedRequest]:
         """The recorded requests to one operation, e.g. `server.calls("workflows.trigger")`."""
         return [request for request in self._requests if request.operation_id == operation_id]
+
+    @property
+    def idempotency_keys(self) -> int:
+        """How many Idempotency-Keys the store holds: at most `max_idempotency_keys`, for 24 hours."""
+        return len(self._idempotency)
 
     def take_idempotency_violations(self) -> list[IdempotencyViolation]:
         """The Idempotency-Key misuses answered since the last call, forgotten once taken.

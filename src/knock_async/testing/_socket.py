@@ -45,11 +45,28 @@ logger = logging.getLogger("knock_async.testing")
 
 SOCKET_PATH = "/ws/v1/websocket"  # the client's `${host}/ws/v1`, plus Phoenix's transport suffix
 PROTOCOL_VSN = "2.0.0"
-MAX_FRAME_BYTES = 64 * 1024
-MAX_TOPICS = 100  # joined topics per connection
-MAX_CLIENTS_PER_TOPIC = 50  # feeds sharing one topic on one connection
-MAX_PENDING_FRAMES = 1000  # frames waiting to be sent; past this the connection is closed
-IDLE_TIMEOUT = 60.0  # seconds without a frame (the client heartbeats every 30 s), as Phoenix
+
+
+@attrs.frozen
+class SocketLimits:
+    """The bounds of each real-time feed connection: `KnockTestServer(socket_limits=...)`.
+
+    max_frame_bytes: the largest frame a client may send (a bigger one closes the socket, 1009).
+    max_topics: feed topics one connection may join.
+    max_clients_per_topic: feeds (client reference ids) sharing one topic on one connection.
+    max_pending_frames: pushes waiting to be sent; past this the connection is closed (1013),
+        never thinned silently.
+    idle_timeout: seconds without a frame before the socket is closed (the client heartbeats
+        every 30 s; Phoenix closes after 60 s).
+    """
+
+    max_frame_bytes: int = attrs.field(default=64 * 1024, validator=attrs.validators.ge(1))
+    max_topics: int = attrs.field(default=100, validator=attrs.validators.ge(1))
+    max_clients_per_topic: int = attrs.field(default=50, validator=attrs.validators.ge(1))
+    max_pending_frames: int = attrs.field(default=1000, validator=attrs.validators.ge(1))
+    idle_timeout: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
+
+
 _FEED_OPERATION = "users.feeds.list_items"
 _TOPIC_PREFIX = "feeds:"
 _CLOSE_TOO_SLOW = 1013  # "try again later": the client did not read its pushes fast enough
@@ -76,14 +93,15 @@ class _Connection:
 
     ws: web.WebSocketResponse
     caller: Caller
+    max_pending_frames: int
     joins: dict[str, _Join] = attrs.field(factory=dict)  # by topic
     outbox: collections.deque[str] = attrs.field(factory=collections.deque)
     ready: asyncio.Event = attrs.field(factory=asyncio.Event)
     overflowed: bool = False
 
     def send(self, frame: list[Any]) -> None:
-        """Queue a frame; a client that lets MAX_PENDING_FRAMES pile up is closed instead."""
-        if len(self.outbox) >= MAX_PENDING_FRAMES:
+        """Queue a frame; a client that lets `max_pending_frames` pile up is closed instead."""
+        if len(self.outbox) >= self.max_pending_frames:
             self.overflowed = True
         else:
             self.outbox.append(json.dumps(frame))
@@ -99,7 +117,7 @@ class _Connection:
             await self.ready.wait()
             self.ready.clear()
             if self.overflowed:
-                reason = f"more than {MAX_PENDING_FRAMES} frames waiting: read faster"
+                reason = f"more than {self.max_pending_frames} frames waiting: read faster"
                 await self.ws.close(code=_CLOSE_TOO_SLOW, message=reason.encode())
                 return
             try:
@@ -117,7 +135,9 @@ class FeedSocket:
         authenticate: Callable[[str, str | None], Caller],
         backend: Backend,
         operations: Iterable[Operation[Any]],
+        limits: SocketLimits,
     ) -> None:
+        self.limits = limits
         self._authenticate = authenticate
         self._backend = backend
         self._feed_operation = next((op for op in operations if op.id == _FEED_OPERATION), None)
@@ -139,9 +159,9 @@ class FeedSocket:
             caller = self._authenticate(request.query.get("api_key", ""), request.query.get("user_token"))
         except KnockHTTPError as error:
             return web.json_response(error.body(), status=error.status)
-        ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES)
+        ws = web.WebSocketResponse(max_msg_size=self.limits.max_frame_bytes)
         await ws.prepare(request)
-        connection = _Connection(ws, caller)
+        connection = _Connection(ws, caller, self.limits.max_pending_frames)
         self._connections.add(connection)
         sender = asyncio.create_task(connection.send_all())
         try:
@@ -154,17 +174,17 @@ class FeedSocket:
         return ws
 
     async def _receive_all(self, connection: _Connection) -> None:
-        ws = connection.ws
+        ws, idle_timeout = connection.ws, self.limits.idle_timeout
         while not ws.closed:
             try:
-                message = await ws.receive(timeout=IDLE_TIMEOUT)
+                message = await ws.receive(timeout=idle_timeout)
             except asyncio.TimeoutError:
-                idle = f"no frame for {IDLE_TIMEOUT:g} seconds (heartbeats keep a socket open)"
+                idle = f"no frame for {idle_timeout:g} seconds (heartbeats keep a socket open)"
                 await ws.close(code=WSCloseCode.GOING_AWAY, message=idle.encode())
                 return
             if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                 return
-            if message.type == WSMsgType.ERROR:  # e.g. a frame over MAX_FRAME_BYTES: aiohttp closed it
+            if message.type == WSMsgType.ERROR:  # e.g. a frame over max_frame_bytes: aiohttp closed it
                 return
             if message.type != WSMsgType.TEXT:
                 await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"frames are JSON text")
@@ -202,9 +222,10 @@ class FeedSocket:
     def _check_join(self, connection: _Connection, join_ref: str | None, topic: str, payload: Any) -> _Join:
         """The join a frame asks for, once its topic, clients, access and options check out."""
         channel_id, user_id = feed_topic(topic)
-        if topic not in connection.joins and len(connection.joins) >= MAX_TOPICS:
-            raise KnockHTTPError(429, "too_many_topics", f"one connection joins at most {MAX_TOPICS} topics")
-        clients = feed_clients(payload)
+        max_topics = self.limits.max_topics
+        if topic not in connection.joins and len(connection.joins) >= max_topics:
+            raise KnockHTTPError(429, "too_many_topics", f"one connection joins at most {max_topics} topics")
+        clients = feed_clients(payload, self.limits.max_clients_per_topic)
         route = HANDLERS[_FEED_OPERATION]
         for options in clients.values():  # each feed's options (its tenant, say) as its HTTP read's
             call = self._feed_call(connection.caller, user_id, channel_id, options)
@@ -285,12 +306,10 @@ def feed_topic(topic: str) -> tuple[str, str]:
     return channel_id, user_id
 
 
-def feed_clients(payload: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+def feed_clients(payload: Mapping[str, Any], max_clients: int) -> dict[str, Mapping[str, Any]]:
     """The join payload: each listening feed's client reference id -> its feed options."""
-    if len(payload) > MAX_CLIENTS_PER_TOPIC:
-        raise KnockHTTPError(
-            429, "too_many_clients", f"one topic takes at most {MAX_CLIENTS_PER_TOPIC} clients"
-        )
+    if len(payload) > max_clients:
+        raise KnockHTTPError(429, "too_many_clients", f"one topic takes at most {max_clients} clients")
     if not all(isinstance(options, dict) for options in payload.values()):
         raise KnockHTTPError(422, "invalid_params", "the join payload maps client ids to feed options")
     return dict(payload)

@@ -22,7 +22,7 @@ import attrs
 
 from ..webhooks import ENVIRONMENT_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 from . import _views as views
-from ._clock import Clock, TimerHandle
+from ._clock import ServerClock, TimerHandle
 from ._records import JSONDict, MessageRow
 from ._state import State
 
@@ -103,7 +103,7 @@ def event_payload(message: MessageRow, event_type: str) -> JSONDict:
 class WebhookSender:
     """The server's outbound webhooks and their deliveries."""
 
-    def __init__(self, state: State, clock: Clock) -> None:
+    def __init__(self, state: State, clock: ServerClock) -> None:
         self.clock = clock
         self.environment_id = str(uuid.uuid4())
         self.webhooks: list[Webhook] = []
