@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import pkgutil
+import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -79,3 +80,19 @@ class RecordingClock:
         self.sleeps.append(seconds)
         self.now += seconds
         await asyncio.sleep(0)
+
+
+def type_check(module: Path) -> tuple[str, int]:
+    """mypy --strict on one file, in this process: its output and exit status.
+
+    mypy raises Python's recursion limit and leaves it raised; restored here, since on Python
+    3.10 a deep recursion under a raised limit overflows the C stack instead of raising.
+    """
+    from mypy import api
+
+    limit = sys.getrecursionlimit()
+    try:
+        stdout, _, status = api.run(["--strict", "--no-incremental", "--follow-imports=silent", str(module)])
+    finally:
+        sys.setrecursionlimit(limit)
+    return stdout, status

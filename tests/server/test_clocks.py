@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from mypy import api
-
 from knock_async.testing import ManualClock
+from tests.helpers import type_check
 
 BOTH = """
 from knock_async import Clock
@@ -32,7 +31,7 @@ client_clock: Clock = SystemClock()
 def _check(tmp_path: Path, source: str) -> tuple[str, int]:
     module = tmp_path / "clocks.py"
     module.write_text(source)
-    stdout, _, status = api.run(["--strict", "--no-incremental", "--follow-imports=silent", str(module)])
+    stdout, status = type_check(module)
     return stdout, status
 
 

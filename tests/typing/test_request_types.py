@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mypy import api
+from tests.helpers import type_check
 
 SOURCE = """
 from typing import Any
@@ -25,7 +25,7 @@ async def main() -> None:
 def test_the_model_types_the_result_and_the_tier_is_required(tmp_path: Path) -> None:
     module = tmp_path / "user_code.py"
     module.write_text(SOURCE)
-    stdout, _, status = api.run(["--strict", "--no-incremental", "--follow-imports=silent", str(module)])
+    stdout, status = type_check(module)
     errors = [line for line in stdout.splitlines() if ": error:" in line]
     assert status == 1
     assert len(errors) == 2, stdout

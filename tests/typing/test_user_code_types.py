@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mypy import api
+from tests.helpers import type_check
 
 GOOD = """
 from knock_async import AsyncKnock, models
@@ -35,7 +35,7 @@ async def main() -> None:
 def _check(tmp_path: Path, source: str) -> tuple[str, int]:
     module = tmp_path / "user_code.py"
     module.write_text(source)
-    stdout, _, status = api.run(["--strict", "--no-incremental", "--follow-imports=silent", str(module)])
+    stdout, status = type_check(module)
     return stdout, status
 
 
