@@ -35,6 +35,18 @@ DEFAULT_WORKFLOWS = ("new-comment=in_app_feed,email", "order-placed=email")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.signing_key_file is not None and not args.enhanced_security:
+        parser.error("--signing-key-file needs --enhanced-security")
+    for option, specs in (("--workflow", args.workflow), ("--guide", args.guide)):
+        for spec in specs:
+            if not spec.partition("=")[0]:
+                parser.error(f"{option} {spec!r}: give a key, e.g. {option} KEY=...")
+    return args
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="knock-async-server", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4010, help="0 picks a free port")
@@ -64,6 +76,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="allow browsers on this origin only, e.g. http://localhost:3000 (repeatable); default: any",
     )
     parser.add_argument("--bulk-step", type=float, default=0.5, help="seconds per bulk-operation step")
+    _add_security_and_webhooks(parser)
+    return parser
+
+
+def _add_security_and_webhooks(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--enhanced-security",
         action="store_true",
@@ -82,14 +99,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="URL",
         help="POST message events to URL as Knock's outbound webhooks do (repeatable; one secret for all)",
     )
-    args = parser.parse_args(argv)
-    if args.signing_key_file is not None and not args.enhanced_security:
-        parser.error("--signing-key-file needs --enhanced-security")
-    for option, specs in (("--workflow", args.workflow), ("--guide", args.guide)):
-        for spec in specs:
-            if not spec.partition("=")[0]:
-                parser.error(f"{option} {spec!r}: give a key, e.g. {option} KEY=...")
-    return args
 
 
 def signing_key_in(path: Path | None) -> str | None:
