@@ -6,14 +6,18 @@ import asyncio
 import importlib
 import pkgutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+from aiohttp import web
 
 from knock_async._types import Operation
+
+# What a one-route test server answers with (tests/unit/conftest.py's `serve`).
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "knock.yaml"
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
@@ -82,14 +86,17 @@ class RecordingClock:
         await asyncio.sleep(0)
 
 
-def type_check(module: Path) -> tuple[str, int]:
-    """mypy --strict on one file, in this process: its output and exit status.
+def type_check(tmp_path: Path, source: str) -> tuple[str, int]:
+    """mypy --strict on `source` as a user's own module: its output and exit status.
 
-    mypy raises Python's recursion limit and leaves it raised; restored here, since on Python
-    3.10 a deep recursion under a raised limit overflows the C stack instead of raising.
+    Run in this process, and mypy raises Python's recursion limit and leaves it raised:
+    restored here, since on Python 3.10 a deep recursion under a raised limit overflows the C
+    stack instead of raising.
     """
     from mypy import api
 
+    module = tmp_path / "user_code.py"
+    module.write_text(source)
     limit = sys.getrecursionlimit()
     try:
         stdout, _, status = api.run(["--strict", "--no-incremental", "--follow-imports=silent", str(module)])

@@ -28,20 +28,13 @@ client_clock: Clock = SystemClock()
 """
 
 
-def _check(tmp_path: Path, source: str) -> tuple[str, int]:
-    module = tmp_path / "clocks.py"
-    module.write_text(source)
-    stdout, status = type_check(module)
-    return stdout, status
-
-
 def test_manual_clock_is_both_clocks(tmp_path: Path) -> None:
-    stdout, status = _check(tmp_path, BOTH)
+    stdout, status = type_check(tmp_path, BOTH)
     assert status == 0, stdout
 
 
 def test_the_server_clock_is_not_a_client_clock(tmp_path: Path) -> None:
-    stdout, status = _check(tmp_path, SYSTEM_AS_CLIENT_CLOCK)
+    stdout, status = type_check(tmp_path, SYSTEM_AS_CLIENT_CLOCK)
     assert status == 1
     assert 'has type "SystemClock", variable has type "Clock"' in stdout
 

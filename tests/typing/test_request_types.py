@@ -23,9 +23,7 @@ async def main() -> None:
 
 
 def test_the_model_types_the_result_and_the_tier_is_required(tmp_path: Path) -> None:
-    module = tmp_path / "user_code.py"
-    module.write_text(SOURCE)
-    stdout, status = type_check(module)
+    stdout, status = type_check(tmp_path, SOURCE)
     errors = [line for line in stdout.splitlines() if ": error:" in line]
     assert status == 1
     assert len(errors) == 2, stdout

@@ -32,20 +32,13 @@ async def main() -> None:
 """
 
 
-def _check(tmp_path: Path, source: str) -> tuple[str, int]:
-    module = tmp_path / "user_code.py"
-    module.write_text(source)
-    stdout, status = type_check(module)
-    return stdout, status
-
-
 def test_correct_calls_type_check(tmp_path: Path) -> None:
-    stdout, status = _check(tmp_path, GOOD)
+    stdout, status = type_check(tmp_path, GOOD)
     assert status == 0, stdout
 
 
 def test_wrong_names_and_types_are_errors(tmp_path: Path) -> None:
-    stdout, status = _check(tmp_path, BAD)
+    stdout, status = type_check(tmp_path, BAD)
     assert status == 1
     assert 'Unexpected keyword argument "nmae"' in stdout
     assert 'List item 0 has incompatible type "int"' in stdout

@@ -10,13 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from knock_async import (
     APIConnectionError,
@@ -31,26 +29,6 @@ from knock_async.testing import BulkPace, KnockTestServer, ManualClock
 
 API_KEY = "sk_test_options_0123456789"
 USER_JSON = {"__typename": "User", "id": "u1", "name": "Ada", "updated_at": "2024-05-01T12:00:00Z"}
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
-    """Start a one-route server (any method, any path) on 127.0.0.1; returns its base URL."""
-    servers: list[TestServer] = []
-
-    async def start(handler: Handler) -> str:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", handler)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        return str(server.make_url("")).rstrip("/")
-
-    yield start
-    for server in servers:
-        await server.close()
 
 
 class Recorder:

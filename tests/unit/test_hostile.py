@@ -11,13 +11,12 @@ import threading
 import time
 import traceback
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from knock_async import (
     APIResponseValidationError,
@@ -36,6 +35,7 @@ from knock_async import (
 from knock_async._config import ClientConfig, RetryPolicy
 from knock_async._transport import Transport
 from knock_async._types import Operation
+from tests.helpers import Handler
 
 API_KEY = "sk_test_hostile_0123456789"
 USER_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.signature-part"
@@ -50,26 +50,6 @@ SET_CHANNEL = Operation(
     response=dict,
     secret_fields=frozenset({"access_token", "url"}),
 )
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
-    """Start a one-route server (any method, any path) on 127.0.0.1; returns its base URL."""
-    servers: list[TestServer] = []
-
-    async def start(handler: Handler) -> str:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", handler)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        return str(server.make_url("")).rstrip("/")
-
-    yield start
-    for server in servers:
-        await server.close()
 
 
 def client(base_url: str, **options: Any) -> Transport:
