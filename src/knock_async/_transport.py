@@ -16,7 +16,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from importlib import metadata
 from typing import Any, Final, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -56,6 +55,7 @@ from ._redact import redact
 from ._responses import Unreadable, decode_json, error_from_response, parse_retry_after
 from ._session import SessionHolder, env_proxy_for
 from ._types import UNSET, Operation, RequestOptions
+from ._version import VERSION
 
 T = TypeVar("T")
 
@@ -64,11 +64,7 @@ _CREDENTIAL_HEADERS: Final = frozenset({"authorization", "x-knock-user-token"})
 _CONTROL_CHARACTERS: Final = re.compile(r"[\x00-\x1f\x7f]")
 _SCOPE_CACHE_SIZE: Final = 1024
 
-try:
-    _VERSION = metadata.version("knock-async")
-except metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    _VERSION = "0.0.0"
-USER_AGENT: Final = f"knock-async/{_VERSION}"
+USER_AGENT: Final = f"knock-async/{VERSION}"
 
 
 @attrs.frozen
