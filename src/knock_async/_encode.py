@@ -215,7 +215,17 @@ def _unstructure(value: Any) -> Any:
 
 
 def _json_value(value: Any) -> Any:
-    return value if type(value) in _JSON_SCALARS else _unstructure(value)
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return value
+    # A list or a str-keyed dict of scalars (ids, `recipients`, a flat `data`) is JSON as it
+    # is: copied, as unstructuring would (the caller may change theirs while the call runs,
+    # and the payload is what an error's secrets are found in), without the converter's walk.
+    if kind is list and all(type(item) in _JSON_SCALARS for item in value):
+        return value.copy()
+    if kind is dict and all(type(key) is str and type(item) in _JSON_SCALARS for key, item in value.items()):
+        return value.copy()
+    return _unstructure(value)
 
 
 def build_payload(body: Mapping[str, Any] | None, extra_body: Mapping[str, Any] | None) -> dict[str, Any]:

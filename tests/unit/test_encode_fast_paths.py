@@ -3,13 +3,16 @@
 - a path value that is a plain str of RFC 3986 unreserved characters is returned as it is;
   the general path (`_quote_path_value`) must give the same string for it;
 - a query's str and int values are formatted directly; `urlencode` over every pair (what
-  encode_query was before the shortcut) must give the same string for any query.
+  encode_query was before the shortcut) must give the same string for any query;
+- a body value that is already plain JSON skips the converter: the payload must equal, and
+  encode to the same bytes as, the converter's unstructuring of every value, and hold copies.
 Inputs are drawn at random (hypothesis) around the edges: dots, tildes, spaces, "+", "%",
 non-ASCII, lone surrogates, bools beside ints, nested lists and dicts, non-str keys.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from typing import Any
 from urllib.parse import urlencode
@@ -18,12 +21,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from knock_async import models
+from knock_async._convert import converter
 from knock_async._encode import (
     _encode_path_value,
     _query_pairs,
     _quote_path_value,
     _TooDeep,
     as_refusal,
+    build_payload,
+    encode_json,
     encode_query,
     unencodable,
 )
@@ -85,3 +92,52 @@ def _general(query: dict[Any, Any]) -> str:
 @given(st.dictionaries(KEYS, VALUES, max_size=5))
 def test_query_shortcut_gives_urlencodes_string(query: dict[Any, Any]) -> None:
     assert _outcome(encode_query, query) == _outcome(_general, query)
+
+
+BODY_SCALARS = st.one_of(
+    st.text(max_size=5),
+    st.integers(),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.none(),
+    st.sampled_from(Color),
+    st.datetimes(timezones=st.just(dt.timezone.utc)),
+)
+BODY_VALUES = st.recursive(
+    BODY_SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.text(max_size=3), inner, max_size=3),
+        st.dictionaries(st.sampled_from(Color), inner, max_size=2),
+        st.builds(models.InlineIdentifyUserRequest, id=st.text(min_size=1, max_size=3)),
+    ),
+    max_leaves=6,
+)
+
+
+def _containers(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return [value, *(c for item in value for c in _containers(item))]
+    if isinstance(value, dict):
+        return [value, *(c for item in value.values() for c in _containers(item))]
+    return []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=4), BODY_VALUES, max_size=4))
+def test_plain_json_body_values_give_the_converters_payload_and_bytes(body: dict[str, Any]) -> None:
+    payload = build_payload(body, None)
+    expected = {key: converter.unstructure(value) for key, value in body.items()}
+    assert payload == expected
+    assert encode_json(payload) == encode_json(expected)
+    given_ids = {id(container) for value in body.values() for container in _containers(value)}
+    assert not any(id(container) in given_ids for container in _containers(payload))
+
+
+def test_a_changed_list_or_dict_after_the_payload_is_built_leaves_the_payload_alone() -> None:
+    recipients, data = ["user-1", "user-2"], {"comment": "hi", "count": 2}
+    payload = build_payload({"recipients": recipients}, {"data": data})
+    recipients.append("user-3")
+    data["comment"] = "changed"
+    assert payload == {"recipients": ["user-1", "user-2"], "data": {"comment": "hi", "count": 2}}
