@@ -5,7 +5,9 @@
 - a query's str and int values are formatted directly; `urlencode` over every pair (what
   encode_query was before the shortcut) must give the same string for any query;
 - a body value that is already plain JSON skips the converter: the payload must equal, and
-  encode to the same bytes as, the converter's unstructuring of every value, and hold copies.
+  encode to the same bytes as, the converter's unstructuring of every value, and hold copies;
+- check_lists skips a nested path whose first object is absent: it must refuse exactly what
+  the full walk of every path refuses.
 Inputs are drawn at random (hypothesis) around the edges: dots, tildes, spaces, "+", "%",
 non-ASCII, lone surrogates, bools beside ints, nested lists and dicts, non-str keys.
 """
@@ -24,17 +26,23 @@ from hypothesis import strategies as st
 from knock_async import models
 from knock_async._convert import converter
 from knock_async._encode import (
+    Plan,
     _encode_path_value,
     _query_pairs,
     _quote_path_value,
+    _refuse_string,
     _TooDeep,
     as_refusal,
     build_payload,
+    check_lists,
     encode_json,
     encode_query,
+    plan_for,
     unencodable,
+    values_at,
 )
 from knock_async._types import UNSET
+from tests.helpers import generated_operations
 
 EDGY = st.sampled_from([*"aZ09_.~-+ %/?#&=[]é\u00a0\u2603", "\ud800", "..", ".", "\n"])
 TEXT = st.one_of(st.text(), st.lists(EDGY).map("".join), st.text(alphabet="abc.~-_XYZ019"))
@@ -141,3 +149,49 @@ def test_a_changed_list_or_dict_after_the_payload_is_built_leaves_the_payload_al
     recipients.append("user-3")
     data["comment"] = "changed"
     assert payload == {"recipients": ["user-1", "user-2"], "data": {"comment": "hi", "count": 2}}
+
+
+def _all_lists_checked(plan: Plan, payload: dict[str, Any]) -> None:
+    """check_lists as it was: every nested path walked."""
+    for name in plan.top_lists.intersection(payload):
+        _refuse_string(plan, name, payload[name])
+    for steps in plan.nested_lists:
+        for where, value in values_at(payload, steps):
+            _refuse_string(plan, where, value)
+
+
+def _operation(operation_id: str) -> Any:
+    return generated_operations()[operation_id]
+
+
+NESTED = st.recursive(
+    st.one_of(st.sampled_from(["acme", "user-1", ""]), st.none(), st.integers()),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=2),
+        st.dictionaries(
+            st.sampled_from(["settings", "preference_set", "channel_types", "email", "conditions", "id"]),
+            inner,
+            max_size=3,
+        ),
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["workflows.trigger", "objects.bulk.add_subscriptions"]),
+    st.dictionaries(st.sampled_from(["tenant", "subscriptions", "recipients", "data"]), NESTED, max_size=3),
+)
+def test_check_lists_refuses_what_the_full_walk_refuses(operation_id: str, payload: dict[str, Any]) -> None:
+    plan = plan_for(_operation(operation_id))
+    assert plan.nested_lists  # both operations have lists inside objects
+    assert _outcome(check_lists, plan, None, payload) == _outcome(_all_lists_checked, plan, payload)
+
+
+def test_a_string_deep_in_a_tenant_is_still_refused() -> None:
+    plan = plan_for(_operation("workflows.trigger"))
+    tenant = {"id": "acme", "settings": {"preference_set": {"channel_types": {"email": {"conditions": "x"}}}}}
+    where = r"'tenant\.settings\.preference_set\.channel_types\.email\.conditions' takes a list"
+    with pytest.raises(TypeError, match=where):
+        check_lists(plan, None, {"tenant": tenant})
