@@ -213,7 +213,7 @@ def read_datetime(value: Any, r: Drift, at: str, model: str, field: str) -> Any:
             if parsed.tzinfo is not None:
                 return parsed  # what parse_datetime gives; anything else is left to it
         except ValueError:
-            pass
+            pass  # parse_datetime decides: its fallback reading, or a misfit below
         try:
             return parse_datetime(value)
         except ValueError:
