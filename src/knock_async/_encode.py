@@ -569,7 +569,8 @@ def unencodable(operation_id: str, given: Iterable[tuple[str, Any]]) -> ValueErr
         problem, depth = _why_unencodable(value)
         if problem:
             return ValueError(f"{prefix}{name!r} {problem}; nothing was sent")
-        deepest = max(deepest, (depth, name))
+        if depth > deepest[0]:  # by depth alone: names need not be comparable (extra_query's keys)
+            deepest = (depth, name)
     depth, name = deepest
     if depth >= MAX_JSON_DEPTH:  # the body (or the query) itself is a level too
         return ValueError(

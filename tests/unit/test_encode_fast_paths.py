@@ -195,3 +195,9 @@ def test_a_string_deep_in_a_tenant_is_still_refused() -> None:
     where = r"'tenant\.settings\.preference_set\.channel_types\.email\.conditions' takes a list"
     with pytest.raises(TypeError, match=where):
         check_lists(plan, None, {"tenant": tenant})
+
+
+def test_an_unencodable_value_is_named_whatever_the_other_keys_are() -> None:
+    # The keys of extra_query need not be str, nor comparable with each other.
+    with pytest.raises(ValueError, match=r"^'b' holds a lone surrogate .*; nothing was sent$"):
+        encode_query({1: "x", b"k": "y", "b": "\ud800"})
