@@ -90,7 +90,7 @@ def _prepare_lines() -> list[str]:
             lambda: prepare(_op("workflows", "_WORKFLOWS_TRIGGER"), {"key": "k"}, None, body),
         ),
         _line(
-            "  body: build_payload (UNSET dropped, values unstructured)",
+            "  body: build_payload (UNSET dropped, values copied or unstructured)",
             lambda: payload_step("build_payload"),
         ),
         _line("  body: encode_json(...).encode()", lambda: payload_step("encode_json")),
@@ -100,7 +100,11 @@ def _prepare_lines() -> list[str]:
         ),
         _line("  limit checks: check_limits", lambda: payload_step("check_limits")),
         _line("  limit checks: check_lists", lambda: payload_step("check_lists")),
-        _line("  the idempotency key: str(uuid.uuid4())", lambda: lambda: str(uuid.uuid4())),
+        _line(
+            "  the idempotency key: new_idempotency_key()",
+            lambda: _internal("_transport", "new_idempotency_key"),
+        ),
+        _line("  (the same made by str(uuid.uuid4()))", lambda: lambda: str(uuid.uuid4())),
     ]
 
 

@@ -50,8 +50,9 @@ from ._raw_response import ApiResponse
 from ._reading import drifted
 from ._redis_ratelimit import RedisRateLimiter
 from ._types import UNSET, Nullable, RequestOptions, Unset
+from ._version import VERSION
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "UNSET",

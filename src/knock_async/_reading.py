@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import sys
 import threading
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -23,6 +24,10 @@ import attrs
 
 from ._types import UNSET
 from ._wire import parse_datetime
+
+# Reads every aware ISO 8601 text parse_datetime reads, the same way, from 3.11 on (which
+# reads a trailing "Z"); before, every text goes to parse_datetime.
+_iso_datetime = dt.datetime.fromisoformat if sys.version_info >= (3, 11) else parse_datetime
 
 logger = logging.getLogger("knock_async")
 
@@ -184,9 +189,12 @@ def read_union(
         return value
     if type(value) is dict and choice.models:
         inner = at + field + "."
-        index = choice.tagged(value)
-        if index is not None:  # the variant it names, misfits and all
-            return choice.readers[index](value, r, inner)
+        tag = choice.tag
+        if tag is not None:  # Choice.tagged, inlined: this runs for every element of a union list
+            key = value.get(tag[0])
+            index = tag[1].get(key) if isinstance(key, str) else None
+            if index is not None:  # the variant it names, misfits and all
+                return choice.readers[index](value, r, inner)
         for index in choice.ranked(value):
             try:
                 return choice.readers[index](value, TRIAL, inner)
@@ -200,6 +208,12 @@ def read_union(
 
 def read_datetime(value: Any, r: Drift, at: str, model: str, field: str) -> Any:
     if type(value) is str:
+        try:
+            parsed = _iso_datetime(value)  # parse_datetime's first step, without its frame
+            if parsed.tzinfo is not None:
+                return parsed  # what parse_datetime gives; anything else is left to it
+        except ValueError:
+            pass  # parse_datetime decides: its fallback reading, or a misfit below
         try:
             return parse_datetime(value)
         except ValueError:

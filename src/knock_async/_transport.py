@@ -12,11 +12,10 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Mapping
-from importlib import metadata
 from typing import Any, Final, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -56,6 +55,7 @@ from ._redact import redact
 from ._responses import Unreadable, decode_json, error_from_response, parse_retry_after
 from ._session import SessionHolder, env_proxy_for
 from ._types import UNSET, Operation, RequestOptions
+from ._version import VERSION
 
 T = TypeVar("T")
 
@@ -64,11 +64,7 @@ _CREDENTIAL_HEADERS: Final = frozenset({"authorization", "x-knock-user-token"})
 _CONTROL_CHARACTERS: Final = re.compile(r"[\x00-\x1f\x7f]")
 _SCOPE_CACHE_SIZE: Final = 1024
 
-try:
-    _VERSION = metadata.version("knock-async")
-except metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    _VERSION = "0.0.0"
-USER_AGENT: Final = f"knock-async/{_VERSION}"
+USER_AGENT: Final = f"knock-async/{VERSION}"
 
 
 @attrs.frozen
@@ -274,7 +270,7 @@ class Transport:
         settings = self._apply_options(plan, options) if options else self._defaults
         if plan.writes and "Idempotency-Key" not in settings.headers:
             # Made once per call: every retry of this call carries the same key.
-            headers = merge_headers(settings.headers, {"Idempotency-Key": str(uuid.uuid4())})
+            headers = merge_headers(settings.headers, {"Idempotency-Key": new_idempotency_key()})
             settings = CallSettings(headers, settings.timeout, settings.retry, settings.attempt)
         # Already percent-encoded: yarl must not re-normalise it.
         return _Prepared(plan, rendered, URL(url, encoded=True), data, payload, settings)
@@ -444,6 +440,15 @@ class Transport:
                 problem = f"the response does not fit {name}: {misfit}"
         # Raised outside the `except`: the converter's error may quote the body.
         raise APIResponseValidationError(problem, status=status, headers=headers)
+
+
+def new_idempotency_key() -> str:
+    """A random version-4 UUID in its canonical text, as `str(uuid.uuid4())` gives it (both
+    draw 16 bytes from os.urandom), in under half its time: formatted from the bytes' hex
+    instead of through a UUID object."""
+    digits = os.urandom(16).hex()
+    variant = "89ab"[int(digits[16], 16) & 3]  # RFC 4122: the variant's two top bits are 10
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
 
 
 def _check_idempotency_key(key: str) -> None:

@@ -40,7 +40,7 @@ from knock_async._errors import (
 )
 from knock_async._logging import configure_logging_from_env
 from knock_async._raw_response import with_raw_response
-from knock_async._transport import Transport
+from knock_async._transport import Transport, new_idempotency_key
 from knock_async._types import UNSET, Limit, OpenEnum, Operation, RequestOptions, Unset
 from tests.conftest import KnockMock
 from tests.helpers import RecordingClock
@@ -1011,3 +1011,21 @@ async def test_a_lone_string_where_a_list_belongs_is_refused(transport: Transpor
     with pytest.raises(TypeError, match=r"'status\[\]' takes a list"):
         await transport.request(listing, query={"status[]": "delivered"})
     assert all_calls(api) == []
+
+
+def test_generated_idempotency_keys_are_canonical_random_v4_uuids() -> None:
+    keys = [new_idempotency_key() for _ in range(2000)]
+    assert len(set(keys)) == len(keys)
+    for key in keys:
+        parsed = uuid.UUID(key)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert str(parsed) == key  # lowercase, hyphenated: the text uuid.uuid4() gives
+    # Each of the 122 random bits is 1 in some key and 0 in another (a given bit alike in all
+    # 2000 keys by chance: 2**-1999); the 6 fixed bits are the version's 4 and the variant's 2.
+    numbers = [uuid.UUID(key).int for key in keys]
+    fixed = (0xF << 76) | (0b11 << 62)
+    ones = zeros = 0
+    for number in numbers:
+        ones |= number
+        zeros |= ~number & ((1 << 128) - 1)
+    assert ones & zeros == ((1 << 128) - 1) & ~fixed
