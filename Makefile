@@ -27,6 +27,9 @@ NO_FUZZ_PYTHONS := 3.10
 .PHONY: install generate check-generated lint test test-default test-fleet supported-pythons \
   demo bench serve clean redis-server browser-tools
 
+# Built by a pattern rule: kept, not removed as an intermediate file after the run.
+.PRECIOUS: .venv-%/.installed
+
 install: $(STAMP)
 
 $(PY):

@@ -1,10 +1,8 @@
-"""The package version: one constant, read by `__version__` and the User-Agent header.
+"""The package version, in one place: the build reads it from here (pyproject.toml's
+`[tool.hatch.version]`), and so do `__version__` and the User-Agent header.
 
 A literal rather than `importlib.metadata.version()`: importing importlib.metadata and
-scanning the installed distributions costs a fresh process about 6 ms. Kept equal to
-pyproject.toml's `version` (tests/unit/test_version.py checks they agree).
+scanning the installed distributions costs a fresh process about 6 ms.
 """
 
-from typing import Final
-
-VERSION: Final = "0.1.0"
+VERSION = "0.1.0"
