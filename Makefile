@@ -21,10 +21,14 @@ MISSING_PYTHONS = $(filter-out $(FOUND_PYTHONS),$(OTHER_PYTHONS))
 # On the other Pythons, everything but what needs a service (the fleet tests' redis-server) or
 # a browser (tests/browser, which drives Node and Chromium, not Python);
 # on 3.10 not tests/fuzz either: schemathesis 4.31+ needs 3.11 (the dev group skips it there).
-OTHER_PYTHON_TESTS ?= tests --ignore=tests/fleet --ignore=tests/browser
+# Tests that count 429s against real clocks run alone after the rest (on the default Python):
+# four suites side by side on two cores would starve their pacing.
+PACED_TESTS := tests/fleet tests/integration/test_tier2_concurrency.py tests/integration/test_rate_limit_pacing.py
+NOT_PACED := $(foreach t,$(PACED_TESTS),--ignore=$(t))
+OTHER_PYTHON_TESTS ?= tests $(NOT_PACED) --ignore=tests/browser
 NO_FUZZ_PYTHONS := 3.10
 
-.PHONY: install generate check-generated lint test test-default test-fleet supported-pythons \
+.PHONY: install generate check-generated lint test test-default test-paced supported-pythons \
   demo bench serve clean redis-server browser-tools
 
 # Built by a pattern rule: kept, not removed as an intermediate file after the run.
@@ -93,20 +97,20 @@ browser-tools:
 # The other Pythons' venvs are built while lint and the generated-code check run; once both
 # pass, the default Python's suite and each other Python's run go side by side (much of the
 # suite waits on sockets and subprocesses, so four runs share two cores well); each one's output
-# is shown when it ends. Then tests/fleet, alone: its pacing tests count 429s against real
+# is shown when it ends. Then the paced tests (PACED_TESTS), alone: they count 429s against real
 # clocks, which three other suites on two cores would starve.
 test: install redis-server browser-tools
 	@$(MAKE) --no-print-directory --output-sync=target -j4 test-default \
 	  $(foreach v,$(FOUND_PYTHONS),test-python-$(v)) supported-pythons
-	@$(MAKE) --no-print-directory test-fleet
+	@$(MAKE) --no-print-directory test-paced
 
 test-default: install lint check-generated
-	@echo "==> pytest on Python $(DEFAULT_PYTHON) (all but tests/fleet, which runs alone next)"
-	$(PY) -m pytest -q --ignore=tests/fleet
+	@echo "==> pytest on Python $(DEFAULT_PYTHON) (all but the paced tests, which run alone next)"
+	$(PY) -m pytest -q $(NOT_PACED)
 
-test-fleet: install redis-server
-	@echo "==> pytest tests/fleet on Python $(DEFAULT_PYTHON), alone"
-	$(PY) -m pytest -q tests/fleet
+test-paced: install redis-server
+	@echo "==> pytest on Python $(DEFAULT_PYTHON), alone: $(PACED_TESTS)"
+	$(PY) -m pytest -q $(PACED_TESTS)
 
 test-python-%: .venv-%/.installed lint check-generated
 	@echo "==> pytest on Python $* ($(OTHER_PYTHON_TESTS)$(if $(filter $*,$(NO_FUZZ_PYTHONS)), --ignore=tests/fuzz))"
