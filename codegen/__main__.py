@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from . import reference, surface
-from .generate import GENERATED_DIRS, PACKAGE, SPEC, defined_names, generate
+from .generate import GENERATED_DIRS, PACKAGE, SPEC, generate
 from .spec import load_spec
 
 
@@ -30,7 +30,7 @@ def main() -> int:
     old = json.loads(snapshot.read_text()) if snapshot.exists() else None
     generate(args.output, args.spec)
     if _is_the_sdk(args.spec, args.output):
-        reference.REFERENCE.write_text(_reference(args.output, args.spec))
+        reference.REFERENCE.write_text(_reference(args.spec))
     new = surface.extract(load_spec(args.spec))
     snapshot.write_text(surface.dumps(new))
     if old is None:
@@ -53,7 +53,7 @@ def _check(spec: Path, package: Path) -> int:
             for name in GENERATED_DIRS
             for diff in _differences(fresh / name, package / name)
         ]
-        if _is_the_sdk(spec, package) and not _same_text(reference.REFERENCE, _reference(fresh, spec)):
+        if _is_the_sdk(spec, package) and not _same_text(reference.REFERENCE, _reference(spec)):
             stale.append(str(reference.REFERENCE.relative_to(reference.REFERENCE.parent.parent)))
     snapshot = surface.snapshot_path(spec)
     if not snapshot.exists() or snapshot.read_text() != surface.dumps(surface.extract(load_spec(spec))):
@@ -70,12 +70,9 @@ def _is_the_sdk(spec: Path, package: Path) -> bool:
     return spec.resolve() == SPEC.resolve() and package.resolve() == PACKAGE.resolve()
 
 
-def _reference(package: Path, spec: Path) -> str:
-    """docs/api.md's text for the models generated into `package` (the names they define)."""
-    model_names: set[str] = set()
-    for module in (package / "models" / "_models").glob("*.py"):  # one module per model
-        model_names |= defined_names(module.read_text())
-    return reference.render_reference(load_spec(spec), model_names)
+def _reference(spec: Path) -> str:
+    """docs/api.md's text for the document at `spec`."""
+    return reference.render_reference(load_spec(spec))
 
 
 def _same_text(path: Path, text: str) -> bool:

@@ -27,10 +27,10 @@ _env = jinja2.Environment(
 _env.globals["extension"] = extension
 
 
-def render_reference(spec: Schema, model_names: set[str]) -> str:
-    """The text of docs/api.md for the document `spec`, whose models define `model_names`."""
+def render_reference(spec: Schema) -> str:
+    """The text of docs/api.md for the document `spec` (its models: one per schema, by name)."""
     by_namespace: dict[str, list[Method]] = defaultdict(list)
-    for method in read_methods(spec, model_names):
+    for method in read_methods(spec, set(spec.get("components", {}).get("schemas", {}))):
         by_namespace[".".join(method.namespace)].append(method)
     namespaces = {name: sorted(by_namespace[name], key=lambda m: m.name) for name in sorted(by_namespace)}
     count = sum(len(methods) for methods in namespaces.values())
