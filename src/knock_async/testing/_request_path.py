@@ -32,7 +32,6 @@ from aiohttp import web
 
 from knock_async._types import Operation
 
-from ._access import no_rule
 from ._backend import Backend
 from ._call import Call
 from ._caller import Caller, KeyKind
@@ -262,11 +261,8 @@ class RequestPath:
     async def access(self, exchange: Exchange, forward: Forward) -> Reply:
         """A user token reaches what the handler's access rule allows (403 otherwise)."""
         caller, call, route = exchange.caller, exchange.call, exchange.route
-        if caller is None or caller.user is None or call is None or route is None:
-            return await forward()  # a secret key, no enhanced security, or no handler (501)
-        if route.access is None:
-            raise no_rule(exchange.operation.id)
-        route.access(caller.user, call)
+        if caller is not None and call is not None and route is not None:  # no handler: a 501
+            route.check_access(caller, call, exchange.operation.id)
         return await forward()
 
     async def handler(self, exchange: Exchange, forward: Forward) -> Reply:

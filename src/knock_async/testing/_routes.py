@@ -21,8 +21,9 @@ import attrs
 
 from knock_async._types import Operation
 
-from ._access import Access
+from ._access import Access, no_rule
 from ._call import Call
+from ._caller import Caller
 from ._idempotency import Reply
 
 Handler = Callable[[Call], Reply]
@@ -35,6 +36,15 @@ class Route:
     handler: Handler
     access: Access | None = None  # None: a user token reaches nothing here
     idempotent: bool = False  # an Idempotency-Key dedupes it (Knock: only triggers)
+
+    def check_access(self, caller: Caller, call: Call, operation_id: str) -> None:
+        """A user token reaches what the access rule allows (403 otherwise); a caller without
+        one (a secret key, or no enhanced security) is not checked here."""
+        if caller.user is None:
+            return
+        if self.access is None:
+            raise no_rule(operation_id)
+        self.access(caller.user, call)
 
 
 HANDLERS: dict[str, Route] = {}

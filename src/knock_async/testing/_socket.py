@@ -31,7 +31,6 @@ from multidict import MultiDict
 
 from knock_async._types import Operation
 
-from ._access import no_rule
 from ._call import Call
 from ._caller import Caller
 from ._errors import KnockHTTPError
@@ -229,10 +228,7 @@ class FeedSocket:
         route = HANDLERS[_FEED_OPERATION]
         for options in clients.values():  # each feed's options (its tenant, say) as its HTTP read's
             call = self._feed_call(connection.caller, user_id, channel_id, options)
-            if connection.caller.user is not None:
-                if route.access is None:
-                    raise no_rule(_FEED_OPERATION)
-                route.access(connection.caller.user, call)
+            route.check_access(connection.caller, call, _FEED_OPERATION)
             route.handler(call)  # bad options or an unknown feed: refused now, not at each push
         return _Join(join_ref, connection.caller, user_id, channel_id, clients)
 
