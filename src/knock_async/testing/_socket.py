@@ -34,7 +34,7 @@ from knock_async._types import Operation
 from ._call import Call
 from ._caller import Caller
 from ._errors import KnockHTTPError
-from ._records import JSONDict, MessageRow
+from ._records import EventRow, JSONDict, MessageRow
 from ._routes import HANDLERS
 
 if TYPE_CHECKING:
@@ -247,10 +247,10 @@ class FeedSocket:
 
     # ---------------------------------------------------------------- pushes
 
-    def _on_message_event(self, event_type: str, message: MessageRow) -> None:
+    def _on_message_event(self, message: MessageRow, event: EventRow) -> None:
         """A new in-app message: wake the feeds listening on its recipient's topic."""
         collection, user_id = message.recipient
-        if event_type != "message.sent" or message.channel.type != "in_app_feed" or collection is not None:
+        if event.type != "message.sent" or message.channel.type != "in_app_feed" or collection is not None:
             return
         topic = f"{_TOPIC_PREFIX}{message.channel.id}:{user_id}"
         for connection in list(self._connections):

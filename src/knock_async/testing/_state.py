@@ -46,7 +46,7 @@ class State:
         ] = {}  # key -> (user, tenant) -> row
         # Called with (event type, message) after a message's event is recorded: the real-time
         # socket and webhook delivery listen here. A listener must not raise or block.
-        self.message_listeners: list[Callable[[str, MessageRow], None]] = []
+        self.message_listeners: list[Callable[[MessageRow, EventRow], None]] = []
         self.clear()
 
     def clear(self) -> None:
@@ -70,11 +70,10 @@ class State:
     ) -> None:
         """Append `event_type` (with its details, if any) to the message's events, then tell
         every listener."""
-        message.events.append(
-            EventRow(self.next_seq(), f"{message.id}-event-{self.next_seq()}", event_type, now, data)
-        )
+        event = EventRow(self.next_seq(), f"{message.id}-event-{self.next_seq()}", event_type, now, data)
+        message.events.append(event)
         for listener in list(self.message_listeners):
-            listener(event_type, message)
+            listener(message, event)
 
     def next_seq(self) -> int:
         return next(self._seq)

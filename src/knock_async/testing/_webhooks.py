@@ -16,14 +16,16 @@ import json
 import secrets
 import uuid
 from collections.abc import Iterable
+from typing import get_args
 
 import aiohttp
 import attrs
 
+from .. import models
 from ..webhooks import ENVIRONMENT_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 from . import _views as views
 from ._clock import ServerClock, TimerHandle
-from ._records import JSONDict, MessageRow
+from ._records import EventRow, JSONDict, MessageRow
 from ._state import State
 
 MAX_ATTEMPTS = 8  # Knock's: the first attempt and seven retries
@@ -31,14 +33,13 @@ MAX_ATTEMPTS = 8  # Knock's: the first attempt and seven retries
 # publishing its intervals; these double from 30 s, so the last retry comes ~64 minutes in.
 RETRY_DELAYS = (30.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0)
 DEFAULT_TIMEOUT = 10.0  # seconds for the receiver to answer before the attempt counts as failed
-# Knock's message events (the only kind this server has): what `events=` may name.
-MESSAGE_EVENT_TYPES = frozenset(
-    f"message.{name}"
-    for name in (
-        "sent", "delivered", "delivery_attempted", "undelivered", "bounced", "seen", "unseen",
-        "read", "unread", "archived", "unarchived", "interacted", "link_clicked",
-    )
-)  # fmt: skip
+# What `events=` may name: the document's message events (the only kind this server has),
+# less those it never sends (it delivers at once: nothing is queued, created apart, or not sent).
+MESSAGE_EVENT_TYPES = frozenset(get_args(models.MessageEventTypeValue)) - {
+    "message.created",
+    "message.queued",
+    "message.not_sent",
+}
 
 
 @attrs.frozen
@@ -88,12 +89,11 @@ class _Job:
     attempt: int = 1
 
 
-def event_payload(message: MessageRow, event_type: str) -> JSONDict:
-    """The body Knock sends for the message's latest event: the event, and the message after it."""
-    event = message.events[-1]
+def event_payload(message: MessageRow, event: EventRow) -> JSONDict:
+    """The body Knock sends for one of the message's events: the event, and the message after it."""
     return {
         "__typename": "Event",
-        "type": event_type,
+        "type": event.type,
         "created_at": event.inserted_at,
         "data": views.message(message),
         "event_data": event.data,
@@ -168,15 +168,15 @@ class WebhookSender:
 
     # ---------------------------------------------------------------- sending
 
-    def on_message_event(self, event_type: str, message: MessageRow) -> None:
+    def on_message_event(self, message: MessageRow, event: EventRow) -> None:
         """The state's listener: queue one delivery per subscribed webhook, never block or raise."""
-        wanted = [webhook for webhook in self.webhooks if webhook.wants(event_type)]
+        wanted = [webhook for webhook in self.webhooks if webhook.wants(event.type)]
         if not wanted:
             return
-        payload = event_payload(message, event_type)
+        payload = event_payload(message, event)
         body = json.dumps(payload, separators=(",", ":")).encode()
         for webhook in wanted:
-            self._spawn(_Job(webhook, event_type, body, payload))
+            self._spawn(_Job(webhook, event.type, body, payload))
 
     def _spawn(self, job: _Job) -> None:
         if self._loop is None:
