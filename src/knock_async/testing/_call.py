@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 from multidict import MultiMapping
 
+from knock_async._grants import TENANTS_COLLECTION
 from knock_async._types import Operation
 
 from ._backend import Backend
@@ -97,7 +98,7 @@ class Call:
             named = None
         if not isinstance(named, Mapping) or not isinstance(named.get("object_id"), str):
             raise field_error(param, 'must be JSON like {"object_id": "...", "collection": "..."}')
-        return (str(named.get("collection") or "$tenants"), named["object_id"])
+        return (str(named.get("collection") or TENANTS_COLLECTION), named["object_id"])
 
 
 def _parse_reference(text: str) -> Any:

@@ -19,12 +19,11 @@ from typing import Literal
 
 import attrs
 
-from knock_async._grants import Permission, object_uri, tenant_uris, user_uri
+from knock_async._grants import TENANTS_COLLECTION, Permission, object_uri, tenant_uris, user_uri
 
 from ._records import MessageRow, Ref
 
 KeyKind = Literal["secret", "publishable"]
-TENANTS = "$tenants"
 # The permissions tenant grants scope (Knock's "Scoping a token to a tenant" table).
 _TENANT_SCOPED = frozenset(
     {
@@ -52,7 +51,9 @@ class TokenUser:
         tenant or none."""
         collection, ident = ref
         if collection is not None:
-            uris = tenant_uris(ident) if collection == TENANTS else (object_uri(collection, ident),)
+            uris = (
+                tenant_uris(ident) if collection == TENANTS_COLLECTION else (object_uri(collection, ident),)
+            )
             return self.granted(permission, uris)
         if tenant is not None and ident == self.user_id and self._tenant_scoped(permission):
             return self.granted(permission, tenant_uris(tenant))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import attrs
 
@@ -32,11 +32,12 @@ def channel_id_for(key: str) -> str:
 
 
 DeliveryFailure = Literal["undelivered", "bounced"]
+_FAILURES: tuple[str, ...] = get_args(DeliveryFailure)
 
 
 def _check_failure(_: Any, __: Any, value: Any) -> None:
-    if value not in (None, "undelivered", "bounced"):
-        raise ValueError(f"fail must be 'undelivered', 'bounced' or None, not {value!r}")
+    if value is not None and value not in _FAILURES:
+        raise ValueError(f"fail must be one of {', '.join(map(repr, _FAILURES))} or None, not {value!r}")
 
 
 def _to_steps(steps: Sequence[ChannelStep | str]) -> tuple[ChannelStep, ...]:
