@@ -433,10 +433,10 @@ class Transport:
         if isinstance(decoded, Unreadable):
             problem = f"the response is {decoded.value}"
         else:
-            name = getattr(response_type, "__name__", repr(response_type))
             try:
                 return read_response(decoded, response_type, plan.op.id, strict=self.config.strict_responses)
             except Misfit as misfit:  # strict mode: names the place, never the value
+                name = getattr(response_type, "__name__", None) or repr(response_type)
                 problem = f"the response does not fit {name}: {misfit}"
         # Raised outside the `except`: the converter's error may quote the body.
         raise APIResponseValidationError(problem, status=status, headers=headers)
