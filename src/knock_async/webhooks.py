@@ -23,7 +23,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
@@ -31,6 +30,7 @@ from . import models
 from ._config import strict_by_default
 from ._errors import WebhookSignatureError
 from ._reading import Misfit, read_response
+from ._responses import Unreadable, decode_json
 
 SIGNATURE_HEADER = "x-knock-signature"
 EVENT_HEADER = "x-knock-event"
@@ -85,10 +85,9 @@ def read_event(body: bytes | str, *, strict: bool | None = None) -> WebhookEvent
     changed is still received rather than refused and retried. `strict=True` refuses it
     (`malformed_body`) instead; None: strict when $KNOCK_STRICT_RESPONSES is "1", as the client.
     """
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: nested too deeply to read
-        raise WebhookSignatureError("malformed_body", "the body is not JSON") from None
+    payload = decode_json(body)
+    if isinstance(payload, Unreadable):
+        raise WebhookSignatureError("malformed_body", "the body is not JSON")
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         raise WebhookSignatureError("malformed_body", "the body is not an event (an object with a type)")
     model = _model_for(payload["type"])
