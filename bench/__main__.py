@@ -35,7 +35,7 @@ from pathlib import Path
 import aiohttp
 
 import knock_async
-from knock_async._convert import FAST_PATH, JSON_LIBRARY
+from knock_async._convert import JSON_LIBRARY
 
 from . import cpu, cpu_run, fleet, footprint, paced, pacing, steps
 from .canned import canned_server
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"knock-async {knock_async.__version__}, aiohttp {aiohttp.__version__}, "
         f"Python {platform.python_version()} ({platform.machine()}, {os.cpu_count()} CPUs); "
-        f"this process reads JSON with {JSON_LIBRARY}; converter fast path {'on' if FAST_PATH else 'OFF'}"
+        f"this process reads JSON with {JSON_LIBRARY}"
     )
     with canned_server() as base_url:
         if args.profile:

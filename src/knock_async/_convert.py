@@ -20,18 +20,17 @@ import datetime as dt
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from ._reading import EXTRAS, TRIAL, Choice, Misfit, discriminator, json_kind, reader_for, wire_name
+from ._reading import EXTRAS, TRIAL, Choice, Misfit, discriminator, json_kind, reader_for, shape, wire_name
 from ._types import UNSET, OpenEnum, Unset
-from ._wire import JSON_LIBRARY, format_datetime, loads, parse_datetime
+from ._wire import JSON_LIBRARY, JSON_SCALARS, format_datetime, loads, parse_datetime
 
 __all__ = [
-    "FAST_PATH",
     "JSON_LIBRARY",
     "converter",
     "format_datetime",
@@ -41,9 +40,6 @@ __all__ = [
 ]
 
 # The generated readers are always on (the name is what bench/ reports).
-FAST_PATH: Final = True
-
-_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 # --- scalars ------------------------------------------------------------------------------
@@ -128,7 +124,7 @@ def _exact_structure_fn(cls: type, conv: cattrs.Converter) -> Callable[[Any, Any
         return base
     overrides[EXTRAS] = override(omit=True)
     base = make_dict_structure_fn(cls, conv, **overrides)
-    known = frozenset(wire_name(f) for f in _model_fields(cls))
+    known = shape(cls)[1]
 
     def structure(value: Mapping[str, Any], _: Any) -> Any:
         if not isinstance(value, Mapping):
@@ -153,7 +149,7 @@ def _unstructure_model_factory(cls: type, conv: cattrs.Converter) -> Callable[[A
         for name, wire in fields:
             value = getattr(obj, name)
             if value is not UNSET:
-                written[wire] = value if type(value) in _JSON_SCALARS else conv.unstructure(value)
+                written[wire] = value if type(value) in JSON_SCALARS else conv.unstructure(value)
         return written
 
     return unstructure

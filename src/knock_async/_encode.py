@@ -20,9 +20,8 @@ import attrs
 
 from ._errors import PayloadLimitError
 from ._types import UNSET, Limit, Operation, RequestOptions
-from ._wire import format_datetime
+from ._wire import JSON_SCALARS, format_datetime
 
-_JSON_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 _UNRESERVED: Final = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch  # RFC 3986's unreserved characters
 # One encoder for every call: json.dumps with options builds a new encoder each time.
 encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
@@ -216,14 +215,14 @@ def _unstructure(value: Any) -> Any:
 
 def _json_value(value: Any) -> Any:
     kind = type(value)
-    if kind in _JSON_SCALARS:
+    if kind in JSON_SCALARS:
         return value
     # A list or a str-keyed dict of scalars (ids, `recipients`, a flat `data`) is JSON as it
     # is: copied, as unstructuring would (the caller may change theirs while the call runs,
     # and the payload is what an error's secrets are found in), without the converter's walk.
-    if kind is list and all(type(item) in _JSON_SCALARS for item in value):
+    if kind is list and all(type(item) in JSON_SCALARS for item in value):
         return value.copy()
-    if kind is dict and all(type(key) is str and type(item) in _JSON_SCALARS for key, item in value.items()):
+    if kind is dict and all(type(key) is str and type(item) in JSON_SCALARS for key, item in value.items()):
         return value.copy()
     return _unstructure(value)
 

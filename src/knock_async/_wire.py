@@ -10,7 +10,10 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
+
+# The Python types that are JSON values as they are: sent without the converter's help.
+JSON_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 
 
 def _json_loads() -> tuple[str, Callable[[bytes], Any]]:
