@@ -14,3 +14,8 @@ same run and marked met or MISSED against issue 20's targets:
   (`bench.pacing`, `bench.tier2`, which tests/integration/test_rate_limit_pacing.py shares);
 - the fleet: RedisRateLimiter's overhead and 4 processes sharing one budget (`bench.fleet`).
 """
+
+
+def verdict(met: bool) -> str:
+    """How every table marks a target: met, or MISSED (in capitals, to stand out)."""
+    return "met" if met else "MISSED"

@@ -20,12 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import importlib
-import importlib.util
-import io
 import os
 import platform
-import pstats
 import shutil
 import sys
 import tempfile
@@ -37,7 +33,7 @@ import aiohttp
 import knock_async
 from knock_async._convert import JSON_LIBRARY
 
-from . import cpu, cpu_run, fleet, footprint, paced, pacing, steps
+from . import cpu, cpu_run, fleet, footprint, paced, pacing, steps, validation, verdict
 from .canned import canned_server
 
 CASE_KEYS = ("get", "trigger", "feed", "iterate")
@@ -74,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_footprint and args.only is None:
             print(footprint_report(base_url))
     if args.only is None:
-        print(f"\n{validation_report(args.scale)}")
+        print(f"\n{validation.validation_report(args.scale)}")
     if not args.no_pacing and args.only is None:
         print(f"\n{pacing.report(asyncio.run(pacing.run_pacing()))}")
     if not args.no_fleet and args.only is None:
@@ -121,17 +117,6 @@ def footprint_report(base_url: str) -> str:
     return f"\n{footprint.report(fresh, footprint.import_time(), footprint.feed_memory())}"
 
 
-def validation_report(scale: float) -> str:
-    """The per-call cost of input checks: `validation_report(scale)` of bench/validation.py,
-    which the `client` branch adds (looked up by name until both branches are merged)."""
-    if importlib.util.find_spec("bench.validation") is None:
-        return (
-            "Input validation: not measured (bench/validation.py, with validation_report(scale), is absent)"
-        )
-    report: str = importlib.import_module("bench.validation").validation_report(scale)
-    return report
-
-
 def run_profile(base_url: str, key: str, *, scale: float) -> str:
     if key == "import":
         return footprint.import_profile(base_url)
@@ -148,11 +133,7 @@ def profile_paced(base_url: str, key: str, top: int = 30) -> str:
     profiler.enable()
     asyncio.run(paced.run_paced(base_url, reps=2, only=key))
     profiler.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("tottime").print_stats(top)
-    stats.sort_stats("cumulative").print_stats(top)
-    return out.getvalue()
+    return cpu.stats_text(profiler, top)
 
 
 def run_fleet_cases() -> str:
@@ -168,12 +149,12 @@ def run_fleet_cases() -> str:
             run = asyncio.run(fleet.run_fleet(redis.url, processes=4, calls=25))
         finally:
             redis.stop()
-    verdict = "met" if run.rejected == 0 and abs(run.wall / run.ideal - 1) <= 0.1 else "MISSED"
+    fleet_verdict = verdict(run.rejected == 0 and abs(run.wall / run.ideal - 1) <= 0.1)
     return "\n".join(
         [
             fleet.overhead_report(overhead),
             fleet.report(run, "Fleet"),
-            f"  target: 0 429s, wall within 10 %: {verdict}",
+            f"  target: 0 429s, wall within 10 %: {fleet_verdict}",
         ]
     )
 

@@ -36,7 +36,7 @@ import attrs
 import knock_async
 from knock_async import AsyncKnock
 
-from . import payloads
+from . import payloads, verdict
 from .canned import LAST_REQUEST_PATH
 
 API_KEY: Final = "sk_bench_cpu"
@@ -337,6 +337,11 @@ async def profile(case: Case, *, top: int = 30) -> str:
     for _ in range(case.reps):
         await case.sdk()
     profiler.disable()
+    return stats_text(profiler, top)
+
+
+def stats_text(profiler: cProfile.Profile, top: int) -> str:
+    """A profile's `top` functions by own time, then by cumulative time."""
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(top)
@@ -360,7 +365,7 @@ def table(results: list[Measurement]) -> str:
         lines.append(
             f"  {m.title:<34} {m.json_library:<7} {m.unit:<5} {m.raw:>9.1f} µs {m.sdk:>9.1f} µs "
             f"{m.ratio:>5.2f}x {f'{low:.2f}-{high:.2f}x':>13} {f'<={m.target:.2f}x':>8}  "
-            f"{'met' if m.passed else 'MISSED':<6}  {notes}"
+            f"{verdict(m.passed):<6}  {notes}"
         )
     return "\n".join(lines)
 

@@ -29,7 +29,7 @@ from typing import Any, Final
 
 import attrs
 
-from . import payloads
+from . import payloads, verdict
 
 IMPORT_TARGET_MS: Final = 60.0
 FRESH_TARGET_MS: Final = 40.0
@@ -235,7 +235,7 @@ def feed_memory() -> Memory:
 
 def report(fresh: FreshProcess, imports: ImportTime, memory: Memory) -> str:
     built = "yes" if imports.models_built else "no"
-    fresh_verdict = "met" if fresh.passed else "MISSED"
+    fresh_verdict = verdict(fresh.passed)
     stages = "imported / client made / first answer"
     raw = " / ".join(f"{ms:.0f}" for ms in fresh.raw_ms[:3])
     knock = " / ".join(f"{ms:.0f}" for ms in fresh.knock_ms[:3])
@@ -248,10 +248,10 @@ def report(fresh: FreshProcess, imports: ImportTime, memory: Memory) -> str:
             f"    wall ({stages}): raw {raw} ms, knock-async {knock} ms: +{fresh.extra_wall_ms:.0f} ms",
             f"  import knock_async: {imports.knock_ms:.0f} ms, import aiohttp {imports.aiohttp_ms:.0f} ms: "
             f"+{imports.extra_ms:.0f} ms (target <= +{IMPORT_TARGET_MS:.0f} ms)  "
-            f"{'met' if imports.passed else 'MISSED'}  (models built at import: {built}; medians of "
+            f"{verdict(imports.passed)}  (models built at import: {built}; medians of "
             "fresh interpreters, CPU, from bytecode)",
             f"  50-item feed page: models {memory.models_bytes / 1000:.0f} KB, parsed JSON "
             f"{memory.json_bytes / 1000:.0f} KB: {memory.ratio:.2f}x (target <= {MEMORY_TARGET:.0f}x)  "
-            f"{'met' if memory.passed else 'MISSED'}",
+            f"{verdict(memory.passed)}",
         ]
     )

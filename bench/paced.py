@@ -29,7 +29,7 @@ from knock_async._convert import JSON_LIBRARY
 from knock_async._ratelimit import DEFAULT_MAX_IN_FLIGHT, DEFAULT_RATES, DEFAULT_WINDOW
 from knock_async._types import Operation
 
-from . import payloads
+from . import payloads, verdict
 from .cpu import API_KEY, RawCalls, SdkCalls, raw_loads
 
 TARGET: Final = 1.10  # default client / raw aiohttp + aiolimiter, on each workload
@@ -187,6 +187,6 @@ def table(results: list[PacedMeasurement]) -> str:
         lines.append(
             f"  {w.title:<40} {tier_of(w.operation_id):>4} {w.rate:>4.0f}/s {w.units:>6} "
             f"{m.raw:>9.1f} µs/{w.unit[0]} {m.sdk:>9.1f} µs/{w.unit[0]} "
-            f"{m.ratio:>5.2f}x {f'<={TARGET:.2f}x':>8}  {'met' if m.passed else 'MISSED':<6}  {walls:>18}"
+            f"{m.ratio:>5.2f}x {f'<={TARGET:.2f}x':>8}  {verdict(m.passed):<6}  {walls:>18}"
         )
     return "\n".join(lines)

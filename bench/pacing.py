@@ -17,6 +17,7 @@ import knock_async.resources.users
 from knock_async import AsyncKnock
 from knock_async._types import Operation
 
+from . import verdict
 from .tier2 import Tier2StandIn
 
 CALLS: Final = 50
@@ -72,8 +73,8 @@ async def run_pacing(calls: int = CALLS) -> PacingResult:
 
 def report(result: PacingResult) -> str:
     ceiling = IDEAL_SECONDS * (1 + WALL_TOLERANCE)
-    wall_verdict = "met" if result.wall_ok else "MISSED"
-    rejected_verdict = "met" if result.rejected == 0 else "MISSED"
+    wall_verdict = verdict(result.wall_ok)
+    rejected_verdict = verdict(result.rejected == 0)
     over = (result.wall / IDEAL_SECONDS - 1) * 100
     lines = [
         f"Tier 2 pacing: {result.calls} concurrent {OPERATION_ID} calls (tier {result.tier}), "
@@ -83,7 +84,7 @@ def report(result: PacingResult) -> str:
         f"  {wall_verdict} ({over:+.1f}% vs ideal)",
         f"  {'429s answered by server':<28} {result.rejected:>10} {'0':>22}  {rejected_verdict}",
         f"  {'calls succeeded':<28} {result.succeeded:>10} {result.calls:>22}  "
-        f"{'met' if result.succeeded == result.calls else 'MISSED'}",
+        f"{verdict(result.succeeded == result.calls)}",
         f"  {'most served in any 1 s':<28} {result.busiest_window:>10} {f'<= {RATE}':>22}",
     ]
     if result.tier != 2:

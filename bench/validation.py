@@ -23,6 +23,8 @@ from knock_async._types import UNSET, Operation
 from knock_async.resources.users import _USERS_LIST, _USERS_UPDATE
 from knock_async.resources.workflows import _WORKFLOWS_TRIGGER
 
+from . import verdict
+
 TARGET_US: Final = 2.0
 CALLS: Final = 20_000  # per repetition
 REPETITIONS: Final = 7
@@ -101,13 +103,13 @@ def report(results: list[Result]) -> str:
     for result in results:
         lines.append(f"  {result.case.title:<64} {result.microseconds:7.2f} µs")
     worst = max(result.microseconds for result in results if result.case.targeted)
-    verdict = "PASS" if worst <= TARGET_US else "MISS"
-    lines.append(f"  target: at most {TARGET_US:g} µs a call (worst targeted case {worst:.2f} µs): {verdict}")
+    outcome = verdict(worst <= TARGET_US)
+    lines.append(f"  target: at most {TARGET_US:g} µs a call (worst targeted case {worst:.2f} µs): {outcome}")
     return "\n".join(lines)
 
 
 def validation_report(scale: float = 1.0) -> str:
-    """Measure every case and report it with its PASS/MISS line: what `make bench` prints."""
+    """Measure every case and report it with its met/MISSED line: what `make bench` prints."""
     return report(run_validation(scale))
 
 
