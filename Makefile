@@ -71,26 +71,26 @@ lint: install
 	$(PY) -m ruff format --check src codegen tests examples bench
 	$(PY) -m mypy
 
-# The fleet tests start their own redis-server. Installed from Debian when missing (as root);
-# without root, install it yourself: the tests skip without it, and fail under CI=true.
-redis-server:
-	@command -v redis-server >/dev/null || { \
+# $(call debian_package,COMMAND,PACKAGE,WHAT FOR): install PACKAGE from Debian when COMMAND is
+# missing (as root with apt-get); otherwise say so: those tests skip, and fail under CI=true.
+define debian_package
+	@command -v $(1) >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update && apt-get install -y redis-server; \
+	    apt-get update && apt-get install -y $(2); \
 	  else \
-	    echo "redis-server is missing and this is not root with apt-get: install it" \
-	      "(sudo apt-get install -y redis-server, brew install redis, ...) for the fleet tests" >&2; \
+	    echo "$(1) is missing and this is not root with apt-get: install it" \
+	      "(sudo apt-get install -y $(2), brew install ..., ...) for $(3)" >&2; \
 	  fi; }
+endef
+
+# The fleet tests start their own redis-server.
+redis-server:
+	$(call debian_package,redis-server,redis-server,the fleet tests)
 
 # The front-end test (tests/browser) runs Knock's browser client in Debian's Chromium, driven by
-# Node 20+: Chromium is installed from Debian when missing (as root), the npm packages with `npm ci`.
+# Node 20+: Chromium is installed from Debian when missing, the npm packages with `npm ci`.
 browser-tools:
-	@command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update && apt-get install -y chromium; \
-	  else \
-	    echo "chromium is missing and this is not root with apt-get: install it for the front-end test" >&2; \
-	  fi; }
+	$(call debian_package,chromium,chromium,the front-end test)
 	@if command -v npm >/dev/null; then cd tests/browser/js && npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "node and npm are missing: install Node.js 20+ for the front-end test" >&2; fi
 
